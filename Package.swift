@@ -1,0 +1,76 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// The six tools people run. Each is a one-line executable over `Dom0KitCLI`, and all of
+/// them are also names of the multi-call `dom0kit` binary.
+let tools = ["host-prepare", "dom0-partition", "xen-cmdline", "supp-pack", "control-slice", "pciback-agent"]
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Dom0Kit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dom0kit", targets: ["dom0kit"]),
+        .library(name: "Dom0KitCLI", targets: ["Dom0KitCLI"]),
+    ] + tools.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config; the apt hint is what SwiftPM prints when one is missing.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        .systemLibrary(name: "CPci", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+
+        .target(
+            name: "Dom0Core",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci"], swiftSettings: strict),
+        .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
+        .target(name: "BootConfig", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "ControlSlice", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "Health", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
+        .target(
+            name: "HostSpec",
+            dependencies: ["Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health", "FakeHost"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Dom0KitCLI",
+            dependencies: [
+                "HostSpec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "dom0kit", dependencies: ["Dom0KitCLI"], swiftSettings: strict),
+
+        // Test support: fixtures and helpers shared by the suites, and a child process for crash tests.
+        .target(name: "TestSupport", dependencies: ["Dom0Core", "FakeHost"], path: "Tests/TestSupport",
+                swiftSettings: strict),
+        .executableTarget(name: "atomic-write-child", dependencies: ["Dom0Core", "TestSupport"], path: "Tests/AtomicWriteChild",
+                          swiftSettings: strict),
+        .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
+        .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FakeHostTests", dependencies: ["FakeHost", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HostSpecTests", dependencies: ["HostSpec", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "Dom0KitCLITests", dependencies: ["Dom0KitCLI", "TestSupport", "dom0kit"] + tools.map { .target(name: $0) },
+                    swiftSettings: strict),
+    ] + tools.map { .executableTarget(name: $0, dependencies: ["Dom0KitCLI"], swiftSettings: strict) }
+)

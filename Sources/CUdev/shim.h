@@ -1,0 +1,3 @@
+#pragma once
+// libudev: device enumeration and the uevent monitor that pciback-agent listens on.
+#include <libudev.h>

@@ -1,0 +1,85 @@
+import SystemPackage
+
+/// The process exit codes every Dom0Kit tool uses (DESIGN.md, principle 7).
+public enum ExitStatus: Int32, Sendable, Codable {
+    /// Done, or nothing to do.
+    case success = 0
+    /// Something failed.
+    case failed = 1
+    /// Refused: unsafe, incompatible, or a requirement unmet.
+    case refused = 2
+    /// Already installed at that version (supp-pack, as XenServer's installer does).
+    case alreadyInstalled = 3
+    /// The command line was wrong.
+    case usage = 64
+}
+
+/// An error that says what went wrong, where, why, and what to do about it.
+public struct Dom0Error: Error, Sendable, CustomStringConvertible {
+    /// The exit status the error maps to.
+    public var status: ExitStatus
+    /// What could not be done ("cannot write file").
+    public var what: String
+    /// The file and line, device and attribute, or command it concerns.
+    public var location: String?
+    /// Why: the system's reason, a tool's exit status and stderr, a parse failure.
+    public var why: String?
+    /// What the operator can do about it.
+    public var fix: String?
+    /// The errno behind it, when there is one, so callers can retry on EBUSY and the like.
+    public var errno: Errno?
+
+    /// A plain failure (exit status 1).
+    public init(_ what: String, at location: String? = nil, why: String? = nil, fix: String? = nil, errno: Errno? = nil) {
+        self.init(.failed, what, at: location, why: why, fix: fix, errno: errno)
+    }
+
+    /// An error with the exit status it maps to.
+    public init(_ status: ExitStatus, _ what: String, at location: String? = nil,
+                why: String? = nil, fix: String? = nil, errno: Errno? = nil) {
+        self.status = status
+        self.what = what
+        self.location = location
+        self.why = why
+        self.fix = fix
+        self.errno = errno
+    }
+
+    /// An operating-system failure on a path or device.
+    public static func system(_ what: String, at location: String, _ errno: Errno, fix: String? = nil) -> Dom0Error {
+        Dom0Error(.failed, what, at: location, why: errno.explained, fix: fix ?? errno.defaultFix, errno: errno)
+    }
+
+    /// A capability whose issue has not landed yet: a clear error rather than fake output.
+    public static func notImplemented(_ capability: String) -> Dom0Error {
+        Dom0Error(.failed, "\(capability) is not implemented yet",
+                  why: "this Dom0Kit build has the foundation only",
+                  fix: "run `host-prepare demo` to see what works today")
+    }
+
+    /// "what: where: why", then the fix on its own line.
+    public var description: String {
+        var text = what
+        if let location { text += ": \(location)" }
+        if let why { text += ": \(why)" }
+        if let fix { text += "\n  fix: \(fix)" }
+        return text
+    }
+}
+
+extension Errno {
+    /// "Permission denied (EACCES)": the message people know and the name they can search for.
+    public var explained: String {
+        "\(description) (errno \(rawValue))"
+    }
+
+    /// The usual remedy for the errors operators meet most.
+    var defaultFix: String? {
+        switch self {
+        case .permissionDenied, .notPermitted: "run as root, or pass --root DIR to work on a copy of the host"
+        case .readOnlyFileSystem: "remount the file system read-write"
+        case .noSpace: "free space on that file system"
+        default: nil
+        }
+    }
+}

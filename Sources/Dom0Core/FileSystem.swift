@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// Thin, errno-preserving wrappers over the file system calls Dom0Kit needs, on real paths.
+///
+/// Callers resolve host paths through `HostRoot` first; these functions never interpret a root.
+public enum FileSystem {
+    /// What `lstat` says about a path, or nil when it does not exist.
+    public static func status(_ path: FilePath, followSymlinks: Bool = false) throws(Dom0Error) -> stat? {
+        var info = stat()
+        let rc = path.withPlatformString { followSymlinks ? stat($0, &info) : lstat($0, &info) }
+        if rc == 0 { return info }
+        let error = Errno(rawValue: errno)
+        if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+        throw .system("cannot inspect", at: path.string, error)
+    }
+
+    /// The whole content of a file, or nil when it does not exist.
+    public static func read(_ path: FilePath) throws(Dom0Error) -> [UInt8]? {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+        } catch let error as Errno {
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            throw .system("cannot open", at: path.string, error)
+        } catch {
+            throw Dom0Error("cannot open", at: path.string, why: "\(error)")
+        }
+        defer { try? fd.close() }
+        var content: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count: Int
+            do {
+                count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
+            } catch let error as Errno {
+                throw .system("cannot read", at: path.string, error)
+            } catch {
+                throw Dom0Error("cannot read", at: path.string, why: "\(error)")
+            }
+            if count == 0 { return content }
+            content.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Writes all of `bytes` to an open descriptor, retrying short writes and interrupts.
+    static func writeAll(_ bytes: [UInt8], to fd: FileDescriptor, path: FilePath) throws(Dom0Error) {
+        do {
+            _ = try bytes.withUnsafeBytes { try fd.writeAll($0) }
+        } catch let error as Errno {
+            throw .system("cannot write", at: path.string, error)
+        } catch {
+            throw Dom0Error("cannot write", at: path.string, why: "\(error)")
+        }
+    }
+
+    /// The target of a symbolic link, as stored.
+    public static func readLink(_ path: FilePath) throws(Dom0Error) -> FilePath {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = path.withPlatformString { readlink($0, &buffer, buffer.count - 1) }
+        guard count >= 0 else { throw .system("cannot read link", at: path.string, Errno(rawValue: errno)) }
+        return FilePath(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// Creates a directory and its missing parents (like `mkdir -p`).
+    public static func createDirectories(_ path: FilePath, mode: mode_t = 0o755) throws(Dom0Error) {
+        if let existing = try status(path, followSymlinks: true) {
+            guard existing.st_mode & S_IFMT == S_IFDIR else {
+                throw Dom0Error("cannot create directory", at: path.string, why: "a file of another kind is in the way")
+            }
+            return
+        }
+        let parent = path.removingLastComponent()
+        if parent != path, !parent.isEmpty { try createDirectories(parent, mode: mode) }
+        if path.withPlatformString({ mkdir($0, mode) }) != 0, errno != EEXIST {
+            throw .system("cannot create directory", at: path.string, Errno(rawValue: errno))
+        }
+    }
+
+    /// Creates a symbolic link at `path` pointing to `target`.
+    public static func symlink(_ target: FilePath, at path: FilePath) throws(Dom0Error) {
+        let rc = target.withPlatformString { t in path.withPlatformString { Glibc.symlink(t, $0) } }
+        guard rc == 0 else { throw .system("cannot create link", at: path.string, Errno(rawValue: errno)) }
+    }
+
+    /// Removes a file or link; a missing one is not an error.
+    public static func remove(_ path: FilePath) throws(Dom0Error) {
+        if path.withPlatformString({ unlink($0) }) != 0, errno != ENOENT {
+            throw .system("cannot remove", at: path.string, Errno(rawValue: errno))
+        }
+    }
+
+    /// Removes a directory tree, not following links out of it (like `rm -rf`).
+    public static func removeTree(_ path: FilePath) throws(Dom0Error) {
+        guard let info = try status(path) else { return }
+        if info.st_mode & S_IFMT == S_IFDIR {
+            for name in try entries(path) { try removeTree(path.appending(name)) }
+            if path.withPlatformString({ rmdir($0) }) != 0 {
+                throw .system("cannot remove directory", at: path.string, Errno(rawValue: errno))
+            }
+        } else {
+            try remove(path)
+        }
+    }
+
+    /// The names in a directory, sorted, without "." and "..".
+    public static func entries(_ path: FilePath) throws(Dom0Error) -> [String] {
+        guard let dir = path.withPlatformString({ opendir($0) }) else {
+            throw .system("cannot list directory", at: path.string, Errno(rawValue: errno))
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Creates a new, private directory under $TMPDIR (or /tmp) named `<prefix>.XXXXXX`.
+    public static func makeTemporaryDirectory(prefix: String) throws(Dom0Error) -> FilePath {
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(base)/\(prefix).XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) != nil else {
+            throw .system("cannot create a temporary directory", at: base, Errno(rawValue: errno))
+        }
+        return FilePath(String(cString: template))
+    }
+
+    /// Flushes a directory's entries to disk, so a rename in it survives power loss.
+    static func syncDirectory(_ path: FilePath) throws(Dom0Error) {
+        let fd = path.withPlatformString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { throw .system("cannot open directory", at: path.string, Errno(rawValue: errno)) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .system("cannot sync directory", at: path.string, Errno(rawValue: errno)) }
+    }
+}
+
+extension stat {
+    /// Whether this is a directory.
+    public var isDirectory: Bool { st_mode & S_IFMT == S_IFDIR }
+    /// Whether this is a symbolic link (only meaningful from `lstat`).
+    public var isSymlink: Bool { st_mode & S_IFMT == S_IFLNK }
+    /// Whether this is a regular file.
+    public var isRegularFile: Bool { st_mode & S_IFMT == S_IFREG }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// The root of the host Dom0Kit works on: `/` in production, a tree in tests and demos.
+///
+/// Every host path ("/etc/default/grub") is resolved under the root the way `systemd --root`
+/// resolves it: symbolic links are followed inside the root, an absolute link target starts
+/// again at the root, and nothing may lead out of it. A `..` in a host path is refused outright.
+public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
+    /// The root directory on the machine running Dom0Kit, absolute and free of links.
+    public let path: FilePath
+
+    /// The machine's own root.
+    public static let system = HostRoot(checkedPath: "/")
+
+    private init(checkedPath: FilePath) { path = checkedPath }
+
+    /// A root at `directory`, which must exist; a relative directory is taken from the working directory.
+    public init(_ directory: FilePath) throws(Dom0Error) {
+        var absolute = directory
+        if !absolute.isAbsolute {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else {
+                throw .system("cannot find the working directory", at: directory.string, Errno(rawValue: errno))
+            }
+            absolute = FilePath(String(cString: buffer)).pushing(directory)
+        }
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard absolute.withPlatformString({ realpath($0, &resolved) }) != nil else {
+            throw Dom0Error(.usage, "no such host root", at: directory.string, why: Errno(rawValue: errno).explained,
+                            fix: "pass --root an existing directory that holds the host's tree")
+        }
+        let real = FilePath(String(cString: resolved))
+        guard try FileSystem.status(real, followSymlinks: true)?.isDirectory == true else {
+            throw Dom0Error(.usage, "the host root is not a directory", at: directory.string,
+                            fix: "pass --root a directory")
+        }
+        path = real
+    }
+
+    /// Whether this is the running machine's own root.
+    public var isSystem: Bool { path == "/" }
+
+    public var description: String { path.string }
+
+    /// The real path of a host path, with every link inside the root followed.
+    ///
+    /// Missing trailing components are allowed (for files about to be created); with
+    /// `followFinalLink: false` a link in the last component is returned itself, not its target.
+    public func resolve(_ hostPath: FilePath, followFinalLink: Bool = true) throws(Dom0Error) -> FilePath {
+        guard hostPath.isAbsolute else {
+            throw Dom0Error(.usage, "host paths must be absolute", at: hostPath.string)
+        }
+        if hostPath.components.contains(where: { $0.kind == .parentDirectory }) {
+            throw Dom0Error(.refused, "refusing a path with '..'", at: hostPath.string,
+                            why: "host paths must name a place under the host root directly")
+        }
+        // On the machine's own root nothing can lead outside it: let the kernel follow links.
+        if isSystem { return hostPath.lexicallyNormalized() }
+
+        var resolved: [FilePath.Component] = []
+        var pending = Array(hostPath.components.reversed())
+        var linksLeft = 40  // the kernel's own limit (MAXSYMLINKS)
+        while let component = pending.popLast() {
+            switch component.kind {
+            case .currentDirectory:
+                continue
+            case .parentDirectory:
+                guard !resolved.isEmpty else {
+                    throw Dom0Error(.refused, "a link leads outside the host root", at: hostPath.string,
+                                    why: "following it climbs above \(path)")
+                }
+                resolved.removeLast()
+                continue
+            case .regular:
+                break
+            }
+            let candidate = path.appending(resolved + [component])
+            let isLast = pending.isEmpty
+            guard let info = try FileSystem.status(candidate) else {
+                // Nothing exists below a missing component, so no more links can appear.
+                resolved.append(component)
+                while let rest = pending.popLast() {
+                    guard rest.kind == .regular else {
+                        throw Dom0Error("cannot resolve", at: hostPath.string,
+                                        why: "'\(rest)' follows the missing \(candidate)")
+                    }
+                    resolved.append(rest)
+                }
+                break
+            }
+            guard info.isSymlink, !isLast || followFinalLink else {
+                resolved.append(component)
+                continue
+            }
+            linksLeft -= 1
+            guard linksLeft > 0 else {
+                throw Dom0Error("cannot resolve", at: hostPath.string, why: "too many levels of symbolic links")
+            }
+            let target = try FileSystem.readLink(candidate)
+            if target.isAbsolute { resolved.removeAll() }
+            pending.append(contentsOf: target.components.reversed())
+        }
+        return path.appending(resolved)
+    }
+
+    /// The content of a host file, or nil when it does not exist.
+    public func read(_ hostPath: FilePath) throws(Dom0Error) -> [UInt8]? {
+        try FileSystem.read(resolve(hostPath))
+    }
+
+    /// The content of a host file as text, or nil when it does not exist.
+    public func readText(_ hostPath: FilePath) throws(Dom0Error) -> String? {
+        try read(hostPath).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether a host path exists (after following links).
+    public func exists(_ hostPath: FilePath) throws(Dom0Error) -> Bool {
+        try FileSystem.status(resolve(hostPath), followSymlinks: true) != nil
+    }
+
+    /// The host path of a real path under this root ("/tmp/r/etc/x" → "/etc/x").
+    public func hostPath(of realPath: FilePath) -> FilePath? {
+        if isSystem { return realPath }
+        guard realPath.starts(with: path) else { return nil }
+        var host = FilePath("/")
+        host.append(realPath.components.dropFirst(path.components.count))
+        return host
+    }
+}

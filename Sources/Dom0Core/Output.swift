@@ -1,0 +1,59 @@
+import FoundationEssentials
+
+/// The forms results take for people and for scripts; executables choose, libraries only build strings.
+public enum Output {
+    /// Pretty, key-sorted JSON with a trailing newline: stable for diffs and scripts.
+    public static func json(_ value: some Encodable) throws(Dom0Error) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        } catch {
+            throw Dom0Error("cannot encode the result as JSON", why: "\(error)")
+        }
+    }
+}
+
+extension Change {
+    /// One line for people: "replace /etc/default/grub — set dom0_mem".
+    public var headline: String {
+        switch action {
+        case .writeFile: "\(previous == nil ? "create" : "replace") \(path?.string ?? "?") — \(summary)"
+        case .deleteFile: "delete \(path?.string ?? "?") — \(summary)"
+        case .writeAttribute(let value): "write \"\(value)\" to \(path?.string ?? "?") — \(summary)"
+        case .runTool(let argv): "run \(argv.joined(separator: " ")) — \(summary)"
+        }
+    }
+}
+
+extension Plan {
+    /// The plan for people: numbered steps, each file change with its diff indented below it.
+    public var text: String {
+        guard !isEmpty else { return "Nothing to do.\n" }
+        var text = "Plan: \(changes.count) change\(changes.count == 1 ? "" : "s")\n"
+        for (number, change) in changes.enumerated() {
+            text += "  \(number + 1). [\(change.module)] \(change.headline)\n"
+            if let diff = change.diff, !diff.isEmpty {
+                for line in diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                    text += "       \(line)\n"
+                }
+            }
+        }
+        return text
+    }
+}
+
+extension ApplyReport {
+    /// What was done and, after a failure, what was not, for people.
+    public var text: String {
+        var text = ""
+        for change in done { text += "  done: [\(change.module)] \(change.headline)\n" }
+        if let failed, let error {
+            text += "  FAILED: [\(failed.module)] \(failed.headline)\n"
+            text += "    \(error.description.replacing("\n", with: "\n    "))\n"
+            for change in notDone { text += "  not done: [\(change.module)] \(change.headline)\n" }
+        }
+        if done.isEmpty && failed == nil { text += "Nothing to do.\n" }
+        return text
+    }
+}

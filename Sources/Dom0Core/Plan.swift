@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// One step a plan would take on the host.
+public struct Change: Sendable, Equatable {
+    /// What the step does.
+    public enum Action: Sendable, Equatable {
+        /// Create or replace a file with `content` (a new file gets `mode`).
+        case writeFile(content: [UInt8], mode: mode_t)
+        /// Delete a file.
+        case deleteFile
+        /// Write `value` to a sysfs attribute.
+        case writeAttribute(value: String)
+        /// Run a tool.
+        case runTool(argv: [String])
+    }
+
+    /// The module that asked for the step ("boot", "disk", …).
+    public var module: String
+    /// Why, in words an operator understands.
+    public var summary: String
+    /// The host path it touches (none for a tool run).
+    public var path: FilePath?
+    /// What it does.
+    public var action: Action
+    /// The content the file had when planned (nil when it did not exist); apply refuses to
+    /// overwrite a file that changed since, so a plan never clobbers an edit made meanwhile.
+    public var previous: [UInt8]?
+
+    /// A file change, or nil when the host file already has exactly that content.
+    public static func file(_ hostPath: FilePath, content: [UInt8], mode: mode_t = 0o644, in root: HostRoot,
+                            module: String, summary: String) throws(Dom0Error) -> Change? {
+        let current = try root.read(hostPath)
+        if current == content { return nil }
+        return Change(module: module, summary: summary, path: hostPath,
+                      action: .writeFile(content: content, mode: mode), previous: current)
+    }
+
+    /// A deletion, or nil when the file is already gone.
+    public static func delete(_ hostPath: FilePath, in root: HostRoot, module: String, summary: String) throws(Dom0Error) -> Change? {
+        guard let current = try root.read(hostPath) else { return nil }
+        return Change(module: module, summary: summary, path: hostPath, action: .deleteFile, previous: current)
+    }
+
+    /// A sysfs attribute write.
+    public static func attribute(_ hostPath: FilePath, value: String, module: String, summary: String) -> Change {
+        Change(module: module, summary: summary, path: hostPath, action: .writeAttribute(value: value))
+    }
+
+    /// A tool run.
+    public static func tool(_ argv: [String], module: String, summary: String) -> Change {
+        Change(module: module, summary: summary, path: nil, action: .runTool(argv: argv))
+    }
+
+    /// The kind, as JSON and text name it.
+    public var kind: String {
+        switch action {
+        case .writeFile: previous == nil ? "createFile" : "replaceFile"
+        case .deleteFile: "deleteFile"
+        case .writeAttribute: "writeAttribute"
+        case .runTool: "runTool"
+        }
+    }
+
+    /// The unified diff of a file change; nil for other kinds.
+    public var diff: String? {
+        switch action {
+        case .writeFile(let content, _): UnifiedDiff.make(old: previous, new: content, path: path?.string ?? "")
+        case .deleteFile: UnifiedDiff.make(old: previous, new: nil, path: path?.string ?? "")
+        case .writeAttribute, .runTool: nil
+        }
+    }
+}
+
+extension Change: Encodable {
+    private enum Key: String, CodingKey { case kind, module, summary, path, diff, value, argv }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(module, forKey: .module)
+        try container.encode(summary, forKey: .summary)
+        try container.encodeIfPresent(path?.string, forKey: .path)
+        try container.encodeIfPresent(diff, forKey: .diff)
+        switch action {
+        case .writeAttribute(let value): try container.encode(value, forKey: .value)
+        case .runTool(let argv): try container.encode(argv, forKey: .argv)
+        case .writeFile, .deleteFile: break
+        }
+    }
+}
+
+/// An ordered list of changes: computed first, shown, then applied in order.
+public struct Plan: Sendable, Equatable, Encodable {
+    /// The JSON layout's version; bumped only when a field changes meaning.
+    public static let schemaVersion = 1
+
+    /// The steps, in the order they run.
+    public var changes: [Change]
+
+    /// A plan of these changes.
+    public init(_ changes: [Change] = []) { self.changes = changes }
+
+    /// Whether there is nothing to do.
+    public var isEmpty: Bool { changes.isEmpty }
+
+    /// Adds a step; a nil (nothing to change) is ignored, so planners can pass `Change.file(…)` straight in.
+    public mutating func add(_ change: Change?) {
+        if let change { changes.append(change) }
+    }
+
+    private enum Key: String, CodingKey { case schemaVersion, changes }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Self.schemaVersion, forKey: .schemaVersion)
+        try container.encode(changes, forKey: .changes)
+    }
+}
+
+/// Where a plan is applied: the host root, the tool runner and the sysfs writer.
+public struct ApplyContext: Sendable {
+    /// The host tree.
+    public var root: HostRoot
+    /// Runs tools.
+    public var runner: CommandRunner
+    /// Writes sysfs attributes (the kernel, or a fake host's simulator).
+    public var sysfs: any SysfsWriter
+    /// Keep the previous content of replaced files beside them.
+    public var backups: Bool
+
+    /// A context; by default the real kernel's sysfs and no backups.
+    public init(root: HostRoot, runner: CommandRunner = CommandRunner(), sysfs: any SysfsWriter = KernelSysfs(),
+                backups: Bool = false) {
+        self.root = root
+        self.runner = runner
+        self.sysfs = sysfs
+        self.backups = backups
+    }
+}
+
+/// What applying a plan did: the steps done, the one that failed and why, and those not attempted.
+public struct ApplyReport: Sendable, Encodable {
+    /// The steps that completed, in order.
+    public var done: [Change] = []
+    /// The step that failed, if any.
+    public var failed: Change?
+    /// Why it failed.
+    public var error: Dom0Error?
+    /// The steps after the failure, not attempted.
+    public var notDone: [Change] = []
+
+    /// Whether every step completed.
+    public var succeeded: Bool { failed == nil }
+
+    private enum Key: String, CodingKey { case schemaVersion, succeeded, done, failed, error, notDone }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Plan.schemaVersion, forKey: .schemaVersion)
+        try container.encode(succeeded, forKey: .succeeded)
+        try container.encode(done, forKey: .done)
+        try container.encodeIfPresent(failed, forKey: .failed)
+        try container.encodeIfPresent(error?.description, forKey: .error)
+        try container.encode(notDone, forKey: .notDone)
+    }
+}
+
+extension Plan {
+    /// Runs the steps in order and stops at the first failure.
+    public func apply(_ context: ApplyContext) async -> ApplyReport {
+        var report = ApplyReport()
+        for (index, change) in changes.enumerated() {
+            do {
+                try await change.apply(context)
+                report.done.append(change)
+            } catch {
+                report.failed = change
+                report.error = error
+                report.notDone = Array(changes[(index + 1)...])
+                break
+            }
+        }
+        return report
+    }
+}
+
+extension Change {
+    /// Carries out this one step.
+    func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        switch action {
+        case .writeFile(let content, let mode):
+            let path = try requirePath()
+            try checkUnchangedSincePlanned(path, context.root)
+            try FileSystem.createDirectories(context.root.resolve(path).removingLastComponent())
+            try AtomicWriter.write(content, to: path, in: context.root, mode: mode, backup: context.backups)
+        case .deleteFile:
+            let path = try requirePath()
+            try checkUnchangedSincePlanned(path, context.root)
+            try AtomicWriter.delete(path, in: context.root)
+        case .writeAttribute(let value):
+            try context.sysfs.write(value, to: requirePath(), in: context.root)
+        case .runTool(let argv):
+            try await context.runner.check(argv)
+        }
+    }
+
+    private func requirePath() throws(Dom0Error) -> FilePath {
+        guard let path else { throw Dom0Error("a \(kind) step has no path", why: "the plan is malformed") }
+        return path
+    }
+
+    private func checkUnchangedSincePlanned(_ path: FilePath, _ root: HostRoot) throws(Dom0Error) {
+        guard try root.read(path) == previous else {
+            throw Dom0Error(.refused, "the file changed after the plan was made", at: path.string,
+                            fix: "plan again and review the new diff")
+        }
+    }
+}

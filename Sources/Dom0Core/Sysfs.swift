@@ -1,0 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// Writes sysfs attributes. The kernel reacts to these writes (binding a driver, creating
+/// VFs), so they are not file updates: no temporary file, no rename, just one `write(2)`.
+///
+/// Production uses `KernelSysfs`; a fake host tree uses a simulator that writes the same way
+/// and then does what the kernel would.
+public protocol SysfsWriter: Sendable {
+    /// Writes `value` to the attribute at host path `attribute` under `root`.
+    func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error)
+}
+
+/// The real kernel: open the attribute (it must exist), write the value once, report errno.
+public struct KernelSysfs: SysfsWriter {
+    /// Creates the writer.
+    public init() {}
+
+    public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) {
+        try Self.writeAttribute(value, to: root.resolve(attribute), hostPath: attribute)
+    }
+
+    /// Opens an existing attribute without creating it, writes `value` in one call, closes it.
+    ///
+    /// `O_TRUNC` is harmless on sysfs and makes a plain file in a fake tree hold exactly the last value.
+    public static func writeAttribute(_ value: String, to real: FilePath, hostPath: FilePath) throws(Dom0Error) {
+        let fd = real.withPlatformString { open($0, O_WRONLY | O_TRUNC | O_CLOEXEC) }
+        guard fd >= 0 else { throw attributeError(value, hostPath, Errno(rawValue: errno)) }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if written < 0 { throw attributeError(value, hostPath, Errno(rawValue: errno)) }
+        if written != bytes.count {
+            throw Dom0Error("short write of \"\(value)\"", at: hostPath.string,
+                            why: "the kernel took \(written) of \(bytes.count) bytes")
+        }
+    }
+
+    /// The error for a failed attribute write, naming the value and the attribute.
+    public static func attributeError(_ value: String, _ attribute: FilePath, _ error: Errno) -> Dom0Error {
+        let fix: String? = switch error {
+        case .noSuchFileOrDirectory, .operationNotSupportedByDevice: "the device or driver is gone, or this kernel lacks the attribute"
+        case .resourceBusy: "the device is in use; retry once it is released"
+        default: nil
+        }
+        return .system("cannot write \"\(value)\" to", at: attribute.string, error, fix: fix)
+    }
+}

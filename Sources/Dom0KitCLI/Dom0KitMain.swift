@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import Dom0Core
+import HostSpec
+
+/// The tools of the multi-call binary; each name is also a symlink to `dom0kit`.
+public enum Tool: String, CaseIterable, Sendable {
+    case hostPrepare = "host-prepare"
+    case dom0Partition = "dom0-partition"
+    case xenCmdline = "xen-cmdline"
+    case suppPack = "supp-pack"
+    case controlSlice = "control-slice"
+    case pcibackAgent = "pciback-agent"
+
+    /// The tool's root command.
+    var command: any AsyncParsableCommand.Type {
+        switch self {
+        case .hostPrepare: HostPrepareCommand.self
+        case .dom0Partition: Pending<Dom0PartitionSpec>.self
+        case .xenCmdline: Pending<XenCmdlineSpec>.self
+        case .suppPack: Pending<SuppPackSpec>.self
+        case .controlSlice: Pending<ControlSliceSpec>.self
+        case .pcibackAgent: Pending<PcibackAgentSpec>.self
+        }
+    }
+
+    /// Its one-line summary.
+    var summary: String {
+        self == .hostPrepare ? HostPrepareCommand.configuration.abstract : abstract(rawValue)
+    }
+}
+
+/// The entry point of every Dom0Kit executable.
+public enum Dom0KitMain {
+    /// The multi-call entry: the tool is the name the binary was invoked as (`xen-cmdline` via a
+    /// symlink), or the first argument when invoked as `dom0kit`.
+    public static func main(_ arguments: [String] = CommandLine.arguments) async -> Never {
+        let invokedAs = arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? ""
+        if let tool = Tool(rawValue: invokedAs) {
+            await run(tool, Array(arguments.dropFirst()))
+        }
+        let rest = Array(arguments.dropFirst())
+        switch rest.first {
+        case let name? where Tool(rawValue: name) != nil:
+            await run(Tool(rawValue: name) ?? .hostPrepare, Array(rest.dropFirst()))
+        case nil, "-h", "--help", "help":
+            print(usage, terminator: "")
+            exit(rest.isEmpty ? ExitStatus.usage.rawValue : ExitStatus.success.rawValue)
+        case "--version":
+            print(Dom0Kit.version)
+            exit(ExitStatus.success.rawValue)
+        case let other?:
+            fail("dom0kit", Dom0Error(.usage, "unknown tool '\(other)'", fix: "run `dom0kit --help` for the list"))
+        }
+    }
+
+    /// Runs one tool with its arguments and exits with DESIGN.md's exit status.
+    public static func run(_ tool: Tool, _ arguments: [String]) async -> Never {
+        let command = tool.command
+        do {
+            var parsed = try command.parseAsRoot(arguments)
+            let level = (parsed as? any HostCommand)?.host.logLevel ?? .warning
+            Dom0Logging.bootstrap(tool: tool.rawValue, level: level)
+            if var asynchronous = parsed as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try parsed.run()
+            }
+            exit(ExitStatus.success.rawValue)
+        } catch let error as Dom0Error {
+            fail(tool.rawValue, error)
+        } catch {
+            // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering.
+            command.exit(withError: error)
+        }
+    }
+
+    private static func fail(_ tool: String, _ error: Dom0Error) -> Never {
+        let text = "\(tool): error: \(error)\n"
+        _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+        exit(error.status.rawValue)
+    }
+
+    static var usage: String {
+        var text = """
+            dom0kit \(Dom0Kit.version): prepare Xen hosts and keep their control domain healthy.
+
+            Usage: dom0kit TOOL [ARGUMENTS...]
+                   TOOL [ARGUMENTS...]      (through the symlink named after the tool)
+
+            Tools:
+
+            """
+        for tool in Tool.allCases { text += "  \(tool.rawValue.padding(16))\(tool.summary)\n" }
+        text += "\nRun `dom0kit TOOL --help` for a tool's options; start with `host-prepare demo`.\n"
+        return text
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Dom0Core
+import Logging
+import SystemPackage
+
+/// Options every tool takes: the host root, JSON output and verbosity.
+struct HostOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Work on the host tree under DIR instead of this machine's root.",
+                                             valueName: "DIR"))
+    var root: String = "/"
+
+    @Flag(name: .long, help: "Print the result as JSON for scripts.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Log what happens (-v info, -vv debug) on stderr, or to the journal under systemd.")
+    var verbose: Int
+
+    /// The host root the options name.
+    func hostRoot() throws(Dom0Error) -> HostRoot {
+        root == "/" ? .system : try HostRoot(FilePath(root))
+    }
+
+    /// The log level `-v` asks for.
+    var logLevel: Logger.Level {
+        switch verbose {
+        case 0: .warning
+        case 1: .info
+        default: .debug
+        }
+    }
+}
+
+/// A tool command that takes the common host options.
+protocol HostCommand: AsyncParsableCommand {
+    /// Its parsed host options.
+    var host: HostOptions { get }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Dom0Core
+import HostSpec
+
+// The tools whose capabilities have not landed yet. Each keeps its real name, purpose and help
+// so scripts and people meet the final interface; each issue replaces one with the real command.
+
+/// `xen-cmdline`: the Xen and dom0 boot command lines.
+enum XenCmdlineSpec: PendingCommandSpec {
+    static let fullName = "xen-cmdline"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: fullName, abstract: abstract(fullName),
+            discussion: pendingDiscussion("""
+                Reads and edits the Xen (multiboot2) and dom0 (module2) arguments of a XenServer/XCP-ng \
+                grub.cfg with XenServer's flags (--set-xen, --set-dom0, --delete-xen, --delete-dom0, \
+                --get-xen, --get-dom0, cpuid masks), or GRUB_CMDLINE_XEN_DEFAULT and \
+                GRUB_CMDLINE_LINUX_DEFAULT of a Debian /etc/default/grub.
+                """),
+            version: Dom0Kit.version)
+    }
+}
+
+/// `dom0-partition`: dom0 disk layouts.
+enum Dom0PartitionSpec: PendingCommandSpec {
+    static let fullName = "dom0-partition"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: fullName, abstract: abstract(fullName),
+            discussion: pendingDiscussion("""
+                Plans and writes the XS8 dom0 layout (root, backup, local SR, boot, logs, swap) on a disk or \
+                image file with sfdisk, and upgrades hosts from the 4 GiB layout as the XenServer installer does.
+                """),
+            version: Dom0Kit.version)
+    }
+}
+
+/// `supp-pack`: supplemental packs.
+enum SuppPackSpec: PendingCommandSpec {
+    static let fullName = "supp-pack"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: fullName, abstract: abstract(fullName),
+            discussion: pendingDiscussion("""
+                Reads supplemental pack ISOs (XS-REPOSITORY and update-style), checks their checksums and \
+                requirements, installs their RPMs or debs into the host root, and records them in \
+                /etc/xensource/installed-repos.
+                """),
+            version: Dom0Kit.version)
+    }
+}
+
+/// `control-slice`: the control.slice and its members.
+enum ControlSliceSpec: PendingCommandSpec {
+    static let fullName = "control-slice"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: fullName, abstract: abstract(fullName),
+            discussion: pendingDiscussion("""
+                Writes control.slice (CPUWeight= on cgroup v2, CPUShares= on v1) and a drop-in per control \
+                daemon that moves it into the slice, so xapi, xenstored and sshd stay responsive while guests \
+                load dom0.
+                """),
+            version: Dom0Kit.version)
+    }
+}
+
+/// `pciback-agent`: binding hidden devices, and health.
+enum PcibackAgentSpec: PendingCommandSpec {
+    static let fullName = "pciback-agent"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: fullName, abstract: abstract(fullName),
+            discussion: pendingDiscussion("""
+                A udev-triggered agent that binds devices hidden from dom0 to pciback (Xen) or vfio-pci (KVM) \
+                at boot, on hot-plug and when SR-IOV VFs appear, and reports whether the host is fit for \
+                passthrough.
+                """),
+            version: Dom0Kit.version)
+    }
+}
+
+/// The one-line summary of a tool, from the capability list (one source for help and the demo).
+func abstract(_ tool: String) -> String {
+    Capability.named(tool)?.summary ?? ""
+}

@@ -1,0 +1,24 @@
+/// A capability of Dom0Kit: one tool over one library module.
+public struct Capability: Sendable {
+    /// The tool that offers it.
+    public var tool: String
+    /// What it does, in one line (the tool's `--help` abstract).
+    public var summary: String
+    /// Whether this build has it; a capability not built yet answers "not implemented yet".
+    public var isAvailable: Bool
+
+    /// The capabilities, in the order a host is prepared (DESIGN.md, host-prepare's safe order).
+    public static let all: [Capability] = [
+        Capability(tool: "dom0-partition", summary: "Plan and apply dom0 disk layouts (XS8, upgrade from the 4 GiB layout).",
+                   isAvailable: false),
+        Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs.", isAvailable: false),
+        Capability(tool: "xen-cmdline", summary: "Read and edit the Xen and dom0 boot command lines.", isAvailable: false),
+        Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath.",
+                   isAvailable: false),
+        Capability(tool: "pciback-agent", summary: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health.",
+                   isAvailable: false),
+    ]
+
+    /// The capability a tool offers.
+    public static func named(_ tool: String) -> Capability? { all.first { $0.tool == tool } }
+}

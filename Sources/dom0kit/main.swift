@@ -1,0 +1,3 @@
+import Dom0KitCLI
+
+await Dom0KitMain.main()

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Dom0Core
+import FakeHost
+import SystemPackage
+
+/// A directory that exists for one test and is removed with everything in it afterwards.
+public final class TemporaryDirectory: @unchecked Sendable {
+    /// Its path.
+    public let path: FilePath
+
+    /// Creates a new directory under $TMPDIR.
+    public init(_ label: String = "dom0kit-test") throws {
+        path = try FileSystem.makeTemporaryDirectory(prefix: label)
+    }
+
+    deinit { try? FileSystem.removeTree(path) }
+
+    /// A path inside it.
+    public func appending(_ component: String) -> FilePath { path.appending(component) }
+}
+
+/// A fake host in a temporary directory, removed afterwards.
+public struct TestHost {
+    /// Keeps the directory alive as long as the host.
+    public let directory: TemporaryDirectory
+    /// The host tree.
+    public let host: FakeHost
+    /// Its root.
+    public var root: HostRoot { host.root }
+
+    /// A fresh skeleton host.
+    public init() throws {
+        directory = try TemporaryDirectory("dom0kit-host")
+        host = try FakeHost(at: directory.appending("root"))
+    }
+}
+
+/// Where SwiftPM put the binaries of this build: beside the test bundle.
+public enum BuiltProducts {
+    /// The directory holding the test binary and the executables it depends on.
+    public static var directory: FilePath {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        precondition(count > 0, "cannot read /proc/self/exe")
+        return FilePath(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            .removingLastComponent()
+    }
+
+    /// The path of an executable product.
+    public static func executable(_ name: String) -> FilePath { directory.appending(name) }
+}
+
+/// Reads a real file as text, for assertions.
+public func contents(_ path: FilePath) throws -> String? {
+    try FileSystem.read(path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The two contents the crash test's child alternates between: different sizes, each one
+/// byte repeated, so any mix or truncation of them is recognisable.
+public enum AtomicWriteContents {
+    /// 256 KiB of "A" and 96 KiB of "B".
+    public static let both: [[UInt8]] = [
+        [UInt8](repeating: UInt8(ascii: "A"), count: 256 << 10),
+        [UInt8](repeating: UInt8(ascii: "B"), count: 96 << 10),
+    ]
+}

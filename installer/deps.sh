@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Dom0Kit needs to build and test, skipping those already present.
+# Used by installer/install.sh --deps, script/demo, script/test and .ci/run: one list, one place.
+set -euo pipefail
+
+packages=(
+  pkg-config libsystemd-dev libudev-dev libpci-dev libarchive-dev  # system-library targets
+  fdisk util-linux e2fsprogs dosfstools                           # dom0-partition
+  systemd                                                          # systemd-analyze verify
+  umockdev libumockdev-dev gir1.2-umockdev-1.0                     # fake sysfs and uevents
+  rpm xorriso dpkg-dev                                             # supplemental packs
+  grub-common                                                      # grub-script-check
+  binutils                                                         # strip, for the size benchmark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # dpkg-query prints "install ok installed" only for a fully installed package.
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps.sh: missing packages ${missing[*]}; run as root or install sudo" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
