@@ -15,6 +15,15 @@ public struct CommandResult: Sendable, Equatable {
     /// False when dry-run mode recorded the command instead of running it.
     public var executed: Bool
 
+    /// A result as a tool run (or dry run) produced it.
+    public init(argv: [String], status: Int32, stdout: String, stderr: String, executed: Bool) {
+        self.argv = argv
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.executed = executed
+    }
+
     /// Whether it exited 0.
     public var succeeded: Bool { status == 0 }
 }
@@ -63,7 +72,7 @@ public struct CommandRunner: Sendable {
             logger.info("would run", metadata: ["argv": "\(shown)"])
             return CommandResult(argv: argv, status: 0, stdout: "", stderr: "", executed: false)
         }
-        logger.info("running", metadata: ["argv": "\(shown)"])
+        logger.debug("running", metadata: ["argv": "\(shown)"])
         let limit = timeout ?? self.timeout
         let configuration = Configuration(
             executable: program.contains("/") ? .path(FilePath(program)) : .name(program),

@@ -15,30 +15,32 @@ public enum UnifiedDiff {
             text += hunk.header
             for edit in hunk.edits {
                 switch edit.kind {
-                case .keep: text += " " + before.lines[edit.old] + "\n"
-                case .delete:
-                    text += "-" + before.lines[edit.old] + "\n"
-                    if edit.old == before.lines.count - 1 && !before.endsWithNewline { text += "\\ No newline at end of file\n" }
-                case .insert:
-                    text += "+" + after.lines[edit.new] + "\n"
-                    if edit.new == after.lines.count - 1 && !after.endsWithNewline { text += "\\ No newline at end of file\n" }
+                case .keep: text += show(" ", before.lines[edit.old])
+                case .delete: text += show("-", before.lines[edit.old])
+                case .insert: text += show("+", after.lines[edit.new])
                 }
             }
         }
         return text
     }
 
-    /// A file split into lines, remembering whether the last one ended with a newline.
+    /// One diff line; a last line without a newline gets diff's marker.
+    private static func show(_ prefix: String, _ line: String) -> String {
+        line.hasSuffix("\n") ? prefix + line : prefix + line + "\n\\ No newline at end of file\n"
+    }
+
+    /// A file split into lines, each keeping its newline, so that a missing final newline
+    /// makes the last line differ.
     struct Lines {
-        var lines: [String]
-        var endsWithNewline: Bool
+        var lines: [String] = []
 
         init(_ bytes: [UInt8]) {
-            var split = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                .map { String(decoding: $0, as: UTF8.self) }
-            endsWithNewline = bytes.last == UInt8(ascii: "\n") || bytes.isEmpty
-            if endsWithNewline { split.removeLast() }
-            lines = split
+            var start = bytes.startIndex
+            for index in bytes.indices where bytes[index] == UInt8(ascii: "\n") {
+                lines.append(String(decoding: bytes[start...index], as: UTF8.self))
+                start = index + 1
+            }
+            if start < bytes.endIndex { lines.append(String(decoding: bytes[start...], as: UTF8.self)) }
         }
     }
 

@@ -1,0 +1,84 @@
+import Dom0Core
+import SystemPackage
+import Testing
+import TestSupport
+
+@Suite("HostRoot resolves host paths under the root and never outside it")
+struct HostRootTests {
+    let directory: TemporaryDirectory
+    let root: HostRoot
+
+    init() throws {
+        directory = try TemporaryDirectory()
+        try FileSystem.createDirectories(directory.appending("etc/default"))
+        try FileSystem.createDirectories(directory.appending("run/real"))
+        root = try HostRoot(directory.path)
+    }
+
+    @Test func plainPathsResolveUnderTheRoot() throws {
+        #expect(try root.resolve("/etc/default/grub") == root.path.appending("etc/default/grub"))
+        #expect(try root.resolve("/") == root.path)
+    }
+
+    @Test func missingComponentsAreAllowedForFilesAboutToBeCreated() throws {
+        #expect(try root.resolve("/var/lib/dom0kit/journal") == root.path.appending("var/lib/dom0kit/journal"))
+    }
+
+    @Test func dotDotInAHostPathIsRefused() throws {
+        let error = try #require(throws: Dom0Error.self) { try root.resolve("/etc/../../outside") }
+        #expect(error.status == .refused)
+        #expect(error.description.contains("/etc/../../outside"))
+    }
+
+    @Test func relativeHostPathsAreRejected() throws {
+        let error = try #require(throws: Dom0Error.self) { try root.resolve("etc/default/grub") }
+        #expect(error.status == .usage)
+    }
+
+    @Test func relativeLinksAreFollowedInsideTheRoot() throws {
+        try FileSystem.symlink("../run/real", at: directory.appending("etc/link"))
+        #expect(try root.resolve("/etc/link/file") == root.path.appending("run/real/file"))
+    }
+
+    @Test func absoluteLinksStartAgainAtTheRoot() throws {
+        // As under chroot or systemd --root: /run/real means the root's /run/real, not the machine's.
+        try FileSystem.symlink("/run/real", at: directory.appending("etc/absolute"))
+        #expect(try root.resolve("/etc/absolute/x") == root.path.appending("run/real/x"))
+    }
+
+    @Test func linksClimbingAboveTheRootAreRefused() throws {
+        try FileSystem.symlink("../../../../../../../etc/passwd", at: directory.appending("etc/escape"))
+        let error = try #require(throws: Dom0Error.self) { try root.resolve("/etc/escape") }
+        #expect(error.status == .refused)
+        #expect(error.what.contains("outside the host root"))
+    }
+
+    @Test func theFinalLinkCanBeKept() throws {
+        try FileSystem.symlink("/run/real", at: directory.appending("etc/final"))
+        #expect(try root.resolve("/etc/final", followFinalLink: false) == root.path.appending("etc/final"))
+    }
+
+    @Test func linkLoopsEndWithAnError() throws {
+        try FileSystem.symlink("loop-b", at: directory.appending("etc/loop-a"))
+        try FileSystem.symlink("loop-a", at: directory.appending("etc/loop-b"))
+        let error = try #require(throws: Dom0Error.self) { try root.resolve("/etc/loop-a") }
+        #expect(error.why?.contains("too many levels") == true)
+    }
+
+    @Test func aMissingRootIsAUsageErrorNamingIt() throws {
+        let error = try #require(throws: Dom0Error.self) { try HostRoot(directory.appending("nowhere")) }
+        #expect(error.status == .usage)
+        #expect(error.description.contains("nowhere"))
+    }
+
+    @Test func hostPathsMapBackFromRealPaths() throws {
+        #expect(root.hostPath(of: root.path.appending("etc/default/grub")) == "/etc/default/grub")
+        #expect(root.hostPath(of: "/elsewhere/file") == nil)
+        #expect(HostRoot.system.hostPath(of: "/etc/hosts") == "/etc/hosts")
+    }
+
+    @Test func theSystemRootStillRefusesDotDot() throws {
+        #expect(throws: Dom0Error.self) { try HostRoot.system.resolve("/etc/../root") }
+        #expect(try HostRoot.system.resolve("/etc/hosts") == "/etc/hosts")
+    }
+}
