@@ -62,7 +62,9 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         // On the machine's own root nothing can lead outside it: let the kernel follow links.
         if isSystem { return hostPath.lexicallyNormalized() }
 
-        var resolved: [FilePath.Component] = []
+        // `resolved` is the real path so far; `depth` counts its components below the root.
+        var resolved = path
+        var depth = 0
         var pending = Array(hostPath.components.reversed())
         var linksLeft = 40  // the kernel's own limit (MAXSYMLINKS)
         while let component = pending.popLast() {
@@ -70,20 +72,20 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
             case .currentDirectory:
                 continue
             case .parentDirectory:
-                guard !resolved.isEmpty else {
+                guard depth > 0 else {
                     throw Dom0Error(.refused, "a link leads outside the host root", at: hostPath.string,
                                     why: "following it climbs above \(path)")
                 }
-                resolved.removeLast()
+                resolved.removeLastComponent()
+                depth -= 1
                 continue
             case .regular:
                 break
             }
-            let candidate = path.appending(resolved + [component])
-            let isLast = pending.isEmpty
+            let candidate = resolved.appending(component)
             guard let info = try FileSystem.status(candidate) else {
                 // Nothing exists below a missing component, so no more links can appear.
-                resolved.append(component)
+                resolved = candidate
                 while let rest = pending.popLast() {
                     guard rest.kind == .regular else {
                         throw Dom0Error("cannot resolve", at: hostPath.string,
@@ -91,10 +93,11 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
                     }
                     resolved.append(rest)
                 }
-                break
+                return resolved
             }
-            guard info.isSymlink, !isLast || followFinalLink else {
-                resolved.append(component)
+            guard info.isSymlink, !pending.isEmpty || followFinalLink else {
+                resolved = candidate
+                depth += 1
                 continue
             }
             linksLeft -= 1
@@ -102,10 +105,13 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
                 throw Dom0Error("cannot resolve", at: hostPath.string, why: "too many levels of symbolic links")
             }
             let target = try FileSystem.readLink(candidate)
-            if target.isAbsolute { resolved.removeAll() }
+            if target.isAbsolute {
+                resolved = path
+                depth = 0
+            }
             pending.append(contentsOf: target.components.reversed())
         }
-        return path.appending(resolved)
+        return resolved
     }
 
     /// The content of a host file, or nil when it does not exist.

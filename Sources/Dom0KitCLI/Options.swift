@@ -5,9 +5,9 @@ import SystemPackage
 
 /// Options every tool takes: the host root, JSON output and verbosity.
 struct HostOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Work on the host tree under DIR instead of this machine's root.",
+    @Option(name: .long, help: ArgumentHelp("Work on the host tree under DIR instead of this machine's root (/).",
                                              valueName: "DIR"))
-    var root: String = "/"
+    var root: String?
 
     @Flag(name: .long, help: "Print the result as JSON for scripts.")
     var json = false
@@ -17,7 +17,8 @@ struct HostOptions: ParsableArguments {
 
     /// The host root the options name.
     func hostRoot() throws(Dom0Error) -> HostRoot {
-        root == "/" ? .system : try HostRoot(FilePath(root))
+        guard let root, root != "/" else { return .system }
+        return try HostRoot(FilePath(root))
     }
 
     /// The log level `-v` asks for.

@@ -20,6 +20,7 @@ struct Pending<Spec: PendingCommandSpec>: HostCommand {
     var arguments: [String] = []
 
     func run() async throws {
+        _ = try host.hostRoot()
         throw Dom0Error.notImplemented(Spec.fullName)
     }
 }

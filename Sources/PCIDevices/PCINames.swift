@@ -11,7 +11,7 @@ public final class PCINames: @unchecked Sendable {
 
     /// Opens libpci for name lookups only (no bus scan).
     public init() {
-        access = pci_alloc()
+        access = dom0kit_pci_alloc_for_names()
     }
 
     deinit {

@@ -22,6 +22,12 @@ struct DemoCommand: HostCommand {
     @Argument(help: ArgumentHelp("Where to build the demo host.", valueName: "DIR"))
     var directory: String?
 
+    func validate() throws {
+        if host.root != nil {
+            throw ValidationError("demo builds its own host in DIR; --root does not apply to it")
+        }
+    }
+
     func run() async throws {
         let report = try await Demo.run(in: directory.map { FilePath($0) })
         print(host.json ? try Output.json(report) : DemoText.render(report), terminator: "")
