@@ -10,7 +10,7 @@ packages=(
   umockdev libumockdev-dev gir1.2-umockdev-1.0                     # fake sysfs and uevents
   rpm xorriso dpkg-dev                                             # supplemental packs
   grub-common                                                      # grub-script-check
-  binutils                                                         # strip, for the size benchmark
+  binutils time                                                    # strip and /usr/bin/time, for benchmarks
 )
 
 missing=()

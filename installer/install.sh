@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units and udev rules.
+#
+#   installer/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--deps]
+#   installer/install.sh --uninstall [--prefix DIR] [--destdir DIR]
+#
+# Every path written is recorded in PREFIX/share/dom0kit/install-manifest; --uninstall removes
+# exactly those and nothing else. DESTDIR (or --destdir) stages the install for packagers: files
+# go under DESTDIR, the manifest and symlinks name the final paths.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/.." && pwd)
+prefix=/usr/local
+destdir=${DESTDIR:-}
+binary=""
+deps=false
+uninstall=false
+tools=(host-prepare dom0-partition xen-cmdline supp-pack control-slice pciback-agent)
+
+usage() {
+  sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit "${1:-64}"
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
+    --prefix=*) prefix=${1#*=}; shift ;;
+    --destdir) destdir=${2:?--destdir needs a directory}; shift 2 ;;
+    --destdir=*) destdir=${1#*=}; shift ;;
+    --binary) binary=${2:?--binary needs a file}; shift 2 ;;
+    --binary=*) binary=${1#*=}; shift ;;
+    --deps) deps=true; shift ;;
+    --uninstall) uninstall=true; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "install.sh: unknown argument '$1'" >&2; usage 64 ;;
+  esac
+done
+case "$prefix" in /*) ;; *) echo "install.sh: --prefix must be absolute, not '$prefix'" >&2; exit 64 ;; esac
+
+manifest="$prefix/share/dom0kit/install-manifest"
+
+if $uninstall; then
+  if [ ! -f "$destdir$manifest" ]; then
+    echo "install.sh: nothing to uninstall: no manifest at $destdir$manifest" >&2
+    exit 1
+  fi
+  # Files and links first, then the directories the install created, deepest first.
+  while IFS= read -r path; do
+    [ -n "$path" ] || continue
+    if [ -L "$destdir$path" ] || [ -f "$destdir$path" ]; then rm -f "$destdir$path"; fi
+  done < "$destdir$manifest"
+  rm -f "$destdir$manifest"
+  rmdir -p --ignore-fail-on-non-empty "$destdir$(dirname "$manifest")" 2>/dev/null || true
+  echo "Removed Dom0Kit from $destdir$prefix"
+  exit 0
+fi
+
+$deps && "$here/deps.sh"
+
+if [ -z "$binary" ]; then
+  command -v swift >/dev/null || { echo "install.sh: swift is not on PATH; build elsewhere and pass --binary FILE" >&2; exit 1; }
+  (cd "$top" && swift build -c release --static-swift-stdlib --product dom0kit)
+  binary="$(cd "$top" && swift build -c release --static-swift-stdlib --product dom0kit --show-bin-path)/dom0kit"
+fi
+[ -x "$binary" ] || { echo "install.sh: $binary is not an executable file" >&2; exit 1; }
+
+bindir="$prefix/bin"
+# systemd and udev read units and rules from /usr/local/lib too, so a /usr/local install works as is.
+unitdir="$prefix/lib/systemd/system"
+rulesdir="$prefix/lib/udev/rules.d"
+
+installed=()
+put() {  # put MODE SOURCE TARGET: copy atomically (a running binary is replaced, not overwritten).
+  local mode=$1 source=$2 target=$3
+  mkdir -p "$destdir$(dirname "$target")"
+  install -m "$mode" "$source" "$destdir$target.dom0kit-new"
+  mv -f "$destdir$target.dom0kit-new" "$destdir$target"
+  installed+=("$target")
+}
+link() {  # link TARGET NAME
+  mkdir -p "$destdir$(dirname "$2")"
+  ln -sfn "$1" "$destdir$2"
+  installed+=("$2")
+}
+
+put 0755 "$binary" "$bindir/dom0kit"
+for tool in "${tools[@]}"; do link dom0kit "$bindir/$tool"; done
+shopt -s nullglob
+for unit in "$top"/units/*.service "$top"/units/*.slice "$top"/units/*.target "$top"/units/*.timer; do
+  put 0644 "$unit" "$unitdir/$(basename "$unit")"
+done
+for rule in "$top"/units/*.rules; do put 0644 "$rule" "$rulesdir/$(basename "$rule")"; done
+
+mkdir -p "$destdir$(dirname "$manifest")"
+# Keep what an earlier install recorded, so --uninstall still finds files this one no longer ships.
+{ [ -f "$destdir$manifest" ] && cat "$destdir$manifest"; printf '%s\n' "${installed[@]}"; } | sort -u > "$destdir$manifest.new"
+mv -f "$destdir$manifest.new" "$destdir$manifest"
+echo "Installed Dom0Kit to $destdir$prefix: ${#installed[@]} files; manifest $destdir$manifest"
