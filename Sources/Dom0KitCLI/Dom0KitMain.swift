@@ -44,9 +44,10 @@ public enum Dom0KitMain {
             await run(tool, Array(arguments.dropFirst()))
         }
         let rest = Array(arguments.dropFirst())
+        if let first = rest.first, let tool = Tool(rawValue: first) {
+            await run(tool, Array(rest.dropFirst()))
+        }
         switch rest.first {
-        case let name? where Tool(rawValue: name) != nil:
-            await run(Tool(rawValue: name) ?? .hostPrepare, Array(rest.dropFirst()))
         case nil, "-h", "--help", "help":
             print(usage, terminator: "")
             exit(rest.isEmpty ? ExitStatus.usage.rawValue : ExitStatus.success.rawValue)
