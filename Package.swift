@@ -41,7 +41,7 @@ let package = Package(
         ),
         .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci"], swiftSettings: strict),
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
-        .target(name: "BootConfig", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "ControlSlice", dependencies: ["Dom0Core"], swiftSettings: strict),

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Subprocess
 import SystemPackage
@@ -160,5 +163,17 @@ extension String {
         var text = Substring(self)
         while let last = text.last, last.isWhitespace { text.removeLast() }
         return String(text)
+    }
+}
+
+extension CommandRunner {
+    /// The first executable called `name` on PATH, as the runner would find it.
+    public static func locate(_ name: String) -> FilePath? {
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = FilePath(String(directory)).appending(name)
+            if candidate.withPlatformString({ access($0, X_OK) }) == 0 { return candidate }
+        }
+        return nil
     }
 }

@@ -21,7 +21,7 @@ public enum Tool: String, CaseIterable, Sendable {
         switch self {
         case .hostPrepare: HostPrepareCommand.self
         case .dom0Partition: Pending<Dom0PartitionSpec>.self
-        case .xenCmdline: Pending<XenCmdlineSpec>.self
+        case .xenCmdline: XenCmdlineCommand.self
         case .suppPack: Pending<SuppPackSpec>.self
         case .controlSlice: Pending<ControlSliceSpec>.self
         case .pcibackAgent: Pending<PcibackAgentSpec>.self

@@ -5,22 +5,6 @@ import HostSpec
 // The tools whose capabilities have not landed yet. Each keeps its real name, purpose and help
 // so scripts and people meet the final interface; each issue replaces one with the real command.
 
-/// `xen-cmdline`: the Xen and dom0 boot command lines.
-enum XenCmdlineSpec: PendingCommandSpec {
-    static let fullName = "xen-cmdline"
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: fullName, abstract: abstract(fullName),
-            discussion: pendingDiscussion("""
-                Reads and edits the Xen (multiboot2) and dom0 (module2) arguments of a XenServer/XCP-ng \
-                grub.cfg with XenServer's flags (--set-xen, --set-dom0, --delete-xen, --delete-dom0, \
-                --get-xen, --get-dom0, cpuid masks), or GRUB_CMDLINE_XEN_DEFAULT and \
-                GRUB_CMDLINE_LINUX_DEFAULT of a Debian /etc/default/grub.
-                """),
-            version: Dom0Kit.version)
-    }
-}
-
 /// `dom0-partition`: dom0 disk layouts.
 enum Dom0PartitionSpec: PendingCommandSpec {
     static let fullName = "dom0-partition"

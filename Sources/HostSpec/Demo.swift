@@ -1,3 +1,4 @@
+import BootConfig
 import Dom0Core
 import FakeHost
 import PCIDevices
@@ -47,9 +48,9 @@ public enum Demo {
         let simulator = KernelSimulator(demo.host)
         let context = ApplyContext(root: root, sysfs: simulator)
 
-        let plan = try makePlan(root)
+        let plan = try await makePlan(demo)
         let report = await plan.apply(context)
-        let again = try makePlan(root)
+        let again = try await makePlan(demo)
 
         let names = PCINames()
         let devices = demo.devices.map { device in
@@ -69,8 +70,13 @@ public enum Demo {
     }
 
     /// The demo host's plan: every available capability adds its changes here, in `Capability.all`'s order.
-    static func makePlan(_ root: HostRoot) throws(Dom0Error) -> Plan {
-        Plan()
+    static func makePlan(_ demo: DemoHost) async throws(Dom0Error) -> Plan {
+        var plan = Plan()
+        // xen-cmdline: hide the guest devices from dom0 at the next boot.
+        let boot = BootEditor(root: demo.host.root)
+        let hidden = demo.devices.filter(\.hide).map(\.spec.bdf.description)
+        plan.changes += try await boot.plan(try await BootKnobs.hide(add: hidden, remove: [], boot)).plan.changes
+        return plan
     }
 
     private static func prepare(_ directory: FilePath?) throws(Dom0Error) -> FilePath {

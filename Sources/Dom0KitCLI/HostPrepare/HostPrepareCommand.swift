@@ -21,7 +21,7 @@ struct HostPrepareCommand: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self,
             Pending<PlanSpec>.self, Pending<ApplySpec>.self, Pending<CheckSpec>.self, Pending<HealthSpec>.self,
-            Pending<BootSpec>.self, Pending<DiskSpec>.self, Pending<PackSpec>.self, Pending<SliceSpec>.self,
+            BootCommand.self, Pending<DiskSpec>.self, Pending<PackSpec>.self, Pending<SliceSpec>.self,
         ])
 }
 
@@ -51,12 +51,6 @@ enum HealthSpec: PendingCommandSpec {
     static let fullName = "host-prepare health"
     static let configuration = subcommand("health", "Check whether the host is fit for passthrough.",
                                           "PASS/WARN/FAIL lines for Xen dom0, IOMMU, hidden devices, dom0_mem, control.slice.")
-}
-
-enum BootSpec: PendingCommandSpec {
-    static let fullName = "host-prepare boot"
-    static let configuration = subcommand("boot", "Hide devices, set IOMMU and dom0 memory on the boot command line.",
-                                          "hide, iommu, dom0-mem, vfio and status, over xen-cmdline's library.")
 }
 
 enum DiskSpec: PendingCommandSpec {

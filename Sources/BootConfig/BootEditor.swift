@@ -1,0 +1,297 @@
+import Dom0Core
+import SystemPackage
+
+/// Where a host keeps its boot command lines.
+public enum BootStyle: String, Sendable, Codable, CaseIterable {
+    /// XenServer-style when a hand-kept grub.cfg exists, Debian-style otherwise.
+    case auto
+    /// A XenServer/XCP-ng grub.cfg, edited in place.
+    case xenserver
+    /// `/etc/default/grub`, then grub.cfg regenerated.
+    case debian
+    /// Dom0Kit's own `/etc/default/grub.d/dom0kit.cfg`, then grub.cfg regenerated.
+    case debianDropin = "debian-dropin"
+}
+
+/// One step of an xen-cmdline call, in the order given.
+public enum BootEdit: Sendable, Equatable {
+    /// Replace every token of the argument's key with the argument.
+    case set(BootLine, String)
+    /// Remove every token of a key.
+    case delete(BootLine, String)
+    /// Read the tokens of a key.
+    case get(BootLine, String)
+    /// Read Xen's `cpuid_mask_*` tokens.
+    case listCPUIDMasks
+}
+
+/// What a get read.
+public struct BootValue: Sendable, Encodable, Equatable {
+    /// The line read.
+    public var line: BootLine
+    /// The key asked for (`cpuid_mask_*` for the list).
+    public var key: String
+    /// The matching tokens.
+    public var tokens: [String]
+}
+
+/// The result of an xen-cmdline call: values read, and the plan that makes the edits.
+public struct BootEditReport: Sendable, Encodable {
+    /// The style used.
+    public var style: BootStyle
+    /// The file read or edited (host path).
+    public var config: String
+    /// What the gets read, in order.
+    public var values: [BootValue] = []
+    /// The changes: the file, then regenerating grub.cfg when that runs here.
+    public var plan: Plan = Plan()
+    /// The command that regenerates grub.cfg after a Debian-style change.
+    public var regenerate: [String]?
+    /// Whether that command is part of the plan; otherwise the operator runs it (under --root).
+    public var regenerateInPlan = false
+    /// Things the operator should know.
+    public var warnings: [String] = []
+}
+
+/// Reads and edits the Xen and dom0 boot command lines of a host, XenServer- or Debian-style.
+public struct BootEditor: Sendable {
+    /// XenServer's grub.cfg locations, in search order.
+    public static let xenServerConfigs: [FilePath] = [
+        "/boot/efi/EFI/xenserver/grub.cfg", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg",
+    ]
+    /// Xen's CPU feature-mask keys (`--set-cpuid-masks`).
+    public static let cpuidMaskPrefix = "cpuid_mask_"
+
+    /// The host.
+    public var root: HostRoot
+    /// Where the command lines live.
+    public var style: BootStyle
+    /// A grub.cfg named explicitly (host path).
+    public var config: FilePath?
+    /// Menu entries named explicitly (XenServer style).
+    public var entries: [String]
+    /// Skip the validation of known arguments.
+    public var force: Bool
+    /// Regenerate grub.cfg after a Debian-style change.
+    public var regenerate: Bool
+    /// Runs grub-script-check.
+    public var runner: CommandRunner
+
+    /// An editor for the host at `root`.
+    public init(root: HostRoot, style: BootStyle = .auto, config: FilePath? = nil, entries: [String] = [],
+                force: Bool = false, regenerate: Bool = true, runner: CommandRunner = CommandRunner()) {
+        self.root = root
+        self.style = style
+        self.config = config
+        self.entries = entries
+        self.force = force
+        self.regenerate = regenerate
+        self.runner = runner
+    }
+
+    /// Carries out the edits in memory, in order, and returns what the gets read and the plan.
+    public func plan(_ edits: [BootEdit]) async throws(Dom0Error) -> BootEditReport {
+        for edit in edits { try check(edit) }
+        switch try chooseStyle() {
+        case .xenserver(let path): return try await planXenServer(edits, path: path)
+        case .debian(let dropIn): return try planDebian(edits, dropIn: dropIn)
+        }
+    }
+
+    /// The configured arguments of a line: the default entry's, or the effective Debian value.
+    public func configured(_ line: BootLine) async throws(Dom0Error) -> BootArguments {
+        switch try chooseStyle() {
+        case .xenserver(let path):
+            let grub = try readXenServer(path)
+            guard let entry = grub.defaultEntry else {
+                throw Dom0Error("no default entry", at: path.string, fix: "check the file's menuentry blocks")
+            }
+            return grub.arguments(line, of: entry)
+        case .debian:
+            let debian = try DebianGrub(root: root, including: nil)
+            return BootArguments(parsing: try debian.effective(try debian.variable(for: line)))
+        }
+    }
+
+    // MARK: choosing the file
+
+    private enum Chosen { case xenserver(FilePath), debian(dropIn: Bool) }
+
+    private func chooseStyle() throws(Dom0Error) -> Chosen {
+        switch style {
+        case .debian, .debianDropin:
+            if config != nil {
+                throw Dom0Error(.usage, "--config names a XenServer grub.cfg; it does not go with --style \(style.rawValue)")
+            }
+            guard try root.exists(DebianGrub.defaults) else {
+                throw Dom0Error(.usage, "no \(DebianGrub.defaults)", at: root.path.string,
+                                fix: "Debian-style hosts keep their boot arguments there; check --root")
+            }
+            return .debian(dropIn: style == .debianDropin)
+        case .xenserver, .auto:
+            if let config {
+                guard try root.exists(config) else {
+                    throw Dom0Error(.usage, "no such grub.cfg", at: config.string, fix: "check --config and --root")
+                }
+                return .xenserver(config)
+            }
+            for path in Self.xenServerConfigs where try root.exists(path) {
+                let generated = try isGenerated(path)
+                if style == .xenserver || !generated { return .xenserver(path) }
+            }
+            if style == .auto, try root.exists(DebianGrub.defaults) { return .debian(dropIn: false) }
+            throw Dom0Error(.usage, "no boot configuration found", at: root.path.string,
+                            why: "looked for " + (Self.xenServerConfigs + [DebianGrub.defaults]).map(\.string).joined(separator: ", "),
+                            fix: "pass --config FILE, or --style debian on a Debian host")
+        }
+    }
+
+    /// grub-mkconfig's output says so; it is regenerated, so it is never the file to edit.
+    private func isGenerated(_ path: FilePath) throws(Dom0Error) -> Bool {
+        guard let text = try root.readText(path) else { return false }
+        return text.contains("### BEGIN /etc/grub.d/") || text.contains("DO NOT EDIT THIS FILE")
+    }
+
+    private func check(_ edit: BootEdit) throws(Dom0Error) {
+        switch edit {
+        case .set(let line, let argument):
+            guard !BootArguments.key(of: argument).isEmpty else {
+                throw Dom0Error(.usage, "an argument needs a key", at: "'\(argument)'", fix: "write KEY or KEY=VALUE")
+            }
+            if !force { try BootKnob.validate(argument, on: line) }
+        case .delete(_, let key), .get(_, let key):
+            guard !key.isEmpty, !key.contains("=") else {
+                throw Dom0Error(.usage, "malformed key", at: "'\(key)'", fix: "name a key without '=', as in dom0_mem")
+            }
+        case .listCPUIDMasks:
+            break
+        }
+    }
+
+    // MARK: XenServer
+
+    private func readXenServer(_ path: FilePath) throws(Dom0Error) -> XenServerGrub {
+        guard let text = try root.readText(path) else {
+            throw Dom0Error(.usage, "no such grub.cfg", at: path.string)
+        }
+        return XenServerGrub(text)
+    }
+
+    private func planXenServer(_ edits: [BootEdit], path: FilePath) async throws(Dom0Error) -> BootEditReport {
+        var grub = try readXenServer(path)
+        var report = BootEditReport(style: .xenserver, config: path.string)
+        let changes = edits.contains { if case .set = $0 { true } else if case .delete = $0 { true } else { false } }
+        let targets = changes ? try grub.targetEntries(named: entries, in: path.string) : []
+        for edit in edits {
+            switch edit {
+            case .set(let line, let argument), .delete(let line, let argument):
+                for entry in targets {
+                    var arguments = grub.arguments(line, of: entry)
+                    if case .set = edit { arguments.set(argument) } else { arguments.delete(argument) }
+                    try grub.setArguments(arguments, line, of: entry, in: path.string)
+                }
+            case .get(let line, let key):
+                guard let entry = grub.defaultEntry else { throw Dom0Error("no default entry", at: path.string) }
+                report.values.append(BootValue(line: line, key: key, tokens: grub.arguments(line, of: entry).values(of: key)))
+            case .listCPUIDMasks:
+                guard let entry = grub.defaultEntry else { throw Dom0Error("no default entry", at: path.string) }
+                let masks = grub.arguments(.xen, of: entry).tokens.filter { $0.hasPrefix(Self.cpuidMaskPrefix) }
+                report.values.append(BootValue(line: .xen, key: Self.cpuidMaskPrefix + "*", tokens: masks))
+            }
+        }
+        let content = Array(grub.text.utf8)
+        if let change = try Change.file(path, content: content, in: root, module: "boot",
+                                        summary: "edit the boot command lines of " + targets.map { "'\($0.title)'" }.joined(separator: ", ")) {
+            try await checkScript(content, path: path, warnings: &report.warnings)
+            report.plan.add(change)
+        }
+        return report
+    }
+
+    /// grub-script-check must accept the new file before it replaces the old one.
+    private func checkScript(_ content: [UInt8], path: FilePath, warnings: inout [String]) async throws(Dom0Error) {
+        guard CommandRunner.locate("grub-script-check") != nil else {
+            warnings.append("grub-script-check is not installed, so the new \(path) was not syntax-checked "
+                            + "(\(ToolPackages.installHint(for: "grub-script-check")))")
+            return
+        }
+        let scratch = try FileSystem.makeTemporaryDirectory(prefix: "dom0kit-grub")
+        defer { try? FileSystem.removeTree(scratch) }
+        try AtomicWriter.write(content, to: "/grub.cfg", in: HostRoot(scratch))
+        let result = try await runner.run(["grub-script-check", scratch.appending("grub.cfg").string], effect: .readOnly)
+        guard result.succeeded else {
+            throw Dom0Error(.refused, "grub-script-check rejects the edited file; nothing was written", at: path.string,
+                            why: (result.stdout + result.stderr).trimmingTrailingWhitespace,
+                            fix: "check the file for a syntax error, or the arguments given")
+        }
+    }
+
+    // MARK: Debian
+
+    private func planDebian(_ edits: [BootEdit], dropIn: Bool) throws(Dom0Error) -> BootEditReport {
+        let file = dropIn ? DebianGrub.dom0KitDropIn : DebianGrub.defaults
+        var debian = try DebianGrub(root: root, including: dropIn ? file : nil)
+        var report = BootEditReport(style: dropIn ? .debianDropin : .debian, config: file.string)
+        var variables: [BootLine: String] = [:]
+        for line in BootLine.allCases { variables[line] = try debian.variable(for: line) }
+
+        func own(_ line: BootLine) throws(Dom0Error) -> BootArguments {
+            let name = variables[line] ?? ""
+            // Dom0Kit's drop-in pins the whole value, so it starts from what the host has now.
+            if let value = try debian.ownValue(name, in: file) { return BootArguments(parsing: value ?? "") }
+            return BootArguments(parsing: dropIn ? try debian.effective(name) : "")
+        }
+        var intended: [(BootLine, String, String?)] = []  // line, key, the token it should end as (nil: gone)
+        for edit in edits {
+            switch edit {
+            case .set(let line, let argument), .delete(let line, let argument):
+                var arguments = try own(line)
+                if case .set = edit { arguments.set(argument) } else { arguments.delete(argument) }
+                try debian.set(variables[line] ?? "", to: arguments.description, in: file)
+                let key = BootArguments.key(of: argument)
+                intended.removeAll { $0.0 == line && $0.1 == key }
+                if case .set = edit { intended.append((line, key, argument)) } else { intended.append((line, key, nil)) }
+            case .get(let line, let key):
+                let effective = BootArguments(parsing: try debian.effective(variables[line] ?? ""))
+                report.values.append(BootValue(line: line, key: key, tokens: effective.values(of: key)))
+            case .listCPUIDMasks:
+                let effective = BootArguments(parsing: try debian.effective(variables[.xen] ?? ""))
+                report.values.append(BootValue(line: .xen, key: Self.cpuidMaskPrefix + "*",
+                                               tokens: effective.tokens.filter { $0.hasPrefix(Self.cpuidMaskPrefix) }))
+            }
+        }
+        // A later drop-in that assigns the same variable would undo the edit: refuse rather than pretend.
+        for (line, key, token) in intended {
+            let name = variables[line] ?? ""
+            let effective = BootArguments(parsing: try debian.effective(name)).values(of: key)
+            if effective != (token.map { [$0] } ?? []) {
+                throw Dom0Error(.refused, "\(name) is overridden after \(file)", at: try debian.lastAssignment(of: name),
+                                why: "the edit of \(key) would not take effect",
+                                fix: dropIn ? "remove the later assignment" : "use --style debian-dropin, or edit that file")
+            }
+        }
+        guard let text = debian.text(of: file),
+              let change = try Change.file(file, content: Array(text.utf8), in: root, module: "boot",
+                                           summary: "set " + Set(intended.map { variables[$0.0] ?? "" }).sorted().joined(separator: ", "))
+        else { return report }
+        report.plan.add(change)
+        if regenerate, let command = Self.regenerateCommand() {
+            report.regenerate = command
+            if root.isSystem {
+                report.plan.add(.tool(command, module: "boot", summary: "regenerate grub.cfg from \(file)"))
+                report.regenerateInPlan = true
+            }
+        } else if regenerate {
+            report.warnings.append("no update-grub, grub-mkconfig or grub2-mkconfig here: regenerate grub.cfg on the host")
+        }
+        return report
+    }
+
+    /// How this machine regenerates grub.cfg: update-grub, else grub-mkconfig or grub2-mkconfig.
+    static func regenerateCommand() -> [String]? {
+        if CommandRunner.locate("update-grub") != nil { return ["update-grub"] }
+        if CommandRunner.locate("grub-mkconfig") != nil { return ["grub-mkconfig", "-o", "/boot/grub/grub.cfg"] }
+        if CommandRunner.locate("grub2-mkconfig") != nil { return ["grub2-mkconfig", "-o", "/boot/grub2/grub.cfg"] }
+        return nil
+    }
+}

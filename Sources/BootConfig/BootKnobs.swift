@@ -1,0 +1,69 @@
+import Dom0Core
+import PCIDevices
+
+/// The typed knobs of `host-prepare boot`, each turned into the edits xen-cmdline makes.
+public enum BootKnobs {
+    /// The hidden devices as configured (dom0's `xen-pciback.hide`).
+    public static func hidden(_ editor: BootEditor) async throws(Dom0Error) -> HideList {
+        guard let value = try await editor.configured(.dom0).value(of: BootKnob.hide) else { return HideList() }
+        return try HideList(parsing: value)
+    }
+
+    /// Edits that add and remove devices from `xen-pciback.hide` (deleting it when it empties).
+    public static func hide(add: [String], remove: [String], _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
+        var list = try await hidden(editor)
+        for text in add { list.add(try HideList.slot(text)) }
+        for text in remove { list.remove(try HideList.slot(text)) }
+        return list.slots.isEmpty ? [.delete(.dom0, BootKnob.hide)] : [.set(.dom0, "\(BootKnob.hide)=\(list)")]
+    }
+
+    /// The vfio-pci ids as configured.
+    public static func vfioIDs(_ editor: BootEditor) async throws(Dom0Error) -> VFIOIDs {
+        guard let value = try await editor.configured(.dom0).value(of: BootKnob.vfioIDs) else { return VFIOIDs() }
+        return try VFIOIDs(parsing: value)
+    }
+
+    /// Edits that add and remove vfio-pci ids.
+    public static func vfio(add: [String], remove: [String], _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
+        var ids = try await vfioIDs(editor)
+        for id in add { try ids.add(id) }
+        for id in remove { try ids.remove(id) }
+        return ids.ids.isEmpty ? [.delete(.dom0, BootKnob.vfioIDs)] : [.set(.dom0, "\(BootKnob.vfioIDs)=\(ids)")]
+    }
+
+    /// Xen's IOMMU setting, as Xen's `iommu=` list.
+    public static func xenIOMMU(_ value: String) throws(Dom0Error) -> [BootEdit] {
+        try XenIOMMU.validate(value)
+        return [.set(.xen, "\(BootKnob.iommu)=\(value)")]
+    }
+
+    /// A native (KVM) kernel's IOMMU: `intel_iommu=on` or `amd_iommu=on` by CPU vendor, and
+    /// `iommu=pt` with `passthrough`.
+    public static func nativeIOMMU(vendor: String?, passthrough: Bool, _ editor: BootEditor) throws(Dom0Error) -> [BootEdit] {
+        var vendor = vendor
+        if vendor == nil { vendor = try HostFacts.cpuVendor(editor.root) }
+        let argument: String
+        switch vendor?.lowercased() {
+        case "intel", "genuineintel": argument = "intel_iommu=on"
+        case "amd", "authenticamd": argument = "amd_iommu=on"
+        default:
+            throw Dom0Error(.usage, "cannot tell the CPU vendor", at: vendor ?? "/proc/cpuinfo",
+                            fix: "pass --vendor intel or --vendor amd")
+        }
+        return [.set(.dom0, argument)] + (passthrough ? [.set(.dom0, "iommu=pt")] : [.delete(.dom0, "iommu")])
+    }
+
+    /// dom0's memory, `dom0_mem=SIZE[,max:SIZE]`, and a warning when it is more than the host has.
+    public static func dom0Memory(_ amount: String, maximum: String?, _ editor: BootEditor) async throws(Dom0Error)
+        -> (edits: [BootEdit], warnings: [String]) {
+        let value = maximum.map { "max:\($0),\(amount)" } ?? amount
+        let memory = try Dom0Memory(parsing: value)
+        var warnings: [String] = []
+        if let hostBytes = try await HostFacts.memory(editor.root, runner: editor.runner) {
+            for size in [memory.amount, memory.maximum].compactMap({ $0 }) where size.bytes > hostBytes {
+                warnings.append("dom0_mem \(size) is more than the host's \(hostBytes >> 20) MiB")
+            }
+        }
+        return ([.set(.xen, "\(BootKnob.dom0Memory)=\(memory)")], warnings)
+    }
+}

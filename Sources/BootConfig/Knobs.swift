@@ -1,0 +1,257 @@
+import Dom0Core
+import PCIDevices
+
+/// The boot arguments Dom0Kit understands, validated before they reach a boot configuration:
+/// a typo in one of these is what leaves pciback or dom0 broken at the next boot.
+public enum BootKnob {
+    /// `xen-pciback.hide`, on dom0's line.
+    public static let hide = "xen-pciback.hide"
+    /// `dom0_mem`, on Xen's line.
+    public static let dom0Memory = "dom0_mem"
+    /// `iommu`, on Xen's line (and `iommu=pt` on a native kernel's).
+    public static let iommu = "iommu"
+    /// `vfio-pci.ids`, on a native kernel's line.
+    public static let vfioIDs = "vfio-pci.ids"
+
+    /// Checks an argument about to be set on `line`; throws naming the argument and the problem.
+    public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) {
+        let key = BootArguments.key(of: argument)
+        guard !key.isEmpty else {
+            throw Dom0Error(.usage, "an argument needs a key", at: argument, fix: "write KEY or KEY=VALUE")
+        }
+        let value = argument.count > key.count ? String(argument.dropFirst(key.count + 1)) : nil
+        func need() throws(Dom0Error) -> String {
+            guard let value, !value.isEmpty else {
+                throw Dom0Error(.usage, "\(key) needs a value", at: argument)
+            }
+            return value
+        }
+        switch (key, line) {
+        case (hide, .dom0): _ = try HideList(parsing: need())
+        case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
+        case (iommu, .xen): try XenIOMMU.validate(need())
+        case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
+        default: break
+        }
+    }
+}
+
+/// Xen's line or dom0's (a native kernel's) line.
+public enum BootLine: String, Sendable, Codable, CaseIterable {
+    /// The hypervisor's arguments (`multiboot2 /boot/xen.gz …`, GRUB_CMDLINE_XEN_DEFAULT).
+    case xen
+    /// The dom0 kernel's arguments (the first `module2` line, GRUB_CMDLINE_LINUX_DEFAULT).
+    case dom0
+}
+
+/// The devices of `xen-pciback.hide=(0000:04:00.0)(0000:00:19.*)`.
+public struct HideList: Sendable, Equatable, CustomStringConvertible {
+    /// The hidden slots, in order, without duplicates.
+    public private(set) var slots: [PCISlotPattern]
+
+    /// An empty list.
+    public init() { slots = [] }
+
+    /// Parses the value after `xen-pciback.hide=`.
+    public init(parsing value: String) throws(Dom0Error) {
+        slots = []
+        var rest = Substring(value)
+        while !rest.isEmpty {
+            guard rest.first == "(", let close = rest.firstIndex(of: ")") else {
+                throw Dom0Error(.usage, "malformed \(BootKnob.hide) value", at: value,
+                                why: "expected (BDF) groups, as in (0000:04:00.0)(0000:00:19.0)")
+            }
+            let inside = rest[rest.index(after: rest.startIndex)..<close]
+            guard let slot = PCISlotPattern(inside) else {
+                throw Dom0Error(.usage, "malformed PCI address in \(BootKnob.hide)", at: String(inside),
+                                why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)")
+            }
+            add(slot)
+            rest = rest[rest.index(after: close)...]
+        }
+    }
+
+    /// Adds a slot unless it is already there; returns whether it was added.
+    @discardableResult
+    public mutating func add(_ slot: PCISlotPattern) -> Bool {
+        guard !slots.contains(slot) else { return false }
+        slots.append(slot)
+        return true
+    }
+
+    /// Removes a slot; returns whether it was there.
+    @discardableResult
+    public mutating func remove(_ slot: PCISlotPattern) -> Bool {
+        guard let index = slots.firstIndex(of: slot) else { return false }
+        slots.remove(at: index)
+        return true
+    }
+
+    /// The value as the kernel reads it: `(0000:04:00.0)(0000:00:19.0)`.
+    public var description: String { slots.map { "(\($0))" }.joined() }
+
+    /// Parses one address as an operator types it; throws naming it when malformed.
+    public static func slot(_ text: String) throws(Dom0Error) -> PCISlotPattern {
+        guard let slot = PCISlotPattern(text) else {
+            throw Dom0Error(.usage, "malformed PCI address", at: text,
+                            why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)")
+        }
+        return slot
+    }
+}
+
+/// A size as Xen writes it: an integer with K, M, G, T or B (kilobytes without a suffix).
+public struct XenSize: Sendable, Equatable, Comparable, CustomStringConvertible {
+    /// Bytes.
+    public var bytes: UInt64
+    /// The text it was written as.
+    public var text: String
+
+    /// Parses `512M`, `4G`, `1048576K`, `2T`.
+    public init?(_ text: some StringProtocol) {
+        var digits = Substring(text)
+        var multiplier: UInt64 = 1024
+        switch digits.last {
+        case "T", "t": multiplier = 1 << 40
+        case "G", "g": multiplier = 1 << 30
+        case "M", "m": multiplier = 1 << 20
+        case "K", "k": multiplier = 1 << 10
+        case "B", "b": multiplier = 1
+        default: break
+        }
+        if digits.last?.isLetter == true { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let number = UInt64(digits) else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow else { return nil }
+        self.bytes = bytes
+        self.text = String(text)
+    }
+
+    public var description: String { text }
+
+    public static func < (a: XenSize, b: XenSize) -> Bool { a.bytes < b.bytes }
+}
+
+/// `dom0_mem=[min:SIZE,][max:SIZE,][SIZE]`: dom0's initial memory and its bounds.
+public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
+    /// The amount dom0 starts with.
+    public var amount: XenSize?
+    /// The least dom0 may have.
+    public var minimum: XenSize?
+    /// The most dom0 may balloon up to.
+    public var maximum: XenSize?
+
+    /// Parses the value after `dom0_mem=`; the amount and minimum may not exceed the maximum.
+    public init(parsing value: String) throws(Dom0Error) {
+        func size(_ text: Substring) throws(Dom0Error) -> XenSize {
+            guard let size = XenSize(text) else {
+                throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text),
+                                why: "expected a number with K, M, G or T, as in 4096M or 4G")
+            }
+            return size
+        }
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            if part.hasPrefix("max:") { maximum = try size(part.dropFirst(4)) }
+            else if part.hasPrefix("min:") { minimum = try size(part.dropFirst(4)) }
+            else { amount = try size(part) }
+        }
+        if let maximum {
+            for (name, bound) in [("the amount", amount), ("min", minimum)] {
+                if let bound, bound > maximum {
+                    throw Dom0Error(.usage, "\(BootKnob.dom0Memory)=\(value): \(name) exceeds max", at: value,
+                                    fix: "make \(bound) at most \(maximum)")
+                }
+            }
+        }
+    }
+
+    /// A value from an amount and an optional maximum, as `dom0_mem=SIZE[,max:SIZE]`.
+    public init(amount: XenSize, maximum: XenSize?) {
+        self.amount = amount
+        self.maximum = maximum
+    }
+
+    /// The value as Xen reads it.
+    public var description: String {
+        [amount.map(\.text), minimum.map { "min:\($0)" }, maximum.map { "max:\($0)" }].compactMap { $0 }
+            .joined(separator: ",")
+    }
+}
+
+/// Xen's `iommu=` list, as Xen's command-line documentation defines it.
+public enum XenIOMMU {
+    /// Sub-options that take `=<bool>` or a `no-` prefix.
+    static let booleanOptions: Set<String> = [
+        "force", "required", "quarantine", "sharept", "superpages", "intremap", "intpost", "crash-debug",
+        "qinval", "snoop", "dom0-passthrough", "dom0-strict", "amd-iommu-perdev-intremap",
+        "workaround_bios_bug", "igfx", "verbose", "debug",
+    ]
+    /// Xen's spellings of a boolean.
+    static let booleans: Set<String> = ["yes", "on", "true", "enable", "1", "no", "off", "false", "disable", "0"]
+
+    /// Checks every element of an `iommu=` list.
+    public static func validate(_ value: String) throws(Dom0Error) {
+        for element in value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            if booleans.contains(element) { continue }
+            var name = element
+            var setting: String?
+            if let equals = element.firstIndex(of: "=") {
+                name = String(element[..<equals])
+                setting = String(element[element.index(after: equals)...])
+            }
+            if setting == nil, name.hasPrefix("no-") { name = String(name.dropFirst(3)) }
+            let settingIsValid = setting.map { booleans.contains($0) || (name == "quarantine" && $0 == "scratch-page") } ?? true
+            guard booleanOptions.contains(name), settingIsValid else {
+                throw Dom0Error(.usage, "unknown iommu= element '\(element)'", at: "iommu=\(value)",
+                                why: "Xen takes a boolean or, each optionally no- prefixed or =<bool>: "
+                                    + booleanOptions.sorted().joined(separator: ", "))
+            }
+        }
+    }
+}
+
+/// `vfio-pci.ids=vvvv:dddd[:svvv:sddd[:cccccc:mmmmmm]],…`: the ids vfio-pci claims at boot.
+public struct VFIOIDs: Sendable, Equatable, CustomStringConvertible {
+    /// The ids, in order, without duplicates.
+    public private(set) var ids: [String] = []
+
+    /// An empty list.
+    public init() {}
+
+    /// Parses the value after `vfio-pci.ids=`.
+    public init(parsing value: String) throws(Dom0Error) {
+        for id in value.split(separator: ",", omittingEmptySubsequences: false) { try add(String(id)) }
+    }
+
+    /// Adds an id (validated, lower-cased) unless present; returns whether it was added.
+    @discardableResult
+    public mutating func add(_ id: String) throws(Dom0Error) -> Bool {
+        let id = try Self.validated(id)
+        guard !ids.contains(id) else { return false }
+        ids.append(id)
+        return true
+    }
+
+    /// Removes an id; returns whether it was there.
+    @discardableResult
+    public mutating func remove(_ id: String) throws(Dom0Error) -> Bool {
+        let id = try Self.validated(id)
+        guard let index = ids.firstIndex(of: id) else { return false }
+        ids.remove(at: index)
+        return true
+    }
+
+    public var description: String { ids.joined(separator: ",") }
+
+    static func validated(_ id: String) throws(Dom0Error) -> String {
+        let fields = id.split(separator: ":", omittingEmptySubsequences: false)
+        let widths = [4, 4, 4, 4, 6, 6]
+        let valid = [2, 4, 6].contains(fields.count)
+            && zip(fields, widths).allSatisfy { field, width in field.count == width && field.allSatisfy(\.isHexDigit) }
+        guard valid else {
+            throw Dom0Error(.usage, "malformed vfio-pci id", at: id,
+                            why: "expected vvvv:dddd, vvvv:dddd:svvv:sddd or with :class:mask (hex), as in 10de:1c81")
+        }
+        return id.lowercased()
+    }
+}

@@ -1,0 +1,141 @@
+import Dom0Core
+
+/// A XenServer/XCP-ng grub.cfg: menu entries whose `multiboot2 /boot/xen.gz …` line carries
+/// Xen's arguments and whose first `module2` line after it carries dom0's.
+///
+/// Editing rewrites only the lines whose arguments change; every other byte stays.
+public struct XenServerGrub: Sendable {
+    /// A `menuentry` block.
+    public struct Entry: Sendable, Equatable {
+        /// Its title, unquoted.
+        public var title: String
+        /// The index of the line holding Xen's arguments.
+        public var xenLine: Int?
+        /// The index of the line holding dom0's arguments.
+        public var dom0Line: Int?
+    }
+
+    /// The file's lines, each with its line ending.
+    public private(set) var lines: [String]
+    /// The entries, in file order.
+    public let entries: [Entry]
+    /// The `set default=` value, if any.
+    public let defaultSetting: String?
+
+    /// Words in a title that mark an entry Dom0Kit never edits unless named.
+    public static let excludedTitleMarkers = ["(Serial", "Safe Mode", " / ", "upgrade"]
+
+    /// Parses a grub.cfg.
+    public init(_ text: String) {
+        var lines: [String] = []
+        var start = text.startIndex
+        for index in text.indices where text[index] == "\n" {
+            lines.append(String(text[start...index]))
+            start = text.index(after: index)
+        }
+        if start < text.endIndex { lines.append(String(text[start...])) }
+        self.lines = lines
+
+        var entries: [Entry] = []
+        var defaultSetting: String?
+        var current: Entry?
+        for (number, line) in lines.enumerated() {
+            let words = BootArguments(parsing: line.trimmingTrailingWhitespace).tokens
+            guard let command = words.first else { continue }
+            switch command {
+            case "set" where words.count > 1 && words[1].hasPrefix("default="):
+                defaultSetting = Self.unquote(String(words[1].dropFirst("default=".count)))
+            case "menuentry":
+                if let current { entries.append(current) }
+                current = Entry(title: Self.title(of: line), xenLine: nil, dom0Line: nil)
+            case "multiboot2", "multiboot":
+                if current?.xenLine == nil { current?.xenLine = number }
+            case "module2", "module":
+                if current?.xenLine != nil && current?.dom0Line == nil { current?.dom0Line = number }
+            case "}":
+                if let current { entries.append(current) }
+                current = nil
+            default:
+                break
+            }
+        }
+        if let current { entries.append(current) }
+        self.entries = entries
+        self.defaultSetting = defaultSetting
+    }
+
+    /// The whole file.
+    public var text: String { lines.joined() }
+
+    /// The product entry: the first whose title has none of `excludedTitleMarkers`.
+    public var productEntry: Entry? {
+        entries.first { entry in !Self.excludedTitleMarkers.contains { entry.title.contains($0) } }
+    }
+
+    /// The entries set and delete change: those named, or the product entry and its "(Serial)" twin.
+    public func targetEntries(named titles: [String], in path: String) throws(Dom0Error) -> [Entry] {
+        if !titles.isEmpty {
+            return try titles.map { title throws(Dom0Error) in
+                guard let entry = entries.first(where: { $0.title == title }) else {
+                    throw Dom0Error(.usage, "no menu entry titled '\(title)'", at: path,
+                                    fix: "entries: " + entries.map { "'\($0.title)'" }.joined(separator: ", "))
+                }
+                return entry
+            }
+        }
+        guard let product = productEntry else {
+            throw Dom0Error("no product entry", at: path,
+                            why: "every menuentry is a serial, safe-mode, fallback or upgrade entry",
+                            fix: "name the entries to edit with --entry TITLE")
+        }
+        return [product] + entries.filter { $0.title == "\(product.title) (Serial)" }
+    }
+
+    /// The entry `set default=` names (an index or a title), else the product entry.
+    public var defaultEntry: Entry? {
+        if let setting = defaultSetting {
+            if let index = Int(setting), entries.indices.contains(index) { return entries[index] }
+            if let entry = entries.first(where: { $0.title == setting }) { return entry }
+        }
+        return productEntry
+    }
+
+    /// The arguments on one of an entry's lines (empty when the entry lacks that line).
+    public func arguments(_ line: BootLine, of entry: Entry) -> BootArguments {
+        guard let index = self.index(line, of: entry) else { return BootArguments() }
+        return BootArguments(BootArguments(parsing: lines[index].trimmingTrailingWhitespace).tokens.dropFirst(2).map { $0 })
+    }
+
+    /// Replaces the arguments on one of an entry's lines; the line is rewritten only if they differ.
+    public mutating func setArguments(_ arguments: BootArguments, _ line: BootLine, of entry: Entry,
+                                      in path: String) throws(Dom0Error) {
+        guard let index = self.index(line, of: entry) else {
+            throw Dom0Error("menu entry '\(entry.title)' has no \(line == .xen ? "multiboot2" : "module2") line", at: path)
+        }
+        guard arguments != self.arguments(line, of: entry) else { return }
+        let original = lines[index]
+        let indent = original.prefix { $0 == " " || $0 == "\t" }
+        let words = BootArguments(parsing: original.trimmingTrailingWhitespace).tokens
+        let ending = original.hasSuffix("\n") ? "\n" : ""
+        lines[index] = indent + (Array(words.prefix(2)) + arguments.tokens).joined(separator: " ") + ending
+    }
+
+    private func index(_ line: BootLine, of entry: Entry) -> Int? {
+        line == .xen ? entry.xenLine : entry.dom0Line
+    }
+
+    /// The title of a `menuentry 'Title' … {` line.
+    static func title(of line: String) -> String {
+        var rest = line.drop { $0 == " " || $0 == "\t" }.dropFirst("menuentry".count).drop { $0 == " " || $0 == "\t" }
+        guard let quote = rest.first, quote == "'" || quote == "\"" else {
+            return String(rest.prefix { $0 != " " && $0 != "{" })
+        }
+        rest = rest.dropFirst()
+        return String(rest.prefix { $0 != quote })
+    }
+
+    static func unquote(_ text: String) -> String {
+        guard text.count >= 2, let first = text.first, first == text.last, first == "'" || first == "\"" else { return text }
+        return String(text.dropFirst().dropLast())
+    }
+}

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import BootConfig
+import Dom0Core
+import SystemPackage
+
+extension BootStyle: ExpressibleByArgument {}
+
+/// Options of every command that reads or edits boot command lines.
+struct BootOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Use this XenServer grub.cfg (a path on the host) instead of searching.", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Where the command lines live: auto, xenserver, debian or debian-dropin.", valueName: "STYLE"))
+    var style: BootStyle = .auto
+
+    @Option(name: .customLong("entry"), help: ArgumentHelp(
+        "Edit the menu entry with this title instead of the product entry and its (Serial) entry (repeatable).",
+        valueName: "TITLE"))
+    var entries: [String] = []
+
+    @Flag(help: "Skip the checks of xen-pciback.hide, dom0_mem, iommu and vfio-pci.ids values.")
+    var force = false
+
+    @Flag(name: .customLong("no-regenerate"), help: "Do not regenerate grub.cfg after a Debian-style change.")
+    var noRegenerate = false
+
+    @Flag(name: .customLong("dry-run"), help: "Show what would change (a diff); change nothing.")
+    var dryRun = false
+
+    /// The editor these options describe, for the host the common options name.
+    func editor(_ host: HostOptions) throws(Dom0Error) -> BootEditor {
+        BootEditor(root: try host.hostRoot(), style: style, config: config.map { FilePath($0) }, entries: entries,
+                   force: force, regenerate: !noRegenerate)
+    }
+}
+
+/// Shows what a boot edit read and did: values on stdout, one per line; notes on stderr;
+/// the diff with --dry-run; the whole report with --json.
+enum BootOutput {
+    /// Applies the report's plan (unless dry-run) and prints the outcome.
+    static func finish(_ report: BootEditReport, editor: BootEditor, host: HostOptions, boot: BootOptions,
+                       tool: String) async throws {
+        var apply: ApplyReport?
+        if !boot.dryRun && !report.plan.isEmpty {
+            apply = await report.plan.apply(ApplyContext(root: editor.root, runner: editor.runner))
+        }
+        if host.json {
+            print(try Output.json(BootResult(report: report, dryRun: boot.dryRun, apply: apply)), terminator: "")
+        } else {
+            for value in report.values { for token in value.tokens { print(token) } }
+            if boot.dryRun { print(report.plan.text, terminator: "") }
+            for warning in report.warnings { note(tool, "warning: \(warning)") }
+            if let command = report.regenerate, !report.regenerateInPlan, !report.plan.isEmpty {
+                note(tool, "grub.cfg was not regenerated under --root; on the host run: \(command.joined(separator: " "))")
+            }
+        }
+        if let apply, let error = apply.error {
+            if !host.json { print(apply.text, terminator: "") }
+            throw error
+        }
+    }
+
+    static func note(_ tool: String, _ text: String) {
+        var standardError = StandardError()
+        print("\(tool): \(text)", to: &standardError)
+    }
+}
+
+/// The JSON of a boot edit: what was read and planned, and what applying did.
+struct BootResult: Encodable {
+    var report: BootEditReport
+    var dryRun: Bool
+    var apply: ApplyReport?
+}
+
+/// stderr as a TextOutputStream, for `print(…, to:)`.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        _ = string.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
+    }
+}

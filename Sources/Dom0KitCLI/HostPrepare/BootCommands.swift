@@ -1,0 +1,176 @@
+import ArgumentParser
+import BootConfig
+import Dom0Core
+
+/// `host-prepare boot`: the typed knobs over xen-cmdline's library.
+struct BootCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "boot",
+        abstract: "Hide devices, set IOMMU and dom0 memory on the boot command line.",
+        discussion: """
+            The same engine as xen-cmdline (XenServer grub.cfg or Debian /etc/default/grub, the same \
+            --style, --config, --entry, --dry-run and --json), with values checked and written in their \
+            canonical form. Changes take effect at the next boot; `status` says whether one is needed.
+            """,
+        subcommands: [HideCommand.self, IOMMUCommand.self, Dom0MemCommand.self, VFIOCommand.self, StatusCommand.self])
+}
+
+/// Runs knob edits through the boot engine and shows the outcome.
+private func runEdits(_ host: HostOptions, _ boot: BootOptions, warnings: [String] = [],
+                      _ makeEdits: (BootEditor) async throws(Dom0Error) -> [BootEdit]) async throws {
+    let editor = try boot.editor(host)
+    var report = try await editor.plan(try await makeEdits(editor))
+    report.warnings += warnings
+    try await BootOutput.finish(report, editor: editor, host: host, boot: boot, tool: "host-prepare boot")
+}
+
+/// The add / remove / list actions of a list-valued knob.
+enum ListAction: String, ExpressibleByArgument, CaseIterable {
+    case add, remove, list
+}
+
+struct HideCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hide",
+        abstract: "Add, remove or list the devices xen-pciback.hide keeps from dom0.",
+        discussion: """
+            Addresses are dddd:bb:dd.f or bb:dd.f (written as 0000:bb:dd.f), with * for the function \
+            or for slot and function as the kernel accepts; lower-case, deduplicated, order kept.
+
+              host-prepare boot hide add 0000:01:00.0 01:00.1
+              host-prepare boot hide remove 01:00.1
+              host-prepare boot hide list
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+    @Argument(help: "add, remove or list.") var action: ListAction
+    @Argument(help: "PCI addresses.") var addresses: [String] = []
+
+    func validate() throws {
+        if action != .list && addresses.isEmpty { throw ValidationError("hide \(action.rawValue) needs PCI addresses") }
+        if action == .list && !addresses.isEmpty { throw ValidationError("hide list takes no addresses") }
+    }
+
+    func run() async throws {
+        if action == .list {
+            let list = try await BootKnobs.hidden(try boot.editor(host))
+            print(host.json ? try Output.json(list.slots.map(\.description)) : list.slots.map { "\($0)\n" }.joined(),
+                  terminator: "")
+            return
+        }
+        try await runEdits(host, boot) { editor throws(Dom0Error) in
+            try await BootKnobs.hide(add: action == .add ? addresses : [], remove: action == .remove ? addresses : [], editor)
+        }
+    }
+}
+
+struct VFIOCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vfio",
+        abstract: "Add, remove or list the ids vfio-pci claims at boot (vfio-pci.ids, KVM hosts).",
+        discussion: "Ids are vvvv:dddd (optionally :svvv:sddd and :class:mask), as in 10de:1c81.")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+    @Argument(help: "add, remove or list.") var action: ListAction
+    @Argument(help: "vendor:device ids.") var ids: [String] = []
+
+    func validate() throws {
+        if action != .list && ids.isEmpty { throw ValidationError("vfio \(action.rawValue) needs ids") }
+        if action == .list && !ids.isEmpty { throw ValidationError("vfio list takes no ids") }
+    }
+
+    func run() async throws {
+        if action == .list {
+            let list = try await BootKnobs.vfioIDs(try boot.editor(host))
+            print(host.json ? try Output.json(list.ids) : list.ids.map { "\($0)\n" }.joined(), terminator: "")
+            return
+        }
+        try await runEdits(host, boot) { editor throws(Dom0Error) in
+            try await BootKnobs.vfio(add: action == .add ? ids : [], remove: action == .remove ? ids : [], editor)
+        }
+    }
+}
+
+struct IOMMUCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iommu",
+        abstract: "Set the IOMMU: Xen's iommu= list, or a native kernel's intel_iommu/amd_iommu.",
+        discussion: """
+              host-prepare boot iommu --xen force,intremap     Xen's iommu= (its documented sub-options)
+              host-prepare boot iommu --native --passthrough   intel_iommu=on or amd_iommu=on by CPU vendor, iommu=pt
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+    @Option(help: ArgumentHelp("Xen's iommu= value.", valueName: "LIST")) var xen: String?
+    @Flag(help: "Configure a native (KVM) kernel instead of Xen.") var native = false
+    @Option(help: ArgumentHelp("intel or amd, instead of /proc/cpuinfo's vendor (with --native).", valueName: "VENDOR"))
+    var vendor: String?
+    @Flag(help: "Add iommu=pt (with --native).") var passthrough = false
+
+    func validate() throws {
+        if (xen != nil) == native { throw ValidationError("give exactly one of --xen LIST and --native") }
+        if !native && (vendor != nil || passthrough) { throw ValidationError("--vendor and --passthrough go with --native") }
+    }
+
+    func run() async throws {
+        try await runEdits(host, boot) { editor throws(Dom0Error) in
+            if let xen { return try BootKnobs.xenIOMMU(xen) }
+            return try BootKnobs.nativeIOMMU(vendor: vendor, passthrough: passthrough, editor)
+        }
+    }
+}
+
+struct Dom0MemCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dom0-mem",
+        abstract: "Set dom0's memory: dom0_mem=SIZE[,max:SIZE].",
+        discussion: "Sizes take K, M, G or T (as 4096M or 4G); the amount may not exceed the maximum. "
+            + "A warning says when either is more than the host has.")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+    @Argument(help: "dom0's memory at boot.") var size: String
+    @Option(help: ArgumentHelp("The most dom0 may balloon to.", valueName: "SIZE")) var max: String?
+
+    func run() async throws {
+        let editor = try boot.editor(host)
+        let (edits, warnings) = try await BootKnobs.dom0Memory(size, maximum: max, editor)
+        try await runEdits(host, boot, warnings: warnings) { _ throws(Dom0Error) in edits }
+    }
+}
+
+struct StatusCommand: HostCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Compare the configured boot arguments with the running ones: is a reboot needed?",
+        discussion: "dom0's running arguments come from /proc/cmdline, Xen's from `xl info` (on this machine only). "
+            + "Exit status 0 either way; the answer is in the output.")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+
+    func run() async throws {
+        let status = try await BootStatus.read(try boot.editor(host))
+        if host.json {
+            print(try Output.json(status), terminator: "")
+            return
+        }
+        for line in status.lines {
+            print("\(line.line.rawValue): configured \(line.configured.joined(separator: " "))")
+            guard line.running != nil else {
+                print("  running: cannot tell (\(line.source))")
+                continue
+            }
+            for token in line.pending { print("  at next boot: + \(token)") }
+            for token in line.stale { print("  at next boot: - \(token)") }
+        }
+        switch status.rebootNeeded {
+        case true?: print("reboot needed")
+        case false?: print("up to date: the running arguments match")
+        case nil: print("no difference found, but not every line could be read")
+        }
+    }
+}
