@@ -63,10 +63,11 @@ let package = Package(
 
         // Test support: fixtures and helpers shared by the suites, and a child process for crash tests.
         .target(name: "TestSupport", dependencies: ["Dom0Core", "FakeHost"], path: "Tests/TestSupport",
-                swiftSettings: strict),
+                exclude: ["Fixtures"], swiftSettings: strict),
         .executableTarget(name: "atomic-write-child", dependencies: ["Dom0Core", "TestSupport"], path: "Tests/AtomicWriteChild",
                           swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
+        .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FakeHostTests", dependencies: ["FakeHost", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HostSpecTests", dependencies: ["HostSpec", "TestSupport"], swiftSettings: strict),

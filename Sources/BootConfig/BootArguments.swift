@@ -1,6 +1,6 @@
 /// A boot command line (Xen's or a kernel's) as tokens.
 ///
-/// Tokens are separated by spaces and tabs; a double-quoted part keeps its spaces, so
+/// Tokens are separated by spaces, tabs and newlines; a double-quoted part keeps its spaces, so
 /// `dyndbg="file drivers/xen/* +p"` is one token. Tokens are kept verbatim, quotes and all.
 public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
     /// The tokens, in order.
@@ -17,7 +17,7 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
         var inToken = false
         for character in text {
             if character == "\"" { quoted.toggle() }
-            if !quoted && (character == " " || character == "\t") {
+            if !quoted && (character == " " || character == "\t" || character == "\n") {
                 if inToken { tokens.append(current) }
                 current = ""
                 inToken = false

@@ -110,16 +110,13 @@ public struct XenSize: Sendable, Equatable, Comparable, CustomStringConvertible 
     /// Parses `512M`, `4G`, `1048576K`, `2T`.
     public init?(_ text: some StringProtocol) {
         var digits = Substring(text)
+        let multipliers: [Character: UInt64] = ["T": 1 << 40, "G": 1 << 30, "M": 1 << 20, "K": 1 << 10, "B": 1]
         var multiplier: UInt64 = 1024
-        switch digits.last {
-        case "T", "t": multiplier = 1 << 40
-        case "G", "g": multiplier = 1 << 30
-        case "M", "m": multiplier = 1 << 20
-        case "K", "k": multiplier = 1 << 10
-        case "B", "b": multiplier = 1
-        default: break
+        if let last = digits.last, last.isLetter {
+            guard let known = multipliers[Character(last.uppercased())] else { return nil }
+            multiplier = known
+            digits = digits.dropLast()
         }
-        if digits.last?.isLetter == true { digits = digits.dropLast() }
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), let number = UInt64(digits) else { return nil }
         let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
         guard !overflow else { return nil }

@@ -68,3 +68,17 @@ public enum AtomicWriteContents {
         [UInt8](repeating: UInt8(ascii: "B"), count: 96 << 10),
     ]
 }
+
+/// The fixture files under Tests/TestSupport/Fixtures, read from the source tree.
+public enum Fixtures {
+    /// The fixtures directory.
+    public static let directory = FilePath(#filePath).removingLastComponent().appending("Fixtures")
+
+    /// A fixture's text; fails the test run loudly when it is missing.
+    public static func text(_ name: String) throws -> String {
+        guard let text = try contents(directory.appending(name)) else {
+            throw Dom0Error("missing fixture", at: directory.appending(name).string)
+        }
+        return text
+    }
+}

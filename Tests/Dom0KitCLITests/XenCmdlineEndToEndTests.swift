@@ -1,0 +1,137 @@
+import Dom0Core
+import FoundationEssentials
+import SystemPackage
+import Testing
+import TestSupport
+
+/// xen-cmdline and host-prepare boot, the real binary on fake hosts.
+@Suite("xen-cmdline, end to end")
+struct XenCmdlineEndToEndTests {
+    let test: TestHost
+    let grub: FilePath = "/boot/grub/grub.cfg"
+    let original: String
+
+    init() throws {
+        test = try TestHost()
+        original = try Fixtures.text("boot/xcpng-8.2-bios.grub.cfg")
+        try test.host.write(grub, original)
+    }
+
+    private func xenCmdline(_ arguments: [String]) async throws -> CommandResult {
+        try await CommandRunner().run([BuiltProducts.executable("xen-cmdline").string, "--root", test.root.path.string] + arguments)
+    }
+
+    private func hostPrepare(_ arguments: [String]) async throws -> CommandResult {
+        try await CommandRunner().run([BuiltProducts.executable("host-prepare").string, "boot"] + arguments
+                                      + ["--root", test.root.path.string])
+    }
+
+    private var text: String { get throws { try test.root.readText(grub) ?? "" } }
+
+    @Test func getPrintsMatchingTokensOnePerLine() async throws {
+        let result = try await xenCmdline(["--get-dom0", "console", "root", "--get-xen", "dom0_mem"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "console=hvc0\nconsole=tty0\nroot=LABEL=root-hgzrsf\ndom0_mem=4304M,max:4304M\n")
+    }
+
+    @Test func aChainSetsDeletesAndReadsInOrder() async throws {
+        let result = try await xenCmdline(["--set-xen", "loglvl=all", "guest_loglvl=all", "--delete-dom0", "quiet", "splash",
+                                           "--get-xen", "loglvl", "--get-dom0", "quiet"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "loglvl=all\n")
+        #expect(try text.contains("crashkernel=256M,below=4G console=vga vga=mode-0x0311 loglvl=all guest_loglvl=all\n"))
+    }
+
+    @Test func dryRunShowsTheDiffAndWritesNothing() async throws {
+        let result = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:04:01.0)", "--dry-run"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("+\tmodule2 /boot/vmlinuz-4.19-xen root=LABEL=root-hgzrsf"))
+        #expect(result.stdout.contains("xen-pciback.hide=(0000:04:01.0)"))
+        #expect(try text == original)
+    }
+
+    @Test func theSecondIdenticalCallWritesNothing() async throws {
+        _ = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:04:01.0)"])
+        let inode = try FileSystem.status(test.root.resolve(grub))?.st_ino
+        let again = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:04:01.0)"])
+        #expect(again.status == 0)
+        #expect(try FileSystem.status(test.root.resolve(grub))?.st_ino == inode)
+    }
+
+    @Test func aMalformedAddressExitsSixtyFourNamingItAndWritesNothing() async throws {
+        let result = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:02:00.0)(0000.02:00.3)"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("0000.02:00.3"))
+        #expect(try text == original)
+    }
+
+    @Test(arguments: [
+        (["--frobnicate", "x"], "unknown option '--frobnicate'"),
+        ([], "no operation given"),
+        (["--set-xen"], "--set-xen needs at least one argument"),
+        (["stray"], "unexpected argument 'stray'"),
+        (["--list-cpuid-masks", "x"], "takes no arguments"),
+        (["--set-cpuid-masks", "cpuid_mask_ecx=zz"], "malformed cpuid mask"),
+        (["--delete-cpuid-masks", "dom0_mem"], "not a cpuid mask"),
+        (["--style", "debian", "--get-xen", "x"], "no /etc/default/grub"),
+    ] as [([String], String)])
+    func usageErrorsExitSixtyFour(arguments: [String], message: String) async throws {
+        let result = try await xenCmdline(arguments)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(try text == original)
+    }
+
+    @Test func cpuidMasksAreSetListedAndDeleted() async throws {
+        #expect(try await xenCmdline(["--set-cpuid-masks", "cpuid_mask_ecx=0xffffffff", "cpuid_mask_edx=0x0"]).status == 0)
+        #expect(try await xenCmdline(["--list-cpuid-masks"]).stdout == "cpuid_mask_ecx=0xffffffff\ncpuid_mask_edx=0x0\n")
+        #expect(try await xenCmdline(["--delete-cpuid-masks", "cpuid_mask_ecx"]).status == 0)
+        #expect(try await xenCmdline(["--list-cpuid-masks"]).stdout == "cpuid_mask_edx=0x0\n")
+    }
+
+    @Test func jsonCarriesValuesAndThePlan() async throws {
+        let result = try await xenCmdline(["--json", "--set-xen", "loglvl=all", "--get-xen", "loglvl"])
+        #expect(result.status == 0)
+        let decoded = try JSONDecoder().decode(ResultJSON.self, from: Data(result.stdout.utf8))
+        #expect(decoded.report.style == "xenserver")
+        #expect(decoded.report.values.first?.tokens == ["loglvl=all"])
+        #expect(decoded.report.plan.changes.first?["kind"] == "replaceFile")
+        #expect(decoded.apply?.succeeded == true)
+    }
+
+    @Test func hostPrepareBootHidesListsAndReportsAPendingReboot() async throws {
+        try test.host.setKernelCommandLine("BOOT_IMAGE=/boot/vmlinuz root=LABEL=root-hgzrsf ro")
+        #expect(try await hostPrepare(["hide", "add", "04:00.0", "0000:01:00.0"]).status == 0)
+        #expect(try await hostPrepare(["hide", "list"]).stdout == "0000:04:00.0\n0000:01:00.0\n")
+        let status = try await hostPrepare(["status"])
+        #expect(status.status == 0)
+        #expect(status.stdout.contains("at next boot: + xen-pciback.hide=(0000:04:00.0)(0000:01:00.0)"))
+        #expect(status.stdout.hasSuffix("reboot needed\n"))
+        let bad = try await hostPrepare(["hide", "add", "0000.04:00.0"])
+        #expect(bad.status == 64)
+    }
+
+    @Test func debianChangesUnderARootSayHowToRegenerate() async throws {
+        let debian = try TestHost()
+        try debian.host.write("/etc/default/grub", try Fixtures.text("boot/ubuntu-22.04.default-grub"))
+        let result = try await CommandRunner().run([BuiltProducts.executable("xen-cmdline").string, "--root",
+                                                    debian.root.path.string, "--set-xen", "dom0_mem=2G"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("grub.cfg was not regenerated under --root; on the host run:"))
+        #expect(try debian.root.readText("/etc/default/grub")?.hasSuffix("GRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=2G\"\n") == true)
+    }
+}
+
+/// xen-cmdline --json as a script reads it.
+private struct ResultJSON: Decodable {
+    struct Report: Decodable {
+        struct Value: Decodable { var tokens: [String] }
+        struct PlanJSON: Decodable { var changes: [[String: String]] }
+        var style: String
+        var values: [Value]
+        var plan: PlanJSON
+    }
+    struct Apply: Decodable { var succeeded: Bool }
+    var report: Report
+    var apply: Apply?
+}
