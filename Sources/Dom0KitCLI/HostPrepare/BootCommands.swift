@@ -27,6 +27,26 @@ private func runEdits(_ host: HostOptions, _ boot: BootOptions, warnings: [Strin
 /// The add / remove / list actions of a list-valued knob.
 enum ListAction: String, ExpressibleByArgument, CaseIterable {
     case add, remove, list
+
+    /// add and remove need items; list takes none.
+    func validate(_ items: [String], knob: String, noun: String) throws {
+        if self != .list && items.isEmpty { throw ValidationError("\(knob) \(rawValue) needs \(noun)") }
+        if self == .list && !items.isEmpty { throw ValidationError("\(knob) list takes no \(noun)") }
+    }
+
+    /// Lists the items, or turns add/remove into edits and carries them out.
+    func run(_ items: [String], host: HostOptions, boot: BootOptions,
+             list: (BootEditor) async throws(Dom0Error) -> [String],
+             edit: (_ add: [String], _ remove: [String], BootEditor) async throws(Dom0Error) -> [BootEdit]) async throws {
+        guard self != .list else {
+            let listed = try await list(try boot.editor(host))
+            print(host.json ? try Output.json(listed) : listed.map { "\($0)\n" }.joined(), terminator: "")
+            return
+        }
+        try await runEdits(host, boot) { editor throws(Dom0Error) in
+            try await edit(self == .add ? items : [], self == .remove ? items : [], editor)
+        }
+    }
 }
 
 struct HideCommand: HostCommand {
@@ -47,21 +67,12 @@ struct HideCommand: HostCommand {
     @Argument(help: "add, remove or list.") var action: ListAction
     @Argument(help: "PCI addresses.") var addresses: [String] = []
 
-    func validate() throws {
-        if action != .list && addresses.isEmpty { throw ValidationError("hide \(action.rawValue) needs PCI addresses") }
-        if action == .list && !addresses.isEmpty { throw ValidationError("hide list takes no addresses") }
-    }
+    func validate() throws { try action.validate(addresses, knob: "hide", noun: "PCI addresses") }
 
     func run() async throws {
-        if action == .list {
-            let list = try await BootKnobs.hidden(try boot.editor(host))
-            print(host.json ? try Output.json(list.slots.map(\.description)) : list.slots.map { "\($0)\n" }.joined(),
-                  terminator: "")
-            return
-        }
-        try await runEdits(host, boot) { editor throws(Dom0Error) in
-            try await BootKnobs.hide(add: action == .add ? addresses : [], remove: action == .remove ? addresses : [], editor)
-        }
+        try await action.run(addresses, host: host, boot: boot,
+                             list: { editor throws(Dom0Error) in try await BootKnobs.hidden(editor).slots.map(\.description) },
+                             edit: { add, remove, editor throws(Dom0Error) in try await BootKnobs.hide(add: add, remove: remove, editor) })
     }
 }
 
@@ -76,20 +87,12 @@ struct VFIOCommand: HostCommand {
     @Argument(help: "add, remove or list.") var action: ListAction
     @Argument(help: "vendor:device ids.") var ids: [String] = []
 
-    func validate() throws {
-        if action != .list && ids.isEmpty { throw ValidationError("vfio \(action.rawValue) needs ids") }
-        if action == .list && !ids.isEmpty { throw ValidationError("vfio list takes no ids") }
-    }
+    func validate() throws { try action.validate(ids, knob: "vfio", noun: "ids") }
 
     func run() async throws {
-        if action == .list {
-            let list = try await BootKnobs.vfioIDs(try boot.editor(host))
-            print(host.json ? try Output.json(list.ids) : list.ids.map { "\($0)\n" }.joined(), terminator: "")
-            return
-        }
-        try await runEdits(host, boot) { editor throws(Dom0Error) in
-            try await BootKnobs.vfio(add: action == .add ? ids : [], remove: action == .remove ? ids : [], editor)
-        }
+        try await action.run(ids, host: host, boot: boot,
+                             list: { editor throws(Dom0Error) in try await BootKnobs.vfioIDs(editor).ids },
+                             edit: { add, remove, editor throws(Dom0Error) in try await BootKnobs.vfio(add: add, remove: remove, editor) })
     }
 }
 
