@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec",
+                "HostSpec", "BootConfig", "DiskLayout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -142,7 +142,7 @@ public struct CommandRunner: Sendable {
 public enum ToolPackages {
     static let packages: [String: String] = [
         "sfdisk": "fdisk", "losetup": "mount", "mkfs.ext4": "e2fsprogs", "debugfs": "e2fsprogs",
-        "mkfs.vfat": "dosfstools", "mkswap": "util-linux", "rpm": "rpm", "rpmbuild": "rpm", "dpkg": "dpkg",
+        "mkfs.vfat": "dosfstools", "mkswap": "util-linux", "partx": "util-linux", "blkid": "util-linux", "wipefs": "util-linux", "rpm": "rpm", "rpmbuild": "rpm", "dpkg": "dpkg",
         "dpkg-deb": "dpkg", "xorriso": "xorriso", "grub-script-check": "grub-common",
         "grub-mkconfig": "grub2-common", "update-grub": "grub2-common", "systemctl": "systemd",
         "systemd-analyze": "systemd", "udevadm": "udev", "modprobe": "kmod", "xl": "xen-utils",

@@ -149,4 +149,6 @@ extension stat {
     public var isSymlink: Bool { st_mode & S_IFMT == S_IFLNK }
     /// Whether this is a regular file.
     public var isRegularFile: Bool { st_mode & S_IFMT == S_IFREG }
+    /// Whether this is a block device.
+    public var isBlockDevice: Bool { st_mode & S_IFMT == S_IFBLK }
 }

@@ -21,7 +21,8 @@ extension Change {
         case .writeFile: "\(previous == nil ? "create" : "replace") \(path?.string ?? "?") — \(summary)"
         case .deleteFile: "delete \(path?.string ?? "?") — \(summary)"
         case .writeAttribute(let value): "write \"\(value)\" to \(path?.string ?? "?") — \(summary)"
-        case .runTool(let argv): "run \(argv.joined(separator: " ")) — \(summary)"
+        case .runTool(let argv, _): "run \(argv.joined(separator: " ")) — \(summary)"
+        case .custom(let step): "\(step.headline) — \(summary)"
         }
     }
 }
@@ -37,6 +38,10 @@ extension Plan {
                 for line in diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                     text += "       \(line)\n"
                 }
+            }
+            if case .runTool(_, let input?) = change.action {
+                text += "       with input:\n"
+                for line in input.split(separator: "\n") { text += "         \(line)\n" }
             }
         }
         return text

@@ -5,6 +5,19 @@ import Musl
 #endif
 import SystemPackage
 
+/// A step of a kind only one module knows (formatting a partition through a loop device,
+/// say): it describes itself for plans and carries itself out.
+public protocol PlanStep: Sendable {
+    /// The kind, as JSON names it ("formatPartition").
+    var kind: String { get }
+    /// Its parameters, shown in text and JSON.
+    var details: [String: String] { get }
+    /// What it does, in one line for people.
+    var headline: String { get }
+    /// Carries it out.
+    func apply(_ context: ApplyContext) async throws(Dom0Error)
+}
+
 /// One step a plan would take on the host.
 public struct Change: Sendable, Equatable {
     /// What the step does.
@@ -15,8 +28,21 @@ public struct Change: Sendable, Equatable {
         case deleteFile
         /// Write `value` to a sysfs attribute.
         case writeAttribute(value: String)
-        /// Run a tool.
-        case runTool(argv: [String])
+        /// Run a tool, with `input` on its standard input.
+        case runTool(argv: [String], input: String? = nil)
+        /// A module's own kind of step.
+        case custom(any PlanStep)
+
+        public static func == (a: Action, b: Action) -> Bool {
+            switch (a, b) {
+            case let (.writeFile(c1, m1), .writeFile(c2, m2)): c1 == c2 && m1 == m2
+            case (.deleteFile, .deleteFile): true
+            case let (.writeAttribute(v1), .writeAttribute(v2)): v1 == v2
+            case let (.runTool(a1, i1), .runTool(a2, i2)): a1 == a2 && i1 == i2
+            case let (.custom(s1), .custom(s2)): s1.kind == s2.kind && s1.details == s2.details
+            default: false
+            }
+        }
     }
 
     /// The module that asked for the step ("boot", "disk", …).
@@ -51,9 +77,14 @@ public struct Change: Sendable, Equatable {
         Change(module: module, summary: summary, path: hostPath, action: .writeAttribute(value: value))
     }
 
-    /// A tool run.
-    public static func tool(_ argv: [String], module: String, summary: String) -> Change {
-        Change(module: module, summary: summary, path: nil, action: .runTool(argv: argv))
+    /// A tool run, with optional standard input.
+    public static func tool(_ argv: [String], input: String? = nil, module: String, summary: String) -> Change {
+        Change(module: module, summary: summary, path: nil, action: .runTool(argv: argv, input: input))
+    }
+
+    /// A module's own step.
+    public static func step(_ step: any PlanStep, module: String, summary: String) -> Change {
+        Change(module: module, summary: summary, path: nil, action: .custom(step))
     }
 
     /// The kind, as JSON and text name it.
@@ -63,6 +94,7 @@ public struct Change: Sendable, Equatable {
         case .deleteFile: "deleteFile"
         case .writeAttribute: "writeAttribute"
         case .runTool: "runTool"
+        case .custom(let step): step.kind
         }
     }
 
@@ -71,13 +103,13 @@ public struct Change: Sendable, Equatable {
         switch action {
         case .writeFile(let content, _): UnifiedDiff.make(old: previous, new: content, path: path?.string ?? "")
         case .deleteFile: UnifiedDiff.make(old: previous, new: nil, path: path?.string ?? "")
-        case .writeAttribute, .runTool: nil
+        case .writeAttribute, .runTool, .custom: nil
         }
     }
 }
 
 extension Change: Encodable {
-    private enum Key: String, CodingKey { case kind, module, summary, path, diff, value, argv }
+    private enum Key: String, CodingKey { case kind, module, summary, path, diff, value, argv, input, details }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
@@ -88,7 +120,10 @@ extension Change: Encodable {
         try container.encodeIfPresent(diff, forKey: .diff)
         switch action {
         case .writeAttribute(let value): try container.encode(value, forKey: .value)
-        case .runTool(let argv): try container.encode(argv, forKey: .argv)
+        case .runTool(let argv, let input):
+            try container.encode(argv, forKey: .argv)
+            try container.encodeIfPresent(input, forKey: .input)
+        case .custom(let step): try container.encode(step.details, forKey: .details)
         case .writeFile, .deleteFile: break
         }
     }
@@ -204,8 +239,10 @@ extension Change {
             try AtomicWriter.delete(path, in: context.root)
         case .writeAttribute(let value):
             try context.sysfs.write(value, to: requirePath(), in: context.root)
-        case .runTool(let argv):
-            try await context.runner.check(argv)
+        case .runTool(let argv, let input):
+            try await context.runner.check(argv, input: input.map { Array($0.utf8) })
+        case .custom(let step):
+            try await step.apply(context)
         }
     }
 

@@ -20,7 +20,7 @@ public enum Tool: String, CaseIterable, Sendable {
     var command: any AsyncParsableCommand.Type {
         switch self {
         case .hostPrepare: HostPrepareCommand.self
-        case .dom0Partition: Pending<Dom0PartitionSpec>.self
+        case .dom0Partition: Dom0PartitionCommand.self
         case .xenCmdline: XenCmdlineCommand.self
         case .suppPack: Pending<SuppPackSpec>.self
         case .controlSlice: Pending<ControlSliceSpec>.self

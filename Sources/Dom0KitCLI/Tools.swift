@@ -5,20 +5,6 @@ import HostSpec
 // The tools whose capabilities have not landed yet. Each keeps its real name, purpose and help
 // so scripts and people meet the final interface; each issue replaces one with the real command.
 
-/// `dom0-partition`: dom0 disk layouts.
-enum Dom0PartitionSpec: PendingCommandSpec {
-    static let fullName = "dom0-partition"
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: fullName, abstract: abstract(fullName),
-            discussion: pendingDiscussion("""
-                Plans and writes the XS8 dom0 layout (root, backup, local SR, boot, logs, swap) on a disk or \
-                image file with sfdisk, and upgrades hosts from the 4 GiB layout as the XenServer installer does.
-                """),
-            version: Dom0Kit.version)
-    }
-}
-
 /// `supp-pack`: supplemental packs.
 enum SuppPackSpec: PendingCommandSpec {
     static let fullName = "supp-pack"

@@ -1,0 +1,67 @@
+import Dom0Core
+import SystemPackage
+
+/// A disk as Dom0Kit finds it: a block device or an image file, its size, sector size and table.
+public struct Disk: Sendable, Encodable {
+    /// The path as given (a host path under the root).
+    public var path: String
+    /// Where it really is.
+    public var device: String
+    /// Whether it is a block device (else an image file).
+    public var isBlockDevice: Bool
+    /// Its size in bytes.
+    public var bytes: UInt64
+    /// Bytes per logical sector.
+    public var sectorSize: UInt64
+    /// The partition table, if it has one.
+    public var table: PartitionTable?
+    /// Signatures found outside a table (a filesystem or LVM on the whole disk), as wipefs names them.
+    public var signatures: [String]
+
+    /// The size in sectors.
+    public var sectors: UInt64 { bytes / sectorSize }
+    /// The size in whole GiB, rounded down, as the installer counts it.
+    public var wholeGiB: UInt64 { bytes >> 30 }
+
+    /// Reads a disk with real tools: blockdev for a device's size, sfdisk --json for the table,
+    /// wipefs for signatures outside one.
+    public static func read(_ hostPath: FilePath, root: HostRoot, runner: CommandRunner) async throws(Dom0Error) -> Disk {
+        let real = try root.resolve(hostPath)
+        guard let info = try FileSystem.status(real, followSymlinks: true) else {
+            throw Dom0Error(.usage, "no such disk", at: hostPath.string, fix: "name a block device or an image file")
+        }
+        let isBlock = info.isBlockDevice
+        guard isBlock || info.isRegularFile else {
+            throw Dom0Error(.usage, "not a disk", at: hostPath.string, why: "neither a block device nor an image file")
+        }
+        var disk = Disk(path: hostPath.string, device: real.string, isBlockDevice: isBlock, bytes: UInt64(info.st_size),
+                        sectorSize: 512, table: nil, signatures: [])
+        if isBlock {
+            let result = try await runner.check(["blockdev", "--getsize64", "--getss", real.string], effect: .readOnly)
+            let numbers = result.stdout.split(separator: "\n").compactMap { UInt64($0) }
+            guard numbers.count == 2 else {
+                throw Dom0Error("cannot read the size of", at: real.string, why: "blockdev said: \(result.stdout)")
+            }
+            disk.bytes = numbers[0]
+            disk.sectorSize = numbers[1]
+        }
+        let sfdisk = try await runner.run(["sfdisk", "--json", real.string], effect: .readOnly)
+        if sfdisk.succeeded {
+            disk.table = try PartitionTable.parse(sfdiskJSON: sfdisk.stdout, device: hostPath.string)
+        } else if !sfdisk.stderr.contains("does not contain a recognized partition table") {
+            throw Dom0Error("sfdisk cannot read the partition table", at: hostPath.string,
+                            why: sfdisk.stderr.trimmingTrailingWhitespace, fix: "check the disk; --wipe replaces what is there")
+        }
+        if disk.table == nil {
+            let wipefs = try await runner.run(["wipefs", "--no-act", "--noheadings", "--output", "TYPE", real.string],
+                                              effect: .readOnly)
+            disk.signatures = wipefs.stdout.split(separator: "\n").map(String.init)
+        }
+        return disk
+    }
+
+    /// The disk's name for partition N as sfdisk and the kernel name it (`sda3`, `loop0p3`).
+    public func partitionDevice(_ number: Int) -> String {
+        device + (device.last?.isNumber == true ? "p" : "") + String(number)
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import DiskLayout
+import Dom0Core
+import SystemPackage
+
+extension Firmware: ExpressibleByArgument {}
+
+/// `dom0-partition`: plan and apply dom0 disk layouts.
+struct Dom0PartitionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dom0-partition",
+        abstract: abstract("dom0-partition"),
+        discussion: """
+            The xs8 layout is XenServer 8's (GPT, 1 MiB aligned): logs (5) at 1 MiB, backup (2) 18 GiB, \
+            root (1) 18 GiB, boot (4) 512 MiB — an EFI system partition with --firmware uefi, a BIOS \
+            boot partition with --firmware bios —, swap (6) 1 GiB, and the local SR (3) on the rest \
+            (--no-sr leaves it free). It needs a disk of at least 46 GiB.
+
+            --upgrade decides as XenServer's installer does: a GPT disk without a logs partition whose \
+            root filesystem holds /var/preserve/safe2upgrade (or with --safe2upgrade) is converted to \
+            xs8 — root copied to the new backup partition first, the local SR re-created empty, which \
+            needs --yes-destroy-local-sr; a disk without a boot partition gets one at root's start, \
+            root backed up to partition 2 first and shrunk by 512 MiB; any other disk is kept.
+
+            Nothing is written by `plan`; `apply` needs --yes. A disk with a partition table is only \
+            replaced with --wipe; a block device in use (mounted, swap, LVM, RAID) is refused.
+
+            Exit status: 0 done or nothing to do, 1 failed, 2 refused (the disk untouched), 64 usage error.
+            """,
+        version: Dom0Kit.version,
+        subcommands: [PlanDisk.self, ApplyDisk.self])
+}
+
+/// Options shared by plan and apply.
+struct DiskArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("The disk: a block device or an image file (a path on the host).", valueName: "PATH"))
+    var disk: String
+
+    @Option(help: ArgumentHelp("The layout to write.", valueName: "LAYOUT")) var layout = "xs8"
+    @Option(help: ArgumentHelp("uefi or bios (default: uefi when the host has /sys/firmware/efi).", valueName: "FIRMWARE"))
+    var firmware: Firmware?
+    @Flag(help: "Replace whatever partition table or signatures the disk has.") var wipe = false
+    @Flag(help: "Decide as the XenServer installer does for an existing host.") var upgrade = false
+    @Flag(name: .customLong("no-sr"), help: "Leave the rest of the disk free instead of making the local SR.") var noSR = false
+    @Flag(help: "With --upgrade: take the disk as marked safe to upgrade.") var safe2upgrade = false
+    @Flag(name: .customLong("yes-destroy-local-sr"), help: "With --upgrade: agree that converting re-creates the local SR empty.")
+    var destroyLocalSR = false
+    @Flag(help: "Make filesystems: ext4 on root and logs, vfat on the ESP, swap on swap.") var mkfs = false
+    @Option(help: ArgumentHelp("The suffix of filesystem labels (root-SUFFIX); random by default.", valueName: "SUFFIX"))
+    var labelSuffix: String?
+
+    var options: DiskOptions {
+        var options = DiskOptions()
+        options.layout = layout
+        options.firmware = firmware
+        options.wipe = wipe
+        options.upgrade = upgrade
+        options.withSR = !noSR
+        options.safe2upgrade = safe2upgrade
+        options.destroyLocalSR = destroyLocalSR
+        options.mkfs = mkfs
+        options.labelSuffix = labelSuffix
+        return options
+    }
+}
+
+struct PlanDisk: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Read the disk and show the target table and every change.")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var arguments: DiskArguments
+
+    func run() async throws {
+        let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
+        print(host.json ? try Output.json(DiskResult(report: report, apply: nil)) : DiskText.render(report), terminator: "")
+    }
+}
+
+struct ApplyDisk: HostCommand {
+    static let configuration = CommandConfiguration(commandName: "apply", abstract: "Write the planned table (and filesystems).")
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var arguments: DiskArguments
+    @Flag(help: "Write the disk. Without it apply refuses, since partitioning destroys what is there.") var yes = false
+    @Flag(name: .customLong("dry-run"), help: "Plan only, as `plan` does.") var dryRun = false
+
+    func validate() throws {
+        if !yes && !dryRun { throw ValidationError("apply writes the disk: pass --yes (run `dom0-partition plan` to look first)") }
+    }
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let report = try await DiskPlanner(root: root).plan(FilePath(arguments.disk), arguments.options)
+        let applied = dryRun ? nil : await report.plan.apply(ApplyContext(root: root))
+        if host.json {
+            print(try Output.json(DiskResult(report: report, apply: applied)), terminator: "")
+        } else {
+            print(DiskText.render(report), terminator: "")
+            if let applied { print("Apply:\n" + applied.text, terminator: "") }
+        }
+        if let error = applied?.error { throw error }
+    }
+}
+
+/// The JSON of plan and apply.
+struct DiskResult: Encodable {
+    var report: DiskReport
+    var apply: ApplyReport?
+}
+
+/// Disks, tables and decisions for people.
+enum DiskText {
+    static func render(_ report: DiskReport) -> String {
+        let disk = report.disk
+        var text = "Disk \(disk.path): \(disk.isBlockDevice ? "block device" : "image file"), \(disk.wholeGiB) GiB "
+            + "(\(disk.bytes) bytes), \(disk.sectorSize)-byte sectors\n"
+        text += "Current: " + (disk.table.map { "\($0.label), layout \($0.recognizedLayout)\n" + table($0) }
+            ?? (disk.signatures.isEmpty ? "no partition table\n" : "no table; signatures \(disk.signatures.joined(separator: ", "))\n"))
+        text += "Decision: \(report.decision.rawValue) — \(report.reason)\n"
+        for warning in report.warnings { text += "WARNING: \(warning)\n" }
+        if let target = report.target { text += "Target (\(report.layout), \(report.firmware.rawValue)):\n" + table(target) }
+        text += report.plan.text
+        return text
+    }
+
+    static func table(_ table: PartitionTable) -> String {
+        var text = "  #  name      start       size        type\n"
+        for partition in table.partitions.sorted(by: { $0.start < $1.start }) {
+            let name = (partition.name ?? "").padding(9)
+            text += "  \(partition.number)  \(name) \(mebibytes(partition.start, table).padding(11)) "
+                + "\(mebibytes(partition.size, table).padding(11)) \(partition.type)\n"
+        }
+        return text
+    }
+
+    private static func mebibytes(_ sectors: UInt64, _ table: PartitionTable) -> String {
+        let bytes = sectors * table.sectorSize
+        return bytes % (1 << 30) == 0 ? "\(bytes >> 30) GiB" : "\(bytes >> 20) MiB"
+    }
+}
