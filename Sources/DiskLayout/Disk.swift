@@ -17,6 +17,8 @@ public struct Disk: Sendable, Encodable {
     public var table: PartitionTable?
     /// Signatures found outside a table (a filesystem or LVM on the whole disk), as wipefs names them.
     public var signatures: [String]
+    /// What is wrong with a table sfdisk could not make sense of, if anything.
+    public var damage: String?
 
     /// The size in sectors.
     public var sectors: UInt64 { bytes / sectorSize }
@@ -47,12 +49,20 @@ public struct Disk: Sendable, Encodable {
         }
         let sfdisk = try await runner.run(["sfdisk", "--json", real.string], effect: .readOnly)
         if sfdisk.succeeded {
-            disk.table = try PartitionTable.parse(sfdiskJSON: sfdisk.stdout, device: hostPath.string)
+            let table = try PartitionTable.parse(sfdiskJSON: sfdisk.stdout, device: hostPath.string)
+            // sfdisk reads damaged tables leniently; these are not tables to plan around.
+            if table.label == "dos", table.partitions.count == 1, table.partitions[0].type == "EE" {
+                disk.damage = "a GPT whose headers cannot be read (only its protective MBR is left)"
+            } else if let bad = table.partitions.first(where: { $0.end > disk.sectors }) {
+                disk.damage = "a \(table.label) table whose partition \(bad.number) ends past the end of the disk"
+            } else {
+                disk.table = table
+            }
         } else if !sfdisk.stderr.contains("does not contain a recognized partition table") {
             throw Dom0Error("sfdisk cannot read the partition table", at: hostPath.string,
                             why: sfdisk.stderr.trimmingTrailingWhitespace, fix: "check the disk; --wipe replaces what is there")
         }
-        if disk.table == nil {
+        if disk.table == nil && disk.damage == nil {
             let wipefs = try await runner.run(["wipefs", "--no-act", "--noheadings", "--output", "TYPE", real.string],
                                               effect: .readOnly)
             disk.signatures = wipefs.stdout.split(separator: "\n").map(String.init)

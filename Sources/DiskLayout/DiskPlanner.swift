@@ -97,10 +97,10 @@ public struct DiskPlanner: Sendable {
             report.reason = "the disk already has the \(layout.name) layout"
             return
         }
-        if !options.wipe, disk.table != nil || !disk.signatures.isEmpty {
+        if !options.wipe, disk.table != nil || !disk.signatures.isEmpty || disk.damage != nil {
             let found = disk.table.map { "a \($0.label) partition table with partitions "
                 + $0.partitions.map { "\($0.number)\($0.name.map { " (\($0))" } ?? "")" }.joined(separator: ", ") }
-                ?? "signatures: " + disk.signatures.joined(separator: ", ")
+                ?? disk.damage ?? "signatures: " + disk.signatures.joined(separator: ", ")
             throw Dom0Error(.refused, "refusing to replace what is on the disk", at: disk.path, why: "it has \(found)",
                             fix: "pass --wipe to destroy it, or --upgrade to keep what an upgrade keeps")
         }
@@ -108,7 +108,7 @@ public struct DiskPlanner: Sendable {
         report.decision = .create
         report.reason = "write the \(layout.name) layout (\(report.firmware.rawValue))"
         report.target = target
-        report.plan = write(target, on: disk, wipe: true)
+        report.plan = write(target, on: disk, wipeDisk: true, wipePartitions: true)
         if options.mkfs { report.plan.changes += format(target, on: disk, numbers: [1, 5, 4, 6], options) }
     }
 
@@ -117,7 +117,8 @@ public struct DiskPlanner: Sendable {
     private func planUpgrade(_ report: inout DiskReport, _ layout: Layout, _ options: DiskOptions) async throws(Dom0Error) {
         let disk = report.disk
         guard let current = disk.table else {
-            throw Dom0Error(.refused, "no partition table to upgrade", at: disk.path, fix: "drop --upgrade to lay out a new disk")
+            throw Dom0Error(.refused, "no partition table to upgrade", at: disk.path, why: disk.damage,
+                            fix: "drop --upgrade to lay out a new disk")
         }
         let hasLogs = current.partition(5) != nil
         var flagged = options.safe2upgrade
@@ -141,7 +142,8 @@ public struct DiskPlanner: Sendable {
             if let oldRoot = current.partition(1), let newBackup = target.partition(2) {
                 report.plan.changes += copy(oldRoot, to: newBackup.start, on: disk, what: "back up root into the new backup partition")
             }
-            report.plan.changes += write(target, on: disk, wipe: true).changes
+            // The new backup partition now holds root's copy: its signatures must survive.
+            report.plan.changes += write(target, on: disk, wipeDisk: true, wipePartitions: false).changes
             if options.mkfs { report.plan.changes += format(target, on: disk, numbers: [1, 5, 4, 6], options) }
             return
         }
@@ -175,7 +177,7 @@ public struct DiskPlanner: Sendable {
             + "and root shrinks by 512 MiB; backup and the local SR keep their place and content"
         report.target = target
         report.plan.changes += copy(root, to: backup.start, on: disk, what: "back up root into the backup partition")
-        report.plan.changes += write(target, on: disk, wipe: false).changes
+        report.plan.changes += write(target, on: disk, wipeDisk: false, wipePartitions: false).changes
         if options.mkfs { report.plan.changes += format(target, on: disk, numbers: [1, 4], options) }
     }
 
@@ -217,11 +219,13 @@ public struct DiskPlanner: Sendable {
         return PartitionTable(label: "gpt", id: nil, sectorSize: disk.sectorSize, partitions: partitions.sorted { $0.number < $1.number })
     }
 
-    /// sfdisk writing the table, then the kernel told about it on a block device.
-    private func write(_ table: PartitionTable, on disk: Disk, wipe: Bool) -> Plan {
+    /// sfdisk writing the table, then the kernel told about it on a block device. Wiping the disk
+    /// clears old labels and whole-disk signatures; wiping partitions clears stale filesystem or
+    /// LVM signatures inside the new partitions, which must not happen to partitions kept with content.
+    private func write(_ table: PartitionTable, on disk: Disk, wipeDisk: Bool, wipePartitions: Bool) -> Plan {
         var plan = Plan()
-        let argv = ["sfdisk", "--no-reread", "--no-tell-kernel", "--wipe", wipe ? "always" : "never",
-                    "--wipe-partitions", wipe ? "always" : "never", disk.device]
+        let argv = ["sfdisk", "--no-reread", "--no-tell-kernel", "--wipe", wipeDisk ? "always" : "never",
+                    "--wipe-partitions", wipePartitions ? "always" : "never", disk.device]
         plan.add(.tool(argv, input: table.sfdiskScript(device: disk.device), module: "disk",
                        summary: "write the \(table.label) partition table"))
         if disk.isBlockDevice {

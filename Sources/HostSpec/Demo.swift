@@ -1,4 +1,5 @@
 import BootConfig
+import DiskLayout
 import Dom0Core
 import FakeHost
 import PCIDevices
@@ -72,6 +73,8 @@ public enum Demo {
     /// The demo host's plan: every available capability adds its changes here, in `Capability.all`'s order.
     static func makePlan(_ demo: DemoHost) async throws(Dom0Error) -> Plan {
         var plan = Plan()
+        // dom0-partition: the XS8 layout on the system disk (firmware from /sys/firmware/efi).
+        plan.changes += try await DiskPlanner(root: demo.host.root).plan(DemoHost.disk, DiskOptions()).plan.changes
         // xen-cmdline: hide the guest devices from dom0 at the next boot.
         let boot = BootEditor(root: demo.host.root)
         let hidden = demo.devices.filter(\.hide).map(\.spec.bdf.description)

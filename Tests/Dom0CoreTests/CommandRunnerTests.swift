@@ -30,7 +30,7 @@ struct CommandRunnerTests {
         let directory = try TemporaryDirectory()
         let pidFile = directory.appending("pid")
         let error = try await #require(throws: Dom0Error.self) {
-            try await runner.run(["sh", "-c", "echo $$ > \(pidFile); exec sleep 600"], timeout: .milliseconds(500))
+            try await runner.run(["sh", "-c", "echo $$ > \(pidFile); exec sleep 600"], timeout: .seconds(3))
         }
         #expect(error.what.contains("timed out"))
         let pid = try #require(Int32(try contents(pidFile)?.trimmingTrailingWhitespace ?? ""))

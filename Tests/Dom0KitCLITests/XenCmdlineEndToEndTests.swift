@@ -95,7 +95,7 @@ struct XenCmdlineEndToEndTests {
         let decoded = try JSONDecoder().decode(ResultJSON.self, from: Data(result.stdout.utf8))
         #expect(decoded.report.style == "xenserver")
         #expect(decoded.report.values.first?.tokens == ["loglvl=all"])
-        #expect(decoded.report.plan.changes.first?["kind"] == "replaceFile")
+        #expect(decoded.report.plan.changes.first?.kind == "replaceFile")
         #expect(decoded.apply?.succeeded == true)
     }
 
@@ -126,7 +126,10 @@ struct XenCmdlineEndToEndTests {
 private struct ResultJSON: Decodable {
     struct Report: Decodable {
         struct Value: Decodable { var tokens: [String] }
-        struct PlanJSON: Decodable { var changes: [[String: String]] }
+        struct PlanJSON: Decodable {
+            struct Change: Decodable { var kind: String }
+            var changes: [Change]
+        }
         var style: String
         var values: [Value]
         var plan: PlanJSON

@@ -20,8 +20,9 @@ struct DemoTests {
         #expect(report.devices.first { $0.address == "0000:01:00.0" }?.name.hasPrefix("NVIDIA Corporation") == true)
         #expect(report.apply.succeeded)
         #expect(report.planAfterApply.isEmpty)
-        // xen-cmdline hid the three guest devices in the product and serial entries.
-        #expect(report.plan.changes.map(\.path) == ["/boot/efi/EFI/xenserver/grub.cfg"])
+        // dom0-partition laid out the disk; xen-cmdline hid the three guest devices.
+        #expect(report.plan.changes.map(\.module) == ["disk", "boot"])
+        #expect(report.plan.changes.last?.path == "/boot/efi/EFI/xenserver/grub.cfg")
         let grub = try #require(try root.readText("/boot/efi/EFI/xenserver/grub.cfg"))
         #expect(grub.ranges(of: "xen-pciback.hide=(0000:01:00.0)(0000:01:00.1)(0000:04:00.0)").count == 2)
     }
