@@ -25,8 +25,8 @@ public struct Disk: Sendable, Encodable {
     /// The size in whole GiB, rounded down, as the installer counts it.
     public var wholeGiB: UInt64 { bytes >> 30 }
 
-    /// Reads a disk with real tools: blockdev for a device's size, sfdisk --json for the table,
-    /// wipefs for signatures outside one.
+    /// Reads a disk with real tools: blockdev for a device's size, wipefs for its signatures, and
+    /// sfdisk --json for the table when wipefs finds one.
     public static func read(_ hostPath: FilePath, root: HostRoot, runner: CommandRunner) async throws(Dom0Error) -> Disk {
         let real = try root.resolve(hostPath)
         guard let info = try FileSystem.status(real, followSymlinks: true) else {
@@ -47,6 +47,13 @@ public struct Disk: Sendable, Encodable {
             disk.bytes = numbers[0]
             disk.sectorSize = numbers[1]
         }
+        // wipefs sees every signature, partition tables included; sfdisk reads a table only where there is one.
+        let wipefs = try await runner.check(["wipefs", "--no-act", "--noheadings", "--output", "TYPE", real.string],
+                                            effect: .readOnly)
+        let found = wipefs.stdout.split(separator: "\n").map(String.init)
+        let tableSignatures: Set<String> = ["gpt", "PMBR", "dos"]
+        disk.signatures = found.filter { !tableSignatures.contains($0) }
+        guard found.contains(where: tableSignatures.contains) else { return disk }
         let sfdisk = try await runner.run(["sfdisk", "--json", real.string], effect: .readOnly)
         if sfdisk.succeeded {
             let table = try PartitionTable.parse(sfdiskJSON: sfdisk.stdout, device: hostPath.string)
@@ -58,14 +65,11 @@ public struct Disk: Sendable, Encodable {
             } else {
                 disk.table = table
             }
-        } else if !sfdisk.stderr.contains("does not contain a recognized partition table") {
+        } else if sfdisk.stderr.contains("does not contain a recognized partition table") {
+            disk.damage = "a partition table signature sfdisk does not recognise"
+        } else {
             throw Dom0Error("sfdisk cannot read the partition table", at: hostPath.string,
                             why: sfdisk.stderr.trimmingTrailingWhitespace, fix: "check the disk; --wipe replaces what is there")
-        }
-        if disk.table == nil && disk.damage == nil {
-            let wipefs = try await runner.run(["wipefs", "--no-act", "--noheadings", "--output", "TYPE", real.string],
-                                              effect: .readOnly)
-            disk.signatures = wipefs.stdout.split(separator: "\n").map(String.init)
         }
         return disk
     }
