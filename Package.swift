@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec", "BootConfig", "DiskLayout",
+                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,6 +68,7 @@ let package = Package(
                           swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FakeHostTests", dependencies: ["FakeHost", "TestSupport"], swiftSettings: strict),

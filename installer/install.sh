@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units and udev rules.
+# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units, the control-slice
+# generator and udev rules.
 #
 #   installer/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--deps]
 #   installer/install.sh --uninstall [--prefix DIR] [--destdir DIR]
@@ -46,13 +47,17 @@ if $uninstall; then
     echo "install.sh: nothing to uninstall: no manifest at $destdir$manifest" >&2
     exit 1
   fi
-  # Files and links first, then the directories the install created, deepest first.
-  while IFS= read -r path; do
-    [ -n "$path" ] || continue
+  # Files and links first, then the directories the install created (listed with a trailing /),
+  # deepest first, each only if empty: whatever else is in them stays.
+  mapfile -t entries < "$destdir$manifest"
+  for path in "${entries[@]}"; do
+    case "$path" in ""|*/) continue ;; esac
     if [ -L "$destdir$path" ] || [ -f "$destdir$path" ]; then rm -f "$destdir$path"; fi
-  done < "$destdir$manifest"
+  done
   rm -f "$destdir$manifest"
-  rmdir -p --ignore-fail-on-non-empty "$destdir$(dirname "$manifest")" 2>/dev/null || true
+  printf '%s\n' "${entries[@]}" | grep '/$' | sort -r | while IFS= read -r directory; do
+    rmdir "$destdir$directory" 2>/dev/null || true
+  done
   echo "Removed Dom0Kit from $destdir$prefix"
   exit 0
 fi
@@ -70,17 +75,31 @@ bindir="$prefix/bin"
 # systemd and udev read units and rules from /usr/local/lib too, so a /usr/local install works as is.
 unitdir="$prefix/lib/systemd/system"
 rulesdir="$prefix/lib/udev/rules.d"
+generatordir="$prefix/lib/systemd/system-generators"
 
 installed=()
+# make_parent PATH: create PATH's directory, recording each directory made (with a trailing /) so
+# --uninstall removes those too and nothing that was there before.
+make_parent() {
+  local directory
+  directory=$(dirname "$1")
+  local missing=()
+  while [ ! -d "$destdir$directory" ]; do
+    missing+=("$directory/")
+    directory=$(dirname "$directory")
+  done
+  mkdir -p "$destdir$(dirname "$1")"
+  installed+=("${missing[@]}")
+}
 put() {  # put MODE SOURCE TARGET: copy atomically (a running binary is replaced, not overwritten).
   local mode=$1 source=$2 target=$3
-  mkdir -p "$destdir$(dirname "$target")"
+  make_parent "$target"
   install -m "$mode" "$source" "$destdir$target.dom0kit-new"
   mv -f "$destdir$target.dom0kit-new" "$destdir$target"
   installed+=("$target")
 }
 link() {  # link TARGET NAME
-  mkdir -p "$destdir$(dirname "$2")"
+  make_parent "$2"
   ln -sfn "$1" "$destdir$2"
   installed+=("$2")
 }
@@ -92,9 +111,11 @@ for unit in "$top"/units/*.service "$top"/units/*.slice "$top"/units/*.target "$
   put 0644 "$unit" "$unitdir/$(basename "$unit")"
 done
 for rule in "$top"/units/*.rules; do put 0644 "$rule" "$rulesdir/$(basename "$rule")"; done
+# systemd runs generators early at boot and on daemon-reload; this one is the multi-call binary.
+link "$bindir/dom0kit" "$generatordir/control-slice-generator"
 
-mkdir -p "$destdir$(dirname "$manifest")"
+make_parent "$manifest"
 # Keep what an earlier install recorded, so --uninstall still finds files this one no longer ships.
 { [ -f "$destdir$manifest" ] && cat "$destdir$manifest"; printf '%s\n' "${installed[@]}"; } | sort -u > "$destdir$manifest.new"
 mv -f "$destdir$manifest.new" "$destdir$manifest"
-echo "Installed Dom0Kit to $destdir$prefix: ${#installed[@]} files; manifest $destdir$manifest"
+echo "Installed Dom0Kit to $destdir$prefix: ${#installed[@]} paths; manifest $destdir$manifest"

@@ -82,18 +82,11 @@ public enum HostFacts {
         if root.isSystem, CommandRunner.locate("xl") != nil,
            let info = try? await runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20)), info.succeeded,
            let row = info.stdout.split(separator: "\n").first(where: { $0.hasPrefix("total_memory") }),
-           let mebibytes = row.split(separator: ":").last.flatMap({ UInt64($0.trimmingCharacters()) }) {
+           let mebibytes = row.split(separator: ":").last.flatMap({ UInt64($0.trimmingWhitespace) }) {
             return mebibytes << 20
         }
         let row = try root.readText("/proc/meminfo")?.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
-        return row.flatMap { UInt64($0.dropFirst("MemTotal:".count).trimmingCharacters().split(separator: " ").first ?? "") }
+        return row.flatMap { UInt64($0.dropFirst("MemTotal:".count).trimmingWhitespace.split(separator: " ").first ?? "") }
             .map { $0 << 10 }
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs.
-    func trimmingCharacters() -> String {
-        String(drop { $0 == " " || $0 == "\t" }).trimmingTrailingWhitespace
     }
 }

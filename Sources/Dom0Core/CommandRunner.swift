@@ -157,14 +157,6 @@ public enum ToolPackages {
     }
 }
 
-extension String {
-    /// The string without trailing spaces, tabs and newlines.
-    public var trimmingTrailingWhitespace: String {
-        var text = Substring(self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
-    }
-}
 
 extension CommandRunner {
     /// The first executable called `name` on PATH, as the runner would find it.

@@ -15,6 +15,10 @@ public enum Tool: String, CaseIterable, Sendable {
     case suppPack = "supp-pack"
     case controlSlice = "control-slice"
     case pcibackAgent = "pciback-agent"
+    case controlSliceGenerator = "control-slice-generator"
+
+    /// The tools people run (each has a symlink in bin and a `swift run` target).
+    public static let tools: [Tool] = allCases.filter { $0 != .controlSliceGenerator }
 
     /// The tool's root command.
     var command: any AsyncParsableCommand.Type {
@@ -23,14 +27,15 @@ public enum Tool: String, CaseIterable, Sendable {
         case .dom0Partition: Dom0PartitionCommand.self
         case .xenCmdline: XenCmdlineCommand.self
         case .suppPack: Pending<SuppPackSpec>.self
-        case .controlSlice: Pending<ControlSliceSpec>.self
+        case .controlSlice: ControlSliceCommand.self
+        case .controlSliceGenerator: ControlSliceGenerator.self
         case .pcibackAgent: Pending<PcibackAgentSpec>.self
         }
     }
 
     /// Its one-line summary.
     var summary: String {
-        self == .hostPrepare ? HostPrepareCommand.configuration.abstract : abstract(rawValue)
+        command.configuration.abstract
     }
 }
 
@@ -96,7 +101,9 @@ public enum Dom0KitMain {
             Tools:
 
             """
-        for tool in Tool.allCases { text += "  \(tool.rawValue.padding(16))\(tool.summary)\n" }
+        for tool in Tool.tools { text += "  \(tool.rawValue.padding(16))\(tool.summary)\n" }
+        text += "\nAlso, as systemd runs it from its generators directory:\n"
+        text += "  \(Tool.controlSliceGenerator.rawValue) NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
         text += "\nRun `dom0kit TOOL --help` for a tool's options; start with `host-prepare demo`.\n"
         return text
     }

@@ -20,21 +20,6 @@ enum SuppPackSpec: PendingCommandSpec {
     }
 }
 
-/// `control-slice`: the control.slice and its members.
-enum ControlSliceSpec: PendingCommandSpec {
-    static let fullName = "control-slice"
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: fullName, abstract: abstract(fullName),
-            discussion: pendingDiscussion("""
-                Writes control.slice (CPUWeight= on cgroup v2, CPUShares= on v1) and a drop-in per control \
-                daemon that moves it into the slice, so xapi, xenstored and sshd stay responsive while guests \
-                load dom0.
-                """),
-            version: Dom0Kit.version)
-    }
-}
-
 /// `pciback-agent`: binding hidden devices, and health.
 enum PcibackAgentSpec: PendingCommandSpec {
     static let fullName = "pciback-agent"

@@ -14,7 +14,7 @@ public struct Capability: Sendable {
         Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs.", isAvailable: false),
         Capability(tool: "xen-cmdline", summary: "Read and edit the Xen and dom0 boot command lines.", isAvailable: true),
         Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath.",
-                   isAvailable: false),
+                   isAvailable: true),
         Capability(tool: "pciback-agent", summary: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health.",
                    isAvailable: false),
     ]

@@ -1,4 +1,5 @@
 import BootConfig
+import ControlSlice
 import DiskLayout
 import Dom0Core
 import FakeHost
@@ -79,6 +80,8 @@ public enum Demo {
         let boot = BootEditor(root: demo.host.root)
         let hidden = demo.devices.filter(\.hide).map(\.spec.bdf.description)
         plan.changes += try await boot.plan(try await BootKnobs.hide(add: hidden, remove: [], boot)).plan.changes
+        // control-slice: the control-plane daemons get ten times the datapath's CPU.
+        plan.changes += try SlicePlanner(root: demo.host.root).planApply(SliceConfig()).plan.changes
         return plan
     }
 

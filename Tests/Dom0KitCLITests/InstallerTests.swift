@@ -20,7 +20,7 @@ struct InstallerTests {
         let prefix = directory.appending("inst")
         let installed = try await run(["--prefix", prefix.string, "--binary", binary])
         #expect(installed.status == 0, "\(installed.stderr)")
-        for tool in Tool.allCases.map(\.rawValue) {
+        for tool in Tool.tools.map(\.rawValue) {
             let help = try await CommandRunner().run([prefix.appending("bin/\(tool)").string, "--help"])
             #expect(help.status == 0)
             #expect(help.stdout.contains("USAGE: \(tool)"))
@@ -28,6 +28,9 @@ struct InstallerTests {
         let manifest = try #require(try contents(prefix.appending("share/dom0kit/install-manifest")))
         #expect(manifest.contains("\(prefix)/bin/dom0kit\n"))
         #expect(manifest.contains("\(prefix)/bin/xen-cmdline\n"))
+        #expect(manifest.contains("\(prefix)/lib/systemd/system/control.slice\n"))
+        #expect(try FileSystem.readLink(prefix.appending("lib/systemd/system-generators/control-slice-generator"))
+                == prefix.appending("bin/dom0kit"))
 
         // Something of the operator's beside it survives the uninstall.
         try AtomicWriter.write(Array("keep me".utf8), to: "/bin/operator-script", in: HostRoot(prefix))
@@ -35,6 +38,7 @@ struct InstallerTests {
         #expect(removed.status == 0, "\(removed.stderr)")
         #expect(try FileSystem.entries(prefix.appending("bin")) == ["operator-script"])
         #expect(try FileSystem.status(prefix.appending("share")) == nil)
+        #expect(try FileSystem.status(prefix.appending("lib")) == nil, "the directories the install made are gone too")
     }
 
     @Test func destdirStagesFilesWhileLinksAndManifestNameTheFinalPaths() async throws {

@@ -20,9 +20,11 @@ struct DemoTests {
         #expect(report.devices.first { $0.address == "0000:01:00.0" }?.name.hasPrefix("NVIDIA Corporation") == true)
         #expect(report.apply.succeeded)
         #expect(report.planAfterApply.isEmpty)
-        // dom0-partition laid out the disk; xen-cmdline hid the three guest devices.
-        #expect(report.plan.changes.map(\.module) == ["disk", "boot"])
-        #expect(report.plan.changes.last?.path == "/boot/efi/EFI/xenserver/grub.cfg")
+        // dom0-partition laid out the disk; xen-cmdline hid the three guest devices; control-slice
+        // wrote the slice, a drop-in per daemon and its record.
+        #expect(report.plan.changes.map(\.module) == ["disk", "boot"] + Array(repeating: "slice", count: 12))
+        #expect(report.plan.changes[1].path == "/boot/efi/EFI/xenserver/grub.cfg")
+        #expect(try root.readText("/etc/systemd/system/xapi.service.d/50-dom0kit-slice.conf")?.contains("Slice=control.slice") == true)
         let grub = try #require(try root.readText("/boot/efi/EFI/xenserver/grub.cfg"))
         #expect(grub.ranges(of: "xen-pciback.hide=(0000:01:00.0)(0000:01:00.1)(0000:04:00.0)").count == 2)
     }

@@ -1,0 +1,181 @@
+import Dom0Core
+import FoundationEssentials
+import SystemPackage
+
+/// The files of the control slice: the slice unit and one drop-in per member.
+public struct SliceFiles: Sendable, Encodable {
+    /// Unit-directory-relative paths ("control.slice", "xapi.service.d/50-dom0kit-slice.conf") and contents.
+    public var files: [String: String]
+    /// The members written.
+    public var members: [String]
+    /// Members asked for that the host has no unit for: reported, not written.
+    public var missing: [String]
+    /// The host's systemd and cgroups.
+    public var host: SliceHost
+}
+
+/// Renders, plans, applies and removes the control slice.
+public struct SlicePlanner: Sendable {
+    /// Where apply writes.
+    public static let unitDirectory: FilePath = "/etc/systemd/system"
+    /// The record of what apply wrote, which remove deletes.
+    public static let record: FilePath = "/var/lib/dom0kit/control-slice.record"
+    /// The drop-in's name in each member's `.d` directory.
+    public static let dropInName = "50-dom0kit-slice.conf"
+
+    /// The host.
+    public var root: HostRoot
+
+    /// A planner for the host at `root`.
+    public init(root: HostRoot) { self.root = root }
+
+    /// The slice unit and drop-ins for a config on this host.
+    public func render(_ config: SliceConfig) throws(Dom0Error) -> SliceFiles {
+        let host = try SliceHost.read(root)
+        var slice = """
+            # Written by Dom0Kit (control-slice): control-plane daemons get more CPU than the datapath.
+            [Unit]
+            Description=Dom0 control plane (Dom0Kit)
+            Documentation=man:systemd.slice(5)
+            Before=slices.target
+
+            [Slice]
+
+            """
+        if host.writesShares {
+            slice += "CPUShares=\(CPUWeight.toShares(config.cpuWeight))\n"
+            if let startup = config.startupCPUWeight { slice += "StartupCPUShares=\(CPUWeight.toShares(startup))\n" }
+        } else {
+            slice += "CPUWeight=\(config.cpuWeight)\n"
+            if let startup = config.startupCPUWeight { slice += "StartupCPUWeight=\(startup)\n" }
+        }
+        if let memoryMin = config.memoryMin, host.cgroupVersion == 2 { slice += "MemoryMin=\(memoryMin)\n" }
+        if let ioWeight = config.ioWeight { slice += "IOWeight=\(ioWeight)\n" }
+
+        var files = [config.name: slice]
+        var members: [String] = [], missing: [String] = []
+        for unit in config.members ?? SliceConfig.defaultMembers {
+            guard try SliceHost.hasUnit(unit, in: root) else {
+                if config.members != nil { missing.append(unit) }
+                continue
+            }
+            members.append(unit)
+            files["\(unit).d/\(Self.dropInName)"] = """
+                # Written by Dom0Kit (control-slice): moves \(unit) into \(config.name).
+                [Service]
+                Slice=\(config.name)
+
+                """
+        }
+        return SliceFiles(files: files, members: members, missing: missing, host: host)
+    }
+
+    /// The plan that makes /etc/systemd/system match the config: files written, files of an earlier
+    /// apply no longer wanted deleted, the record kept current.
+    public func planApply(_ config: SliceConfig) throws(Dom0Error) -> (plan: Plan, files: SliceFiles) {
+        let rendered = try render(config)
+        var record = try readRecord()
+        var plan = Plan()
+        var written: Set<String> = []
+        for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
+            let path = Self.unitDirectory.appending(relative)
+            written.insert(path.string)
+            try recordNewDirectories(above: path, in: &record)
+            plan.add(try Change.file(path, content: Array(content.utf8), in: root, module: "slice",
+                                     summary: relative.hasSuffix(".slice") ? "the slice unit" : "move \(relative.split(separator: ".d/")[0]) into \(config.name)"))
+        }
+        for stale in record.files.subtracting(written).sorted() {
+            plan.add(try Change.delete(FilePath(stale), in: root, module: "slice", summary: "no longer a member"))
+        }
+        let kept = written.union([Self.record.string])
+        for directory in record.directories.sorted().reversed() where !kept.contains(where: { $0.hasPrefix(directory + "/") }) {
+            plan.add(.step(RemoveEmptyDirectory(path: directory), module: "slice", summary: "made by an earlier apply"))
+            record.directories.remove(directory)
+        }
+        record.files = written
+        try recordNewDirectories(above: Self.record, in: &record)
+        plan.add(try Change.file(Self.record, content: record.encoded, in: root, module: "slice",
+                                 summary: "record what Dom0Kit wrote, for remove"))
+        return (plan, rendered)
+    }
+
+    /// The plan that deletes exactly what apply wrote (and the directories it made), then the record.
+    public func planRemove() throws(Dom0Error) -> Plan {
+        let record = try readRecord()
+        var plan = Plan()
+        for file in record.files.sorted() {
+            plan.add(try Change.delete(FilePath(file), in: root, module: "slice", summary: "written by control-slice apply"))
+        }
+        plan.add(try Change.delete(Self.record, in: root, module: "slice", summary: "the record itself"))
+        // Children sort after their parents, so reversed order empties the deepest first.
+        for directory in record.directories.sorted().reversed() {
+            plan.add(.step(RemoveEmptyDirectory(path: directory), module: "slice", summary: "made by control-slice apply"))
+        }
+        return plan
+    }
+
+    /// Records every directory above `path` that apply will create, so remove leaves the tree as it found it.
+    private func recordNewDirectories(above path: FilePath, in record: inout Record) throws(Dom0Error) {
+        var directory = path.removingLastComponent()
+        while directory.components.count > 0, try !root.exists(directory) {
+            record.directories.insert(directory.string)
+            directory = directory.removingLastComponent()
+        }
+    }
+
+    /// Writes the rendered files into a generator's output directory (a real path).
+    public func generate(_ config: SliceConfig, into directory: FilePath) throws(Dom0Error) -> SliceFiles {
+        let rendered = try render(config)
+        let output = try HostRoot(directory)
+        for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
+            let path = FilePath("/" + relative)
+            try FileSystem.createDirectories(output.resolve(path).removingLastComponent())
+            try AtomicWriter.write(Array(content.utf8), to: path, in: output)
+        }
+        return rendered
+    }
+
+    // MARK: the record
+
+    struct Record: Codable {
+        var files: Set<String> = []
+        var directories: Set<String> = []
+
+        // Sorted, so the same record is the same bytes and a second apply writes nothing.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(files.sorted(), forKey: .files)
+            try container.encode(directories.sorted(), forKey: .directories)
+        }
+
+        var encoded: [UInt8] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            return ((try? encoder.encode(self)).map(Array.init) ?? []) + [UInt8(ascii: "\n")]
+        }
+    }
+
+    func readRecord() throws(Dom0Error) -> Record {
+        guard let bytes = try root.read(Self.record) else { return Record() }
+        do {
+            return try JSONDecoder().decode(Record.self, from: Data(bytes))
+        } catch {
+            throw Dom0Error("cannot read the record of what control-slice wrote", at: Self.record.string, why: "\(error)",
+                            fix: "restore it, or delete the files it listed by hand")
+        }
+    }
+}
+
+/// Removes a directory if it is empty; one holding anything else is left alone.
+struct RemoveEmptyDirectory: PlanStep {
+    var path: String
+    var kind: String { "removeEmptyDirectory" }
+    var details: [String: String] { ["path": path] }
+    var headline: String { "remove the directory \(path) if empty" }
+
+    func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        let real = try context.root.resolve(FilePath(path))
+        guard try FileSystem.status(real)?.isDirectory == true, try FileSystem.entries(real).isEmpty else { return }
+        try FileSystem.removeTree(real)
+    }
+}
