@@ -56,7 +56,7 @@ public struct SlicePlanner: Sendable {
         var members: [String] = [], missing: [String] = []
         for unit in config.members ?? SliceConfig.defaultMembers {
             guard try SliceHost.hasUnit(unit, in: root) else {
-                if config.members != nil { missing.append(unit) }
+                missing.append(unit)
                 continue
             }
             members.append(unit)

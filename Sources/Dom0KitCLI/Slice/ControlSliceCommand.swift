@@ -82,6 +82,7 @@ struct SlicePlan: HostCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what apply would write.")
     @OptionGroup var host: HostOptions
     @OptionGroup var slice: SliceOptions
+    @Flag(name: .customLong("dry-run"), help: "Accepted for symmetry with apply and remove: plan never writes.") var dryRun = false
 
     func run() async throws {
         let root = try host.hostRoot()
