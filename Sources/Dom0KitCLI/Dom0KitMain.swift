@@ -69,8 +69,7 @@ public enum Dom0KitMain {
         let command = tool.command
         do {
             var parsed = try command.parseAsRoot(arguments)
-            let level = (parsed as? any HostCommand)?.host.logLevel ?? .warning
-            Dom0Logging.bootstrap(tool: tool.rawValue, level: level)
+            Dom0Logging.bootstrap(tool: tool.rawValue, level: HostOptions.logLevel(verbosity: verbosity(arguments)))
             if var asynchronous = parsed as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -82,6 +81,18 @@ public enum Dom0KitMain {
         } catch {
             // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering.
             command.exit(withError: error)
+        }
+    }
+
+    /// How many -v the arguments hold (-v, -vv, --verbose), counted before parsing so that
+    /// choosing the log level costs no dynamic cast of the parsed command.
+    static func verbosity(_ arguments: [String]) -> Int {
+        arguments.prefix { $0 != "--" }.reduce(0) { count, argument in
+            if argument == "--verbose" { return count + 1 }
+            if argument.hasPrefix("-"), !argument.hasPrefix("--"), argument.dropFirst().allSatisfy({ $0 == "v" }) {
+                return count + argument.count - 1
+            }
+            return count
         }
     }
 

@@ -21,18 +21,12 @@ struct HostOptions: ParsableArguments {
         return try HostRoot(FilePath(root))
     }
 
-    /// The log level `-v` asks for.
-    var logLevel: Logger.Level {
-        switch verbose {
+    /// The log level for a count of `-v`.
+    static func logLevel(verbosity: Int) -> Logger.Level {
+        switch verbosity {
         case 0: .warning
         case 1: .info
         default: .debug
         }
     }
-}
-
-/// A tool command that takes the common host options.
-protocol HostCommand: AsyncParsableCommand {
-    /// Its parsed host options.
-    var host: HostOptions { get }
 }

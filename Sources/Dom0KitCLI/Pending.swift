@@ -11,7 +11,7 @@ protocol PendingCommandSpec {
 
 /// A command whose capability has not landed: it parses the common options, accepts any
 /// arguments, and fails with a clear "not implemented yet" (exit 1) instead of faking output.
-struct Pending<Spec: PendingCommandSpec>: HostCommand {
+struct Pending<Spec: PendingCommandSpec>: AsyncParsableCommand {
     static var configuration: CommandConfiguration { Spec.configuration }
 
     @OptionGroup var host: HostOptions

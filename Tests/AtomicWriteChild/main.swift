@@ -1,18 +1,22 @@
-// The child process of the atomic-writer crash test: rewrites one file forever, alternating
-// between two contents, until the test kills it with SIGKILL.
+// The child process of the atomic-writer crash test: rewrites one file, alternating between two
+// contents, until the test kills it with SIGKILL.
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dom0Core
-import TestSupport
 import SystemPackage
+import TestSupport
+
+// Stop when the test process is gone (we are reparented) or after a while, so no child outlives a crashed test.
+let parent = getppid()
+let deadline = ContinuousClock.now + .seconds(30)
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3 else {
-    print("usage: atomic-write-child ROOT HOSTPATH")
-    fatalError("usage")
-}
+guard arguments.count == 3 else { fatalError("usage: atomic-write-child ROOT HOSTPATH") }
 let root = try HostRoot(FilePath(arguments[1]))
 let contents = AtomicWriteContents.both
 var next = 0
-while true {
+while getppid() == parent, ContinuousClock.now < deadline {
     try AtomicWriter.write(contents[next], to: FilePath(arguments[2]), in: root)
     next = 1 - next
 }

@@ -3,7 +3,7 @@ import BootConfig
 import Dom0Core
 
 /// `xen-cmdline`: XenServer's tool, with its flags, done better.
-struct XenCmdlineCommand: HostCommand {
+struct XenCmdlineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xen-cmdline",
         abstract: abstract("xen-cmdline"),

@@ -64,7 +64,7 @@ struct DiskArguments: ParsableArguments {
     }
 }
 
-struct PlanDisk: HostCommand {
+struct PlanDisk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Read the disk and show the target table and every change.")
 
     @OptionGroup var host: HostOptions
@@ -76,7 +76,7 @@ struct PlanDisk: HostCommand {
     }
 }
 
-struct ApplyDisk: HostCommand {
+struct ApplyDisk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "apply", abstract: "Write the planned table (and filesystems).")
 
     @OptionGroup var host: HostOptions

@@ -49,7 +49,7 @@ enum ListAction: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-struct HideCommand: HostCommand {
+struct HideCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hide",
         abstract: "Add, remove or list the devices xen-pciback.hide keeps from dom0.",
@@ -76,7 +76,7 @@ struct HideCommand: HostCommand {
     }
 }
 
-struct VFIOCommand: HostCommand {
+struct VFIOCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vfio",
         abstract: "Add, remove or list the ids vfio-pci claims at boot (vfio-pci.ids, KVM hosts).",
@@ -96,7 +96,7 @@ struct VFIOCommand: HostCommand {
     }
 }
 
-struct IOMMUCommand: HostCommand {
+struct IOMMUCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iommu",
         abstract: "Set the IOMMU: Xen's iommu= list, or a native kernel's intel_iommu/amd_iommu.",
@@ -126,7 +126,7 @@ struct IOMMUCommand: HostCommand {
     }
 }
 
-struct Dom0MemCommand: HostCommand {
+struct Dom0MemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dom0-mem",
         abstract: "Set dom0's memory: dom0_mem=SIZE[,max:SIZE].",
@@ -145,7 +145,7 @@ struct Dom0MemCommand: HostCommand {
     }
 }
 
-struct StatusCommand: HostCommand {
+struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Compare the configured boot arguments with the running ones: is a reboot needed?",

@@ -4,7 +4,7 @@ import HostSpec
 import SystemPackage
 
 /// `host-prepare demo [DIR]`: builds the demo host and runs every capability on it.
-struct DemoCommand: HostCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Build a small XCP-ng-like demo host and prepare it, showing each step.",

@@ -78,7 +78,7 @@ struct SliceResult: Encodable {
     var apply: ApplyReport?
 }
 
-struct SlicePlan: HostCommand {
+struct SlicePlan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what apply would write.")
     @OptionGroup var host: HostOptions
     @OptionGroup var slice: SliceOptions
@@ -111,7 +111,7 @@ private func systemdSteps(_ root: HostRoot, slice: String, members: [String], re
     return steps
 }
 
-struct SliceApply: HostCommand {
+struct SliceApply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Write the slice and drop-ins; on a live host, reload systemd.",
         discussion: "Members move into the slice at their next restart unless --restart members (or slice) restarts them now.")
@@ -136,7 +136,7 @@ struct SliceApply: HostCommand {
     }
 }
 
-struct SliceRemove: HostCommand {
+struct SliceRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Delete exactly what apply wrote.")
     @OptionGroup var host: HostOptions
     @Flag(name: .customLong("dry-run"), help: "Show what would be deleted; change nothing.") var dryRun = false
@@ -151,7 +151,7 @@ struct SliceRemove: HostCommand {
     }
 }
 
-struct SliceGenerate: HostCommand {
+struct SliceGenerate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Write the slice and drop-ins into a directory, as the systemd generator does.")
     @OptionGroup var host: HostOptions
@@ -165,7 +165,7 @@ struct SliceGenerate: HostCommand {
     }
 }
 
-struct SliceStatusCommand: HostCommand {
+struct SliceStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Configured against live weight, and where members run.")
     @OptionGroup var host: HostOptions
     @OptionGroup var slice: SliceOptions
