@@ -40,7 +40,7 @@ struct XenServerHost {
 
 @Suite("xen-cmdline on XenServer grub.cfg")
 struct XenServerStyleTests {
-    static let fixtures = ["xcpng-8.2-bios.grub.cfg", "xcpng-8.3-uefi.grub.cfg"]
+    static let fixtures = ["xcpng-8.2-bios.grub.cfg", "xcpng-8.2-uefi.grub.cfg", "xcpng-8.3-bios.grub.cfg", "xcpng-8.3-uefi.grub.cfg"]
 
     @Test(arguments: fixtures)
     func getsReadTheDefaultEntry(fixture: String) async throws {

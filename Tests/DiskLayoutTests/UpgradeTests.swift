@@ -53,6 +53,13 @@ struct UpgradeTests {
                 "root was backed up block for block")
     }
 
+    @Test func anUnreadableRootFilesystemHasNoFlag() async throws {
+        let image = try DiskImage.gibibytes(64)
+        try await image.partition("label: gpt\nstart=2048, size=8388608\nstart=8390656, size=8388608\nstart=16779264\n")
+        let report = try await image.plan { $0.upgrade = true }
+        #expect(report.decision == .addBootPartition)
+    }
+
     @Test func aDiskWithABootPartitionIsKept() async throws {
         let image = try DiskImage.gibibytes(64)
         try await image.apply()

@@ -111,6 +111,23 @@ struct XenCmdlineEndToEndTests {
         #expect(bad.status == 64)
     }
 
+    @Test func configEntryAndForceChooseWhatIsEdited() async throws {
+        // --config names a file elsewhere; --entry an entry the default rule would skip.
+        try test.host.write("/srv/other.cfg", original)
+        let result = try await xenCmdline(["--config", "/srv/other.cfg", "--entry", "XCP-ng in Safe Mode",
+                                           "--set-xen", "loglvl=all"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let other = try #require(try test.root.readText("/srv/other.cfg"))
+        #expect(other.contains("com1=115200,8n1 console=com1,vga loglvl=all\n"))
+        #expect(try text == original, "the searched-for grub.cfg is untouched")
+        let forced = try await xenCmdline(["--force", "--set-xen", "dom0_mem=lots"])
+        #expect(forced.status == 0)
+        #expect(try text.contains("dom0_mem=lots"))
+        let missing = try await xenCmdline(["--config", "/srv/none.cfg", "--get-xen", "x"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("no such grub.cfg: /srv/none.cfg"))
+    }
+
     @Test func debianChangesUnderARootSayHowToRegenerate() async throws {
         let debian = try TestHost()
         try debian.host.write("/etc/default/grub", try Fixtures.text("boot/ubuntu-22.04.default-grub"))
@@ -119,6 +136,11 @@ struct XenCmdlineEndToEndTests {
         #expect(result.status == 0)
         #expect(result.stderr.contains("grub.cfg was not regenerated under --root; on the host run:"))
         #expect(try debian.root.readText("/etc/default/grub")?.hasSuffix("GRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=2G\"\n") == true)
+        let quiet = try await CommandRunner().run([BuiltProducts.executable("xen-cmdline").string, "--root", debian.root.path.string,
+                                                   "--no-regenerate", "--style", "debian-dropin", "--set-xen", "dom0_mem=4G"])
+        #expect(quiet.status == 0)
+        #expect(!quiet.stderr.contains("regenerated"))
+        #expect(try debian.root.readText("/etc/default/grub.d/dom0kit.cfg")?.contains("GRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=4G\"") == true)
     }
 }
 
