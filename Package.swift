@@ -22,12 +22,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries, found with pkg-config; the apt hint is what SwiftPM prints when one is missing.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CPci", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         .target(
             name: "Dom0Core",
@@ -43,7 +45,8 @@ let package = Package(
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
-        .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),
+        .target(name: "SuppPack", dependencies: ["Dom0Core", "CArchive", .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
         .target(name: "ControlSlice", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "Health", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(
@@ -54,7 +57,7 @@ let package = Package(
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice",
+                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,6 +71,7 @@ let package = Package(
                           swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "SuppPackTests", dependencies: ["SuppPack", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport"], swiftSettings: strict),

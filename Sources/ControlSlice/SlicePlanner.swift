@@ -165,17 +165,3 @@ public struct SlicePlanner: Sendable {
         }
     }
 }
-
-/// Removes a directory if it is empty; one holding anything else is left alone.
-struct RemoveEmptyDirectory: PlanStep {
-    var path: String
-    var kind: String { "removeEmptyDirectory" }
-    var details: [String: String] { ["path": path] }
-    var headline: String { "remove the directory \(path) if empty" }
-
-    func apply(_ context: ApplyContext) async throws(Dom0Error) {
-        let real = try context.root.resolve(FilePath(path))
-        guard try FileSystem.status(real)?.isDirectory == true, try FileSystem.entries(real).isEmpty else { return }
-        try FileSystem.removeTree(real)
-    }
-}

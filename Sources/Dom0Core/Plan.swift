@@ -258,3 +258,22 @@ extension Change {
         }
     }
 }
+
+/// Removes a directory if it is empty; one holding anything else is left alone.
+public struct RemoveEmptyDirectory: PlanStep {
+    /// The directory (host path).
+    public var path: String
+
+    /// A step removing `path` if it is empty.
+    public init(path: String) { self.path = path }
+
+    public var kind: String { "removeEmptyDirectory" }
+    public var details: [String: String] { ["path": path] }
+    public var headline: String { "remove the directory \(path) if empty" }
+
+    public func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        let real = try context.root.resolve(FilePath(path))
+        guard try FileSystem.status(real)?.isDirectory == true, try FileSystem.entries(real).isEmpty else { return }
+        try FileSystem.removeTree(real)
+    }
+}

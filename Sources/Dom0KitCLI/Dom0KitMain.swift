@@ -26,7 +26,7 @@ public enum Tool: String, CaseIterable, Sendable {
         case .hostPrepare: HostPrepareCommand.self
         case .dom0Partition: Dom0PartitionCommand.self
         case .xenCmdline: XenCmdlineCommand.self
-        case .suppPack: Pending<SuppPackSpec>.self
+        case .suppPack: SuppPackCommand.self
         case .controlSlice: ControlSliceCommand.self
         case .controlSliceGenerator: ControlSliceGenerator.self
         case .pcibackAgent: Pending<PcibackAgentSpec>.self

@@ -11,7 +11,7 @@ public struct Capability: Sendable {
     public static let all: [Capability] = [
         Capability(tool: "dom0-partition", summary: "Plan and apply dom0 disk layouts (XS8, upgrade from the 4 GiB layout).",
                    isAvailable: true),
-        Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs.", isAvailable: false),
+        Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs.", isAvailable: true),
         Capability(tool: "xen-cmdline", summary: "Read and edit the Xen and dom0 boot command lines.", isAvailable: true),
         Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath.",
                    isAvailable: true),

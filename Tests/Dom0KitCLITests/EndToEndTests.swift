@@ -37,7 +37,7 @@ struct EndToEndTests {
         #expect(result.stdout == Dom0Kit.version + "\n")
     }
 
-    @Test(arguments: ["supp-pack", "pciback-agent"])
+    @Test(arguments: ["pciback-agent"])
     func toolsNotBuiltYetFailClearlyWithExitOne(tool: String) async throws {
         let result = try await run([links.appending(tool).string, "--get-dom0", "dom0_mem"])
         #expect(result.status == 1)

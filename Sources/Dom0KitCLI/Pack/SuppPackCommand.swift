@@ -1,0 +1,160 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Dom0Core
+import SuppPack
+import SystemPackage
+
+/// `supp-pack`: supplemental packs.
+struct SuppPackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supp-pack",
+        abstract: abstract("supp-pack"),
+        discussion: """
+            A pack is an ISO (read in place: no mount, no loop device) or a directory. Legacy packs \
+            carry XS-REPOSITORY and XS-PACKAGES (at the top, in the directories XS-REPOSITORY-LIST \
+            names, or in packages, packages.main, packages.linux, packages.site); update-style packs \
+            carry update.xml and a yum repository. Every package's size and checksum is verified \
+            before anything is installed; requirements are checked against the installed records in \
+            /etc/xensource/installed-repos and the host product (/etc/xensource-inventory, \
+            /etc/os-release, or --product NAME:VERSION). RPMs install with rpm in one transaction, \
+            debs with dpkg; the pack is recorded as XenServer records it.
+
+            Exit status: 0 installed, 1 failed (a damaged pack, a package manager error), 2 refused \
+            (incompatible, a requirement unmet, a licence not accepted, a hostile pack), 3 already \
+            installed at that version, 64 usage error.
+            """,
+        version: Dom0Kit.version,
+        subcommands: [PackInfo.self, PackVerify.self, PackInstallCommand.self, PackList.self, PackRemove.self])
+}
+
+struct PackArguments: ParsableArguments {
+    @Argument(help: ArgumentHelp("The pack: an ISO file or a directory.", valueName: "PACK")) var pack: String
+    @Option(help: ArgumentHelp("The host's product, instead of reading it from the host.", valueName: "NAME:VERSION"))
+    var product: String?
+
+    func source() throws(Dom0Error) -> PackSource { try PackSource.open(FilePath(pack)) }
+}
+
+/// Bytes verified and installed, on stderr when it is a terminal.
+private func terminalProgress() -> PackProgress? {
+    guard isatty(2) == 1 else { return nil }
+    return { done, total in
+        let percent = total == 0 ? 100 : done * 100 / total
+        var standardError = StandardError()
+        print("\r  verified \(done >> 20) of \(total >> 20) MiB (\(percent)%)", terminator: done >= total ? "\n" : "", to: &standardError)
+    }
+}
+
+private func describe(_ pack: PackMetadata) -> String {
+    var text = "\(pack.identity) \(pack.version)\(pack.build.map { " (build \($0))" } ?? "") — \(pack.kind) pack"
+    if let product = pack.product { text += " for \(product)" }
+    text += "\n"
+    if !pack.description.isEmpty { text += "  \(pack.description)\n" }
+    for requirement in pack.requires { text += "  requires \(requirement)\n" }
+    for package in pack.packages { text += "  package \(package.file) (\(package.type), \(package.size.map { "\($0) bytes" } ?? "size unknown"))\n" }
+    if let eula = pack.eula { text += "  licence (accept with --accept-eula):\n" + eula.split(separator: "\n").map { "    \($0)\n" }.joined() }
+    return text
+}
+
+/// What to do after installing, from after-apply-guidance.
+private func guidance(_ packs: [PackMetadata]) -> [String] {
+    let words = ["restartHost": "restart the host", "restartXAPI": "restart the toolstack (xe-toolstack-restart)",
+                 "restartHVM": "restart HVM guests", "restartPV": "restart PV guests"]
+    return Array(Set(packs.flatMap(\.afterApplyGuidance))).sorted().map { words[$0] ?? $0 }
+}
+
+struct PackInfo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show what a pack is, needs and carries.")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var arguments: PackArguments
+
+    func run() async throws {
+        let packs = try PackReader.read(try arguments.source())
+        print(host.json ? try Output.json(packs) : packs.map(describe).joined(), terminator: "")
+    }
+}
+
+struct PackVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check every package's size and checksum.")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var arguments: PackArguments
+
+    func run() async throws {
+        let source = try arguments.source()
+        let packs = try PackReader.read(source)
+        try PackInstaller(root: try host.hostRoot()).verify(source, packs, progress: terminalProgress())
+        let count = packs.reduce(0) { $0 + $1.packages.count }
+        print(host.json ? try Output.json(["verified": count]) : "\(count) package\(count == 1 ? "" : "s") verified\n", terminator: "")
+    }
+}
+
+struct PackInstallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "install", abstract: "Verify and install a pack.")
+    @OptionGroup var host: HostOptions
+    @OptionGroup var arguments: PackArguments
+    @Flag(name: .customLong("accept-eula"), help: "Accept the pack's licence.") var acceptEULA = false
+    @Flag(help: "Answer yes: accept the licence.") var yes = false
+    @Flag(name: .customLong("dry-run"), help: "Check and verify; install nothing.") var dryRun = false
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let source = try arguments.source()
+        let installer = PackInstaller(root: root, productOverride: arguments.product, acceptEULA: acceptEULA || yes)
+        if !host.json { print(try PackReader.read(source).map(describe).joined(), terminator: "") }
+        let prepared = try await installer.prepare(source, progress: host.json ? nil : terminalProgress())
+        defer { prepared.cleanUp() }
+        let applied = dryRun ? nil : await prepared.plan.apply(ApplyContext(root: root))
+        if host.json {
+            print(try Output.json(PackResult(packs: prepared.packs, plan: prepared.plan, apply: applied, next: guidance(prepared.packs))),
+                  terminator: "")
+        } else {
+            print(applied?.text ?? prepared.plan.text, terminator: "")
+            if applied?.succeeded == true { for step in guidance(prepared.packs) { print("Next: \(step).") } }
+        }
+        if let error = applied?.error { throw error }
+    }
+}
+
+struct PackResult: Encodable {
+    var packs: [PackMetadata]
+    var plan: Plan
+    var apply: ApplyReport?
+    var next: [String]
+}
+
+struct PackList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the installed packs.")
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let packs = try PackRecords.all(try host.hostRoot())
+        if host.json {
+            print(try Output.json(packs), terminator: "")
+        } else {
+            for pack in packs { print("\(pack.identity.padding(32))\(pack.version.padding(12))\(pack.description)") }
+        }
+    }
+}
+
+struct PackRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Erase an installed pack's packages and record.")
+    @OptionGroup var host: HostOptions
+    @Argument(help: ArgumentHelp("The pack's identity.", valueName: "ORIGINATOR:NAME")) var identity: String
+    @Flag(name: .customLong("dry-run"), help: "Show what would be removed.") var dryRun = false
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let plan = try PackInstaller(root: root).planRemove(identity)
+        let applied = dryRun ? nil : await plan.apply(ApplyContext(root: root))
+        print(host.json ? try Output.json(PlanResult(plan: plan, apply: applied)) : (applied?.text ?? plan.text), terminator: "")
+        if let error = applied?.error { throw error }
+    }
+}
+
+/// A plan and, unless dry-run, what applying it did.
+struct PlanResult: Encodable {
+    var plan: Plan
+    var apply: ApplyReport?
+}
