@@ -44,6 +44,10 @@ public struct PackMetadata: Sendable, Codable {
     public var eula: String?
     /// What to do after installing (restartHost, restartXAPI, …).
     public var afterApplyGuidance: [String]
+    /// An update's UUID.
+    public var uuid: String?
+    /// Whether every host of a pool must have the update (update-style packs).
+    public var enforceHomogeneity: Bool?
     /// Metadata files kept in the install record (name → content).
     public var recordFiles: [String: String]
 
@@ -116,7 +120,7 @@ public enum PackReader {
             name: try attribute(repository, "name", file + "XS-REPOSITORY"), product: repository.attributes["product"],
             version: try attribute(repository, "version", file + "XS-REPOSITORY"), build: repository.attributes["build"],
             description: repository.child("description")?.text.trimmingWhitespace ?? "", requires: requires, packages: packages,
-            eula: eula, afterApplyGuidance: [],
+            eula: eula, afterApplyGuidance: [], uuid: nil, enforceHomogeneity: nil,
             recordFiles: ["XS-REPOSITORY": String(decoding: repositoryBytes, as: UTF8.self),
                           "XS-PACKAGES": String(decoding: packagesBytes, as: UTF8.self)])
     }
@@ -159,7 +163,8 @@ public enum PackReader {
         return PackMetadata(
             kind: "update", originator: "update", name: label, product: nil, version: version, build: nil,
             description: field("name-description") ?? "", requires: [], packages: packages, eula: eula,
-            afterApplyGuidance: guidance, recordFiles: ["update.xml": String(decoding: updateBytes, as: UTF8.self)])
+            afterApplyGuidance: guidance, uuid: field("uuid"), enforceHomogeneity: field("enforce-homogeneity").map { $0 == "true" },
+            recordFiles: ["update.xml": String(decoding: updateBytes, as: UTF8.self)])
     }
 
     /// A package's path in the pack: relative, inside the pack, and present.

@@ -46,6 +46,8 @@ struct SuppPackTests {
         let pack = try await factory.updatePack("XS83E001", version: "1.0", packages: [("dom0kit-test-hotfix", rpm)])
         let prepared = try await install(pack, on: host)
         #expect(prepared.packs.first?.afterApplyGuidance == ["restartHost"])
+        #expect(prepared.packs.first?.uuid == "7f3c8d1e-0000-4000-8000-000000000001")
+        #expect(prepared.packs.first?.enforceHomogeneity == true)
         #expect(try await host.rpmVersion("dom0kit-test-hotfix") == "2.1")
         #expect(try PackRecords.read("update:XS83E001", host.root)?.version == "1.0")
     }

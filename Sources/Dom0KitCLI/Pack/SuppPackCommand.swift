@@ -52,6 +52,7 @@ private func describe(_ pack: PackMetadata) -> String {
     if let product = pack.product { text += " for \(product)" }
     text += "\n"
     if !pack.description.isEmpty { text += "  \(pack.description)\n" }
+    if let uuid = pack.uuid { text += "  uuid \(uuid)\(pack.enforceHomogeneity == true ? ", needed on every host of a pool" : "")\n" }
     for requirement in pack.requires { text += "  requires \(requirement)\n" }
     for package in pack.packages { text += "  package \(package.file) (\(package.type), \(package.size.map { "\($0) bytes" } ?? "size unknown"))\n" }
     if let eula = pack.eula { text += "  licence (accept with --accept-eula):\n" + eula.split(separator: "\n").map { "    \($0)\n" }.joined() }
