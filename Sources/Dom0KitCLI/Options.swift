@@ -30,3 +30,10 @@ struct HostOptions: ParsableArguments {
         }
     }
 }
+
+/// The JSON of a command that plans and then applies: what it found and planned, and what
+/// applying did (absent with --dry-run or for plan-only commands).
+struct Applied<Report: Encodable>: Encodable {
+    var report: Report
+    var apply: ApplyReport?
+}

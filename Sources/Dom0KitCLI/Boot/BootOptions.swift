@@ -48,7 +48,7 @@ enum BootOutput {
             apply = await report.plan.apply(ApplyContext(root: editor.root, runner: editor.runner))
         }
         if host.json {
-            print(try Output.json(BootResult(report: report, dryRun: boot.dryRun, apply: apply)), terminator: "")
+            print(try Output.json(Applied(report: report, apply: apply)), terminator: "")
         } else {
             for value in report.values { for token in value.tokens { print(token) } }
             if boot.dryRun { print(report.plan.text, terminator: "") }
@@ -67,13 +67,6 @@ enum BootOutput {
         var standardError = StandardError()
         print("\(tool): \(text)", to: &standardError)
     }
-}
-
-/// The JSON of a boot edit: what was read and planned, and what applying did.
-struct BootResult: Encodable {
-    var report: BootEditReport
-    var dryRun: Bool
-    var apply: ApplyReport?
 }
 
 /// stderr as a TextOutputStream, for `print(…, to:)`.

@@ -72,7 +72,7 @@ struct PlanDisk: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
-        print(host.json ? try Output.json(DiskResult(report: report, apply: nil)) : DiskText.render(report), terminator: "")
+        print(host.json ? try Output.json(Applied(report: report, apply: nil)) : DiskText.render(report), terminator: "")
     }
 }
 
@@ -93,19 +93,13 @@ struct ApplyDisk: AsyncParsableCommand {
         let report = try await DiskPlanner(root: root).plan(FilePath(arguments.disk), arguments.options)
         let applied = dryRun ? nil : await report.plan.apply(ApplyContext(root: root))
         if host.json {
-            print(try Output.json(DiskResult(report: report, apply: applied)), terminator: "")
+            print(try Output.json(Applied(report: report, apply: applied)), terminator: "")
         } else {
             print(DiskText.render(report), terminator: "")
             if let applied { print("Apply:\n" + applied.text, terminator: "") }
         }
         if let error = applied?.error { throw error }
     }
-}
-
-/// The JSON of plan and apply.
-struct DiskResult: Encodable {
-    var report: DiskReport
-    var apply: ApplyReport?
 }
 
 /// Disks, tables and decisions for people.

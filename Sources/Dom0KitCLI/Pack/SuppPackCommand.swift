@@ -149,13 +149,7 @@ struct PackRemove: AsyncParsableCommand {
         let root = try host.hostRoot()
         let plan = try PackInstaller(root: root).planRemove(identity)
         let applied = dryRun ? nil : await plan.apply(ApplyContext(root: root))
-        print(host.json ? try Output.json(PlanResult(plan: plan, apply: applied)) : (applied?.text ?? plan.text), terminator: "")
+        print(host.json ? try Output.json(Applied(report: plan, apply: applied)) : (applied?.text ?? plan.text), terminator: "")
         if let error = applied?.error { throw error }
     }
-}
-
-/// A plan and, unless dry-run, what applying it did.
-struct PlanResult: Encodable {
-    var plan: Plan
-    var apply: ApplyReport?
 }

@@ -60,7 +60,7 @@ struct SliceOptions: ParsableArguments {
 /// Prints a slice plan or apply for people or as JSON.
 private func show(_ plan: Plan, files: SliceFiles?, apply: ApplyReport?, host: HostOptions) throws {
     if host.json {
-        print(try Output.json(SliceResult(files: files, plan: plan, apply: apply)), terminator: "")
+        print(try Output.json(Applied(report: SlicePlanned(files: files, plan: plan), apply: apply)), terminator: "")
         return
     }
     if let files {
@@ -72,10 +72,10 @@ private func show(_ plan: Plan, files: SliceFiles?, apply: ApplyReport?, host: H
     print(apply?.text ?? plan.text, terminator: "")
 }
 
-struct SliceResult: Encodable {
+/// What a slice command found and planned.
+struct SlicePlanned: Encodable {
     var files: SliceFiles?
     var plan: Plan
-    var apply: ApplyReport?
 }
 
 struct SlicePlan: AsyncParsableCommand {
