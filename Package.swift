@@ -41,7 +41,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci"], swiftSettings: strict),
+        .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci", .product(name: "Logging", package: "swift-log")],
+                swiftSettings: strict),
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
@@ -74,7 +75,7 @@ let package = Package(
         .testTarget(name: "SuppPackTests", dependencies: ["SuppPack", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport", "FakeHost"], swiftSettings: strict),
         .testTarget(name: "FakeHostTests", dependencies: ["FakeHost", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HostSpecTests", dependencies: ["HostSpec", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "Dom0KitCLITests", dependencies: ["Dom0KitCLI", "TestSupport", "dom0kit"] + tools.map { .target(name: $0) },

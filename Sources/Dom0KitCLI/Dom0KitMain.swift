@@ -29,7 +29,7 @@ public enum Tool: String, CaseIterable, Sendable {
         case .suppPack: SuppPackCommand.self
         case .controlSlice: ControlSliceCommand.self
         case .controlSliceGenerator: ControlSliceGenerator.self
-        case .pcibackAgent: Pending<PcibackAgentSpec>.self
+        case .pcibackAgent: PcibackAgentCommand.self
         }
     }
 

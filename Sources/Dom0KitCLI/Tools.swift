@@ -5,18 +5,26 @@ import HostSpec
 // The tools whose capabilities have not landed yet. Each keeps its real name, purpose and help
 // so scripts and people meet the final interface; each issue replaces one with the real command.
 
-/// `pciback-agent`: binding hidden devices, and health.
-enum PcibackAgentSpec: PendingCommandSpec {
-    static let fullName = "pciback-agent"
+/// `pciback-agent run`: the udev-driven daemon.
+enum AgentRunSpec: PendingCommandSpec {
+    static let fullName = "pciback-agent run"
     static var configuration: CommandConfiguration {
         CommandConfiguration(
-            commandName: fullName, abstract: abstract(fullName),
+            commandName: "run", abstract: "Run as a Type=notify daemon, binding devices as udev announces them.",
             discussion: pendingDiscussion("""
-                A udev-triggered agent that binds devices hidden from dom0 to pciback (Xen) or vfio-pci (KVM) \
-                at boot, on hot-plug and when SR-IOV VFs appear, and reports whether the host is fit for \
-                passthrough.
-                """),
-            version: Dom0Kit.version)
+                Reconciles every device at start, then follows libudev's pci events (add, bind, unbind, \
+                SR-IOV VFs), with sd_notify status and SIGHUP reloading the rules.
+                """))
+    }
+}
+
+/// `pciback-agent health`: is the host fit for passthrough?
+enum AgentHealthSpec: PendingCommandSpec {
+    static let fullName = "pciback-agent health"
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "health", abstract: "Check whether the host is fit for passthrough.",
+            discussion: pendingDiscussion("PASS/WARN/FAIL lines for Xen dom0, IOMMU, hidden devices, dom0_mem, control.slice."))
     }
 }
 

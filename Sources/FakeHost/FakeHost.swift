@@ -181,6 +181,23 @@ public struct FakeHost: Sendable {
         try tree.link(directory.appending("iommu_group"), to: groupDirectory)
     }
 
+    /// Removes a device as a hot-unplug does: its driver binding, group membership, links and directory.
+    public func remove(_ bdf: BDF) throws(Dom0Error) {
+        guard let directory = try tree.deviceDirectory(bdf) else { return }
+        if let driver = try tree.boundDriver(bdf) { try tree.unbind(bdf, from: driver) }
+        let groupLink = try root.resolve(directory.appending("iommu_group"), followFinalLink: false)
+        if try FileSystem.status(groupLink) != nil, let group = try FileSystem.readLink(groupLink).lastComponent?.string {
+            try tree.removeLink(SysfsTree.iommuGroups.appending(group).appending("devices").appending(bdf.description))
+        }
+        try tree.removeLink(SysfsTree.devices.appending(bdf.description))
+        try FileSystem.removeTree(root.resolve(directory))
+    }
+
+    /// Makes a driver probe asynchronously: it takes a device `milliseconds` after drivers_probe returns.
+    public func setAsynchronousProbe(_ driver: String, milliseconds: Int) throws(Dom0Error) {
+        try tree.put(tree.kernelStatePath(driver, "async_probe_ms"), "\(milliseconds)\n")
+    }
+
     /// Marks a group's reserved regions (an RMRR shows as a `direct` region).
     public func setReservedRegions(group: Int, _ regions: String) throws(Dom0Error) {
         try tree.put(SysfsTree.iommuGroups.appending("\(group)").appending("reserved_regions"), regions, mode: 0o444)

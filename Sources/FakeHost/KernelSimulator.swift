@@ -1,3 +1,4 @@
+import Dispatch
 import Dom0Core
 import PCIDevices
 import Synchronization
@@ -19,6 +20,7 @@ import SystemPackage
 public final class KernelSimulator: SysfsWriter {
     private let tree: SysfsTree
     private let injected = Mutex<[FilePath: [Errno]]>([:])
+    private let vanishing = Mutex<[FilePath: BDF]>([:])
     private let serial = Mutex(())
 
     /// A simulator for the fake host's tree.
@@ -32,6 +34,12 @@ public final class KernelSimulator: SysfsWriter {
         injected.withLock { $0[key, default: []] += Array(repeating: errno, count: times) }
     }
 
+    /// The device disappears (hot-unplug) when `attribute` is next written; that write fails with ENODEV.
+    public func vanish(_ bdf: BDF, onWriteTo attribute: FilePath) throws(Dom0Error) {
+        let key = try canonical(attribute)
+        vanishing.withLock { $0[key] = bdf }
+    }
+
     private func canonical(_ attribute: FilePath) throws(Dom0Error) -> FilePath {
         tree.root.hostPath(of: try tree.root.resolve(attribute)) ?? attribute
     }
@@ -41,6 +49,10 @@ public final class KernelSimulator: SysfsWriter {
         try serial.withLock { _ throws(Dom0Error) in
             if let failure = injected.withLock({ $0[path]?.isEmpty == false ? $0[path]?.removeFirst() : nil }) {
                 throw KernelSysfs.attributeError(value, attribute, failure)
+            }
+            if let bdf = vanishing.withLock({ $0.removeValue(forKey: path) }) {
+                try FakeHost(tree: tree).remove(bdf)
+                throw KernelSysfs.attributeError(value, attribute, .operationNotSupportedByDevice)
             }
             // The attribute must exist, as in sysfs: a missing one is ENOENT, whatever its name.
             guard try FileSystem.status(tree.real(path)) != nil else {
@@ -144,7 +156,13 @@ public final class KernelSimulator: SysfsWriter {
         guard try tree.boundDriver(bdf) == nil else { return }
         for driver in try tree.allDrivers() {
             if try accepts(driver, bdf) {
-                try tree.bind(bdf, to: driver)
+                // Drivers that probe asynchronously take the device a little after drivers_probe returns.
+                if let delay = try tree.text(tree.kernelStatePath(driver, "async_probe_ms")).flatMap({ Int($0.trimmingWhitespace) }) {
+                    let tree = self.tree
+                    DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(delay)) { try? tree.bind(bdf, to: driver) }
+                } else {
+                    try tree.bind(bdf, to: driver)
+                }
                 return
             }
         }
@@ -164,16 +182,11 @@ public final class KernelSimulator: SysfsWriter {
         if count == 0 {
             for index in 0..<current {
                 let link = directory.appending("virtfn\(index)")
-                guard let vfDirectory = tree.root.hostPath(of: try tree.root.resolve(link)),
-                      let vfName = vfDirectory.lastComponent?.string, let vf = BDF(vfName) else { continue }
-                if let driver = try tree.boundDriver(vf) { try tree.unbind(vf, from: driver) }
-                if let group = try? FileSystem.readLink(tree.root.resolve(vfDirectory.appending("iommu_group"), followFinalLink: false)),
-                   let groupName = group.lastComponent?.string {
-                    try tree.removeLink(SysfsTree.iommuGroups.appending(groupName).appending("devices").appending(vfName))
+                if let vfDirectory = tree.root.hostPath(of: try tree.root.resolve(link)),
+                   let vf = vfDirectory.lastComponent.flatMap({ BDF($0.string) }) {
+                    try FakeHost(tree: tree).remove(vf)
                 }
-                try tree.removeLink(SysfsTree.devices.appending(vfName))
                 try tree.removeLink(link)
-                try FileSystem.removeTree(tree.real(vfDirectory))
             }
         } else {
             let offset = try tree.intAttribute(directory, "sriov_offset") ?? 1

@@ -37,12 +37,24 @@ struct EndToEndTests {
         #expect(result.stdout == Dom0Kit.version + "\n")
     }
 
-    @Test(arguments: ["pciback-agent"])
-    func toolsNotBuiltYetFailClearlyWithExitOne(tool: String) async throws {
-        let result = try await run([links.appending(tool).string, "--get-dom0", "dom0_mem"])
+    @Test(arguments: [["pciback-agent", "run"], ["pciback-agent", "health"], ["host-prepare", "plan", "host.yaml"]])
+    func commandsNotBuiltYetFailClearlyWithExitOne(command: [String]) async throws {
+        let result = try await run([links.appending(command[0]).string] + command.dropFirst())
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty, "no fake output")
-        #expect(result.stderr.hasPrefix("\(tool): error: \(tool) is not implemented yet"))
+        #expect(result.stderr.hasPrefix("\(command[0]): error: \(command[0]) \(command[1]) is not implemented yet"))
+    }
+
+    @Test func pcibackAgentOnceSaysWhatItWouldBindOnTheDemoHost() async throws {
+        let directory = try TemporaryDirectory()
+        _ = try await run([links.appending("host-prepare").string, "demo", directory.path.string])
+        let root = directory.appending("root").string
+        let dryRun = try await run([links.appending("pciback-agent").string, "once", "--root", root, "--dry-run"])
+        // The demo hid three devices on the boot command line; the running /proc/cmdline does not have them yet.
+        #expect(dryRun.status == 0)
+        #expect(dryRun.stdout.hasSuffix("0 hidden, 0 bound, 0 pending\n"))
+        let bad = try await run([links.appending("pciback-agent").string, "restore", "0000.01:00.0", "--root", root])
+        #expect(bad.status == 64)
     }
 
     @Test func pendingHostPrepareSubcommandsFailClearly() async throws {

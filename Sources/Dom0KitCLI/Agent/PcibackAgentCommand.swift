@@ -1,0 +1,70 @@
+import ArgumentParser
+import Dom0Core
+import PCIDevices
+
+/// `pciback-agent`: binds hidden devices to pciback or vfio-pci.
+struct PcibackAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pciback-agent",
+        abstract: abstract("pciback-agent"),
+        discussion: """
+            Hidden devices: those the running xen-pciback.hide= names (for pciback), and the rules of \
+            /etc/dom0kit/pciback.conf, one per line:
+              0000:04:00.*            pciback     an address, * for function or slot and function
+              id 10de:1c81            vfio-pci    vendor:device[:subvendor:subdevice]
+              class 0c03              pci-stub    a class (0300 display, 0c03 USB)
+              vfs-of 0000:05:00.0     vfio-pci    the SR-IOV VFs of a physical function
+            A device is bound with driver_override, unbind and drivers_probe (pciback's new_slot on \
+            kernels without driver_override), and checked on its driver link. The controller of \
+            dom0's root disk, the NIC of its default route and devices whose IOMMU group is not \
+            viable for vfio-pci are refused unless --force.
+
+            Exit status: 0 every hidden device bound, 1 a bind failed, 2 one was refused, 64 usage error.
+            """,
+        version: Dom0Kit.version,
+        subcommands: [AgentOnce.self, AgentRestore.self, Pending<AgentRunSpec>.self, Pending<AgentHealthSpec>.self])
+}
+
+struct AgentOnce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "once", abstract: "One reconcile pass over every hidden device, then exit (first boot, scripts).")
+    @OptionGroup var host: HostOptions
+    @Flag(help: "Bind even devices dom0 needs or whose IOMMU group is not viable (logged loudly).") var force = false
+    @Flag(name: .customLong("dry-run"), help: "Say what would be bound; bind nothing.") var dryRun = false
+
+    func run() async throws {
+        let binder = Binder(root: try host.hostRoot())
+        let report = try await Reconciler(binder: binder, force: force, dryRun: dryRun).reconcile(names: PCINames())
+        if host.json {
+            print(try Output.json(report), terminator: "")
+        } else {
+            for device in report.devices {
+                print("\(device.bdf)  \(device.outcome.rawValue.padding(13))\(device.message)")
+                if let name = device.name { print("              \(name) — \(device.rule)") }
+            }
+            print(report.summary)
+        }
+        if report.status != .success { throw ExitCode(report.status.rawValue) }
+    }
+}
+
+struct AgentRestore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Give devices back to dom0: clear driver_override and reprobe.")
+    @OptionGroup var host: HostOptions
+    @Argument(help: ArgumentHelp("PCI addresses.", valueName: "BDF")) var addresses: [String]
+
+    func validate() throws {
+        if addresses.isEmpty { throw ValidationError("restore needs PCI addresses") }
+        for address in addresses where BDF(address) == nil { throw ValidationError("'\(address)' is not a PCI address (dddd:bb:dd.f)") }
+    }
+
+    func run() async throws {
+        let binder = Binder(root: try host.hostRoot())
+        for address in addresses.compactMap({ BDF($0) }) {
+            try await binder.restore(address)
+            let driver = try PCIBus(root: binder.root).device(address)?.driver
+            print("\(address): \(driver.map { "now on \($0)" } ?? "no driver took it")")
+        }
+    }
+}

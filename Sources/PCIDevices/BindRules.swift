@@ -1,0 +1,117 @@
+import Dom0Core
+import SystemPackage
+
+/// Which devices are hidden from dom0, and for which driver.
+public struct BindRule: Sendable, Equatable, Encodable, CustomStringConvertible {
+    /// What a rule matches.
+    public enum Match: Sendable, Equatable {
+        case slot(PCISlotPattern)
+        case ids(vendor: UInt16, device: UInt16, subsystemVendor: UInt16?, subsystemDevice: UInt16?)
+        case classCode(UInt16)
+        case virtualFunctionsOf(BDF)
+    }
+
+    public var match: Match
+    /// pciback, vfio-pci or pci-stub.
+    public var driver: String
+    /// Where it came from ("/etc/dom0kit/pciback.conf:3", "/proc/cmdline").
+    public var source: String
+
+    public static let drivers = ["pciback", "vfio-pci", "pci-stub"]
+
+    public func matches(_ device: PCIDevice) -> Bool {
+        switch match {
+        case .slot(let pattern): pattern.matches(device.bdf)
+        case .ids(let vendor, let id, let subVendor, let subDevice):
+            device.vendor == vendor && device.device == id && (subVendor.map { $0 == device.subsystemVendor } ?? true)
+                && (subDevice.map { $0 == device.subsystemDevice } ?? true)
+        case .classCode(let code): UInt16(device.classCode >> 8) == code
+        case .virtualFunctionsOf(let pf): device.physicalFunction == pf
+        }
+    }
+
+    public var description: String {
+        let what = switch match {
+        case .slot(let pattern): pattern.description
+        case .ids(let vendor, let device, let subVendor, let subDevice):
+            "id " + ([vendor, device] + [subVendor, subDevice].compactMap { $0 }).map { hex4($0) }.joined(separator: ":")
+        case .classCode(let code): "class " + hex4(code)
+        case .virtualFunctionsOf(let pf): "vfs-of \(pf)"
+        }
+        return "\(what) \(driver)"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description + " (\(source))")
+    }
+}
+
+func hex4(_ value: UInt16) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 4 - digits.count) + digits
+}
+
+/// The rules: `/etc/dom0kit/pciback.conf`, then the running `xen-pciback.hide=` (pciback, by definition).
+public enum BindRules {
+    public static let path: FilePath = "/etc/dom0kit/pciback.conf"
+
+    /// Reads both sources under the root.
+    public static func load(_ root: HostRoot) throws(Dom0Error) -> [BindRule] {
+        var rules = try root.readText(path).map { text throws(Dom0Error) in try parse(text, file: path.string) } ?? []
+        if let cmdline = try root.readText("/proc/cmdline") {
+            for token in cmdline.split(whereSeparator: \.isWhitespace) where token.hasPrefix("xen-pciback.hide=") {
+                let list = try HideList(parsing: String(token.dropFirst("xen-pciback.hide=".count)))
+                rules += list.slots.map { BindRule(match: .slot($0), driver: "pciback", source: "/proc/cmdline") }
+            }
+        }
+        return rules
+    }
+
+    /// Lines of `MATCH DRIVER`: a PCI address (with * wildcards), `id vvvv:dddd[:svvv:sddd]`,
+    /// `class cccc`, or `vfs-of BDF`; `#` starts a comment.
+    public static func parse(_ text: String, file: String) throws(Dom0Error) -> [BindRule] {
+        var rules: [BindRule] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard !words.isEmpty else { continue }
+            let location = "\(file):\(index + 1)"
+            func bad(_ why: String) -> Dom0Error {
+                Dom0Error(.usage, "bad rule '\(line.trimmingWhitespace)'", at: location, why: why,
+                          fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
+            }
+            guard let driver = words.last, BindRule.drivers.contains(driver) else {
+                throw bad("the last word must be one of " + BindRule.drivers.joined(separator: ", "))
+            }
+            let match: BindRule.Match
+            switch (words.first, words.count) {
+            case ("id", 3):
+                let ids = words[1].split(separator: ":").map { UInt16($0, radix: 16) }
+                guard [2, 4].contains(ids.count), ids.allSatisfy({ $0 != nil }), words[1].split(separator: ":").allSatisfy({ $0.count == 4 })
+                else { throw bad("ids are vvvv:dddd or vvvv:dddd:svvv:sddd in hex") }
+                let values = ids.compactMap { $0 }
+                match = .ids(vendor: values[0], device: values[1], subsystemVendor: values.count == 4 ? values[2] : nil,
+                             subsystemDevice: values.count == 4 ? values[3] : nil)
+            case ("class", 3):
+                guard words[1].count == 4, let code = UInt16(words[1], radix: 16) else { throw bad("a class is four hex digits, as 0300") }
+                match = .classCode(code)
+            case ("vfs-of", 3):
+                guard let pf = BDF(words[1]) else { throw bad("vfs-of takes a PCI address") }
+                match = .virtualFunctionsOf(pf)
+            case (_, 2):
+                guard let pattern = PCISlotPattern(words[0]) else { throw bad("'\(words[0])' is not a PCI address") }
+                match = .slot(pattern)
+            default:
+                throw bad("unexpected words")
+            }
+            rules.append(BindRule(match: match, driver: driver, source: location))
+        }
+        return rules
+    }
+
+    /// The driver a device should have, from the first rule that matches it.
+    public static func target(for device: PCIDevice, in rules: [BindRule]) -> BindRule? {
+        rules.first { $0.matches(device) }
+    }
+}

@@ -1,0 +1,141 @@
+import Dom0Core
+import Logging
+import SystemPackage
+
+/// What happened to one device.
+public enum BindOutcome: String, Sendable, Encodable {
+    /// It was already on its target.
+    case alreadyBound
+    /// It is now on its target.
+    case bound
+    /// It was left alone on purpose (dom0 needs it, or its IOMMU group is not viable).
+    case refused
+    /// It disappeared while being bound (hot-unplug, VFs removed).
+    case vanished
+    /// Binding did not work.
+    case failed
+    /// Would be bound (a dry run changes nothing).
+    case pending
+}
+
+/// Binds devices to pciback, vfio-pci or pci-stub the way the kernel documents: driver_override,
+/// unbind, drivers_probe, then check the driver link — drivers_probe succeeds even when nothing
+/// binds, and some drivers probe asynchronously. On kernels without driver_override, pciback is
+/// given the slot with new_slot (once: it is not idempotent) and bound directly.
+public struct Binder: Sendable {
+    public let root: HostRoot
+    public let sysfs: any SysfsWriter
+    public let runner: CommandRunner
+    /// How long to wait for an asynchronous probe.
+    public var probeTimeout: Duration = .seconds(2)
+    /// How many times a write answered with EBUSY is tried again (with doubling waits from 20 ms).
+    public var busyRetries = 5
+
+    public init(root: HostRoot, sysfs: any SysfsWriter = KernelSysfs(), runner: CommandRunner = CommandRunner()) {
+        self.root = root
+        self.sysfs = sysfs
+        self.runner = runner
+    }
+
+    static let logger = Logger(label: "dom0kit.binder")
+
+    /// The kernel module that provides each target driver.
+    static let modules = ["pciback": "xen-pciback", "vfio-pci": "vfio-pci", "pci-stub": "pci-stub"]
+
+    /// Binds a device; `companions` are devices bound in the same pass (they count as viable in
+    /// its IOMMU group). Refusals are outcomes, not errors; `force` overrides them.
+    public func bind(_ bdf: BDF, to driver: String, companions: Set<BDF> = [], force: Bool = false)
+        async throws(Dom0Error) -> (BindOutcome, String) {
+        let bus = PCIBus(root: root)
+        guard let device = try bus.device(bdf) else { return (.vanished, "\(bdf) is gone") }
+        if device.driver == driver { return (.alreadyBound, "already on \(driver)") }
+        if let reason = try refusal(device, driver: driver, companions: companions, bus: bus) {
+            guard force else { return (.refused, reason) }
+            Self.logger.critical("binding \(bdf) to \(driver) although \(reason) (--force)",
+                                        metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.forced)"])
+        }
+        try await loadModule(driver, bus: bus)
+        let device0 = bdf.description
+        do {
+            if device.hasDriverOverride {
+                try await write(driver, "/sys/bus/pci/devices/\(device0)/driver_override")
+                if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
+                try await write(device0, "/sys/bus/pci/drivers_probe")
+            } else {
+                guard driver == "pciback" else {
+                    return (.failed, "this kernel has no driver_override; only pciback can take \(bdf) (with new_slot)")
+                }
+                if try !bus.pcibackSlots().contains(bdf) { try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot") }
+                if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
+                try await write(device0, "/sys/bus/pci/drivers/pciback/bind")
+            }
+        } catch {
+            if try bus.device(bdf) == nil { return (.vanished, "\(bdf) disappeared while being bound") }
+            return (.failed, error.description)
+        }
+        // drivers_probe returns whether or not a driver took the device; the link tells.
+        let deadline = ContinuousClock.now + probeTimeout
+        while true {
+            guard let now = try bus.device(bdf) else { return (.vanished, "\(bdf) disappeared while being probed") }
+            if now.driver == driver { return (.bound, "bound to \(driver)") }
+            if ContinuousClock.now >= deadline {
+                return (.failed, "\(driver) did not take \(bdf) within \(probeTimeout) (driver: \(now.driver ?? "none"))")
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Puts a device back: driver_override cleared, then probed by whichever driver wants it.
+    public func restore(_ bdf: BDF) async throws(Dom0Error) {
+        let bus = PCIBus(root: root)
+        guard let device = try bus.device(bdf) else { throw Dom0Error(.usage, "no such device", at: bdf.description) }
+        if device.hasDriverOverride { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
+        if let current = device.driver, BindRule.drivers.contains(current) {
+            try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")
+        }
+        try await write(bdf.description, "/sys/bus/pci/drivers_probe")
+    }
+
+    /// Why a device must not go to `driver`: dom0 needs it, or (vfio-pci) its group is not viable.
+    func refusal(_ device: PCIDevice, driver: String, companions: Set<BDF>, bus: PCIBus) throws(Dom0Error) -> String? {
+        if let reason = try DeviceGuard(root: root).reason(device.bdf) { return reason }
+        guard driver == "vfio-pci", let group = device.iommuGroup else { return nil }
+        let safe: Set<String> = ["vfio-pci", "pciback", "pci-stub"]
+        var offenders: [String] = []
+        for other in try bus.group(group) where other != device.bdf && !companions.contains(other) {
+            guard let member = try bus.device(other), let driver = member.driver, !safe.contains(driver), !member.isBridge else { continue }
+            offenders.append("\(other) (\(driver))")
+        }
+        return offenders.isEmpty ? nil : "IOMMU group \(group) is not viable: " + offenders.joined(separator: ", ") + " stay with dom0"
+    }
+
+    private func loadModule(_ driver: String, bus: PCIBus) async throws(Dom0Error) {
+        guard try !bus.hasDriver(driver) else { return }
+        guard root.isSystem, let module = Self.modules[driver] else {
+            throw Dom0Error("the \(driver) driver is not loaded", at: root.path.string, fix: "load \(Self.modules[driver] ?? driver) first")
+        }
+        try await runner.check(["modprobe", module])
+    }
+
+    /// One attribute write, tried again while the kernel answers EBUSY.
+    private func write(_ value: String, _ attribute: String) async throws(Dom0Error) {
+        var wait = Duration.milliseconds(20)
+        for attempt in 0...busyRetries {
+            do {
+                try sysfs.write(value, to: FilePath(attribute), in: root)
+                return
+            } catch where error.errno == .resourceBusy && attempt < busyRetries {
+                try? await Task.sleep(for: wait)
+                wait *= 2
+            }
+        }
+    }
+}
+
+/// The journal MESSAGE_IDs of pciback-agent's kinds of message, so journalctl can select them.
+public enum MessageID {
+    public static let bound = "9a1f5e8e2c3b4d6a8f0e1d2c3b4a5968"
+    public static let refused = "3c7d2b1a9e8f4c5d6b7a8e9f0d1c2b3a"
+    public static let failed = "e4d3c2b1a0f94e8d7c6b5a4938271605"
+    public static let forced = "7b6a5c4d3e2f41a0b9c8d7e6f5a4b3c2"
+}

@@ -1,0 +1,99 @@
+import Dom0Core
+import Logging
+
+/// One hidden device after a pass.
+public struct DeviceReport: Sendable, Encodable {
+    public var bdf: BDF
+    /// Vendor and device names from pci.ids, when known.
+    public var name: String?
+    /// The rule that hides it.
+    public var rule: String
+    public var driverBefore: String?
+    public var driverAfter: String?
+    public var outcome: BindOutcome
+    public var message: String
+}
+
+/// A reconcile pass over every hidden device.
+public struct ReconcileReport: Sendable, Encodable {
+    public var devices: [DeviceReport]
+
+    /// Hidden devices (matched by a rule).
+    public var hidden: Int { devices.count }
+    /// Those on their target driver now.
+    public var bound: Int { devices.filter { $0.outcome == .bound || $0.outcome == .alreadyBound }.count }
+    /// What systemd's STATUS= and people read: "3 hidden, 3 bound, 0 pending".
+    public var summary: String { "\(hidden) hidden, \(bound) bound, \(hidden - bound) pending" }
+
+    /// 1 when a bind failed, 2 when one was refused, else 0.
+    public var status: ExitStatus {
+        if devices.contains(where: { $0.outcome == .failed }) { return .failed }
+        if devices.contains(where: { $0.outcome == .refused }) { return .refused }
+        return .success
+    }
+
+    private enum Key: String, CodingKey { case devices, hidden, bound, summary }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(devices, forKey: .devices)
+        try container.encode(hidden, forKey: .hidden)
+        try container.encode(bound, forKey: .bound)
+        try container.encode(summary, forKey: .summary)
+    }
+}
+
+/// Brings every device the rules hide onto its target driver.
+public struct Reconciler: Sendable {
+    public var binder: Binder
+    /// Bind even devices dom0 needs or whose group is not viable.
+    public var force: Bool
+    /// Plan only: report what would be bound.
+    public var dryRun: Bool
+
+    static let logger = Logger(label: "dom0kit.pciback")
+
+    public init(binder: Binder, force: Bool = false, dryRun: Bool = false) {
+        self.binder = binder
+        self.force = force
+        self.dryRun = dryRun
+    }
+
+    /// One pass: rules from the config and the running command line, every device on the bus.
+    public func reconcile(names: PCINames? = nil) async throws(Dom0Error) -> ReconcileReport {
+        let root = binder.root
+        let rules = try BindRules.load(root)
+        let bus = PCIBus(root: root)
+        let targets = try bus.all().compactMap { device in BindRules.target(for: device, in: rules).map { (device, $0) } }
+        let companions = Set(targets.filter { $0.1.driver == "vfio-pci" }.map { $0.0.bdf })
+        var reports: [DeviceReport] = []
+        for (device, rule) in targets {
+            let name = names.map { names in
+                [names.vendor(device.vendor), names.device(vendor: device.vendor, device: device.device)].compactMap { $0 }
+                    .joined(separator: " ")
+            }
+            var outcome = BindOutcome.alreadyBound, message = "already on \(rule.driver)"
+            if device.driver != rule.driver {
+                if dryRun {
+                    (outcome, message) = (.pending, "would bind to \(rule.driver) (dry run)")
+                } else {
+                    (outcome, message) = try await binder.bind(device.bdf, to: rule.driver, companions: companions, force: force)
+                }
+            }
+            let after = try bus.device(device.bdf)?.driver
+            reports.append(DeviceReport(bdf: device.bdf, name: name?.isEmpty == false ? name : nil, rule: rule.description,
+                                        driverBefore: device.driver, driverAfter: after, outcome: outcome, message: message))
+            log(device.bdf, outcome, message)
+        }
+        return ReconcileReport(devices: reports)
+    }
+
+    private func log(_ bdf: BDF, _ outcome: BindOutcome, _ message: String) {
+        switch outcome {
+        case .bound: Self.logger.notice("\(bdf): \(message)", metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.bound)"])
+        case .refused: Self.logger.warning("\(bdf): refused: \(message)", metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.refused)"])
+        case .failed, .vanished: Self.logger.error("\(bdf): \(message)", metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.failed)"])
+        case .alreadyBound, .pending: break
+        }
+    }
+}
