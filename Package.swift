@@ -49,7 +49,8 @@ let package = Package(
         .target(name: "SuppPack", dependencies: ["Dom0Core", "CArchive", .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         .target(name: "ControlSlice", dependencies: ["Dom0Core"], swiftSettings: strict),
-        .target(name: "Health", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
+        .target(name: "Health", dependencies: ["Dom0Core", "PCIDevices", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack"],
+                swiftSettings: strict),
         .target(
             name: "HostSpec",
             dependencies: ["Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health", "FakeHost"],
@@ -58,7 +59,7 @@ let package = Package(
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack",
+                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack", "Health", "PCIDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -72,6 +73,7 @@ let package = Package(
                           swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport", "FakeHost"], swiftSettings: strict),
         .testTarget(name: "SuppPackTests", dependencies: ["SuppPack", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),

@@ -28,12 +28,13 @@ public struct BootStatus: Sendable, Encodable {
     static let managedKeys: Set<String> = [BootKnob.hide, BootKnob.dom0Memory, BootKnob.iommu, BootKnob.vfioIDs,
                                            "intel_iommu", "amd_iommu"]
 
-    /// Compares the configuration the editor reads with `/proc/cmdline` and, on this machine, `xl info`.
-    public static func read(_ editor: BootEditor) async throws(Dom0Error) -> BootStatus {
+    /// Compares the configuration the editor reads with `/proc/cmdline` and Xen's running command
+    /// line: from `xlInfo` (`xl info` output the caller already has), else `xl info` on this machine.
+    public static func read(_ editor: BootEditor, xlInfo: String? = nil) async throws(Dom0Error) -> BootStatus {
         var lines: [Line] = []
         for line in BootLine.allCases {
             let configured = try await editor.configured(line).tokens
-            let (running, source) = try await runningArguments(line, editor)
+            let (running, source) = try await runningArguments(line, editor, xlInfo: xlInfo)
             let runningTokens = running?.tokens.filter { !$0.hasPrefix("BOOT_IMAGE=") }
             let keys = Set(configured.map(BootArguments.key(of:))).union(managedKeys)
             lines.append(Line(
@@ -46,18 +47,22 @@ public struct BootStatus: Sendable, Encodable {
         return BootStatus(lines: lines, rebootNeeded: differs ? true : (known ? false : nil))
     }
 
-    private static func runningArguments(_ line: BootLine, _ editor: BootEditor) async throws(Dom0Error)
+    private static func runningArguments(_ line: BootLine, _ editor: BootEditor, xlInfo: String?) async throws(Dom0Error)
         -> (BootArguments?, String) {
         switch line {
         case .dom0:
             guard let text = try editor.root.readText("/proc/cmdline") else { return (nil, "no /proc/cmdline under the root") }
             return (BootArguments(parsing: text.trimmingTrailingWhitespace), "/proc/cmdline")
         case .xen:
-            guard editor.root.isSystem else { return (nil, "cannot ask the Xen of a host under --root") }
-            guard CommandRunner.locate("xl") != nil else { return (nil, "xl is not installed (not a Xen dom0?)") }
-            let result = try await editor.runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
-            guard result.succeeded else { return (nil, "xl info failed: \(result.stderr.trimmingTrailingWhitespace)") }
-            for row in result.stdout.split(separator: "\n") {
+            var info = xlInfo
+            if info == nil {
+                guard editor.root.isSystem else { return (nil, "cannot ask the Xen of a host under --root") }
+                guard CommandRunner.locate("xl") != nil else { return (nil, "xl is not installed (not a Xen dom0?)") }
+                let result = try await editor.runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
+                guard result.succeeded else { return (nil, "xl info failed: \(result.stderr.trimmingTrailingWhitespace)") }
+                info = result.stdout
+            }
+            for row in (info ?? "").split(separator: "\n") {
                 let parts = row.split(separator: ":", maxSplits: 1)
                 if parts.count == 2, String(parts[0]).trimmingTrailingWhitespace == "xen_commandline" {
                     return (BootArguments(parsing: parts[1].drop { $0 == " " }), "xl info")

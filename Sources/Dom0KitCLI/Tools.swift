@@ -18,16 +18,6 @@ enum AgentRunSpec: PendingCommandSpec {
     }
 }
 
-/// `pciback-agent health`: is the host fit for passthrough?
-enum AgentHealthSpec: PendingCommandSpec {
-    static let fullName = "pciback-agent health"
-    static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: "health", abstract: "Check whether the host is fit for passthrough.",
-            discussion: pendingDiscussion("PASS/WARN/FAIL lines for Xen dom0, IOMMU, hidden devices, dom0_mem, control.slice."))
-    }
-}
-
 /// The one-line summary of a tool, from the capability list (one source for help and the demo).
 func abstract(_ tool: String) -> String {
     Capability.named(tool)?.summary ?? ""

@@ -26,6 +26,9 @@ public struct DemoHost: Sendable {
     public static let diskSize: Int64 = 64 << 30
     /// The XenServer-style boot configuration (UEFI location).
     public static let grubConfig: FilePath = "/boot/efi/EFI/xenserver/grub.cfg"
+    /// The running dom0 command line once the demo's grub.cfg edits are booted, for tests of "up to date".
+    public static var dom0CommandLineForTests: String { DemoFiles.dom0CommandLine }
+
     /// The control-plane daemons whose units the host has.
     public static let controlDaemons = ["xapi", "xenopsd-xc", "xcp-networkd", "xcp-rrdd", "squeezed",
                                         "message-switch", "forkexecd", "xenstored", "xenconsoled", "sshd"]

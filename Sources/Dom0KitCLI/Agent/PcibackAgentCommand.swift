@@ -22,7 +22,7 @@ struct PcibackAgentCommand: AsyncParsableCommand {
             Exit status: 0 every hidden device bound, 1 a bind failed, 2 one was refused, 64 usage error.
             """,
         version: Dom0Kit.version,
-        subcommands: [AgentOnce.self, AgentRestore.self, Pending<AgentRunSpec>.self, Pending<AgentHealthSpec>.self])
+        subcommands: [AgentOnce.self, AgentRestore.self, HealthCommand.self, Pending<AgentRunSpec>.self])
 }
 
 struct AgentOnce: AsyncParsableCommand {

@@ -20,7 +20,7 @@ struct HostPrepareCommand: AsyncParsableCommand {
         version: Dom0Kit.version,
         subcommands: [
             DemoCommand.self,
-            Pending<PlanSpec>.self, Pending<ApplySpec>.self, Pending<CheckSpec>.self, Pending<HealthSpec>.self,
+            Pending<PlanSpec>.self, Pending<ApplySpec>.self, Pending<CheckSpec>.self, HealthCommand.self,
             BootCommand.self, Pending<DiskSpec>.self, Pending<PackSpec>.self, Pending<SliceSpec>.self,
         ])
 }
@@ -45,12 +45,6 @@ enum ApplySpec: PendingCommandSpec {
 enum CheckSpec: PendingCommandSpec {
     static let fullName = "host-prepare check"
     static let configuration = subcommand("check", "Check the host against a spec.", "host-prepare check SPEC; exit 1 on FAIL.")
-}
-
-enum HealthSpec: PendingCommandSpec {
-    static let fullName = "host-prepare health"
-    static let configuration = subcommand("health", "Check whether the host is fit for passthrough.",
-                                          "PASS/WARN/FAIL lines for Xen dom0, IOMMU, hidden devices, dom0_mem, control.slice.")
 }
 
 enum DiskSpec: PendingCommandSpec {

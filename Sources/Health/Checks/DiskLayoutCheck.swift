@@ -1,0 +1,29 @@
+import DiskLayout
+import Dom0Core
+import SystemPackage
+
+/// The dom0 disk's layout: xs8, legacy (an upgrade would convert it), or unknown.
+struct DiskLayoutCheck: HealthCheck {
+    func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
+        let what = "dom0 disk layout"
+        guard let mountinfo = try context.root.readText("/proc/self/mountinfo"),
+              let line = mountinfo.split(separator: "\n").first(where: { $0.split(separator: " ").dropFirst(4).first == "/" }) else {
+            return [.cannotTell(what, "no mount of / in /proc/self/mountinfo")]
+        }
+        let number = line.split(separator: " ")[2]
+        let block = FilePath("/sys/dev/block/\(number)")
+        // /sys/dev/block/MAJ:MIN of a partition resolves to …/block/<disk>/<partition>.
+        guard try context.root.exists(block),
+              let disk = try context.root.resolve(block).removingLastComponent().lastComponent?.string, disk != "block" else {
+            return [.cannotTell(what, "cannot find the disk of / in /sys")]
+        }
+        guard let table = try? await Disk.read(FilePath("/dev/\(disk)"), root: context.root, runner: context.runner).table else {
+            return [.cannotTell(what, "cannot read /dev/\(disk)")]
+        }
+        switch table.recognizedLayout {
+        case "xs8": return [CheckResult(what, .pass, "xs8 on /dev/\(disk)")]
+        case "legacy": return [CheckResult(what, .warn, "the 4 GiB legacy layout on /dev/\(disk): dom0-partition --upgrade")]
+        default: return [CheckResult(what, .warn, "not a XenServer layout on /dev/\(disk)")]
+        }
+    }
+}

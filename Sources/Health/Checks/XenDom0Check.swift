@@ -1,0 +1,12 @@
+import Dom0Core
+
+/// Running as Xen's control domain: /proc/xen/capabilities has control_d, or XENFEAT_dom0 (bit 11).
+struct XenDom0Check: HealthCheck {
+    func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
+        if try context.isXenDom0 { return [CheckResult("running as Xen dom0", .pass)] }
+        if try context.root.readText("/sys/hypervisor/type")?.trimmingWhitespace == "xen" {
+            return [CheckResult("running as Xen dom0", .fail, "this is a Xen guest, not dom0")]
+        }
+        return [CheckResult("running as Xen dom0", .warn, "not under Xen: a native (KVM) host")]
+    }
+}

@@ -1,0 +1,124 @@
+import Dom0Core
+
+/// A check's verdict.
+public enum CheckStatus: String, Sendable, Encodable, Comparable {
+    case pass = "PASS", warn = "WARN", fail = "FAIL"
+
+    public static func < (a: CheckStatus, b: CheckStatus) -> Bool {
+        let order: [CheckStatus] = [.pass, .warn, .fail]
+        return (order.firstIndex(of: a) ?? 0) < (order.firstIndex(of: b) ?? 0)
+    }
+}
+
+/// One line of a health report.
+public struct CheckResult: Sendable, Encodable, Equatable {
+    /// What was checked ("running as Xen dom0").
+    public var what: String
+    public var status: CheckStatus
+    /// Why, or what to do.
+    public var hint: String?
+
+    public init(_ what: String, _ status: CheckStatus, _ hint: String? = nil) {
+        self.what = what
+        self.status = status
+        self.hint = hint
+    }
+
+    /// A check whose source is missing says so; it never guesses PASS.
+    public static func cannotTell(_ what: String, _ why: String) -> CheckResult {
+        CheckResult(what, .warn, "cannot tell: \(why)")
+    }
+}
+
+/// What Xen itself says, which dom0 cannot see in sysfs (Xen owns the IOMMU).
+public struct XenFacts: Sendable {
+    /// `xl info` output.
+    public var info: String?
+    /// `xl dmesg` output.
+    public var dmesg: String?
+
+    public init(info: String?, dmesg: String?) {
+        self.info = info
+        self.dmesg = dmesg
+    }
+
+    /// Asks `xl` on this machine; under another root, or without xl, Xen cannot be asked.
+    public static func read(_ root: HostRoot, runner: CommandRunner) async -> XenFacts {
+        guard root.isSystem, CommandRunner.locate("xl") != nil else { return XenFacts(info: nil, dmesg: nil) }
+        let info = try? await runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
+        let dmesg = try? await runner.run(["xl", "dmesg"], effect: .readOnly, timeout: .seconds(20))
+        return XenFacts(info: info?.succeeded == true ? info?.stdout : nil, dmesg: dmesg?.succeeded == true ? dmesg?.stdout : nil)
+    }
+
+    /// A field of `xl info` ("virt_caps").
+    public func infoField(_ name: String) -> String? {
+        info?.split(separator: "\n").first { $0.split(separator: ":").first?.trimmingWhitespace == name }
+            .flatMap { line in line.firstIndex(of: ":").map { line[line.index(after: $0)...].trimmingWhitespace } }
+    }
+}
+
+/// Everything a check may look at.
+public struct HealthContext: Sendable {
+    public var root: HostRoot
+    public var runner: CommandRunner
+    public var xen: XenFacts
+
+    public init(root: HostRoot, runner: CommandRunner = CommandRunner(), xen: XenFacts) {
+        self.root = root
+        self.runner = runner
+        self.xen = xen
+    }
+
+    /// Whether the root is a Xen dom0.
+    public var isXenDom0: Bool {
+        get throws(Dom0Error) {
+            if try root.readText("/proc/xen/capabilities")?.contains("control_d") == true { return true }
+            guard let features = try root.readText("/sys/hypervisor/properties/features").flatMap({ UInt32($0.trimmingWhitespace, radix: 16) })
+            else { return false }
+            return features & (1 << 11) != 0  // XENFEAT_dom0
+        }
+    }
+}
+
+/// One health check: one small type, one file; adding a check is adding one.
+public protocol HealthCheck: Sendable {
+    func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult]
+}
+
+/// Every check, in the order the report shows them.
+public enum HealthChecks {
+    public static let all: [any HealthCheck] = [
+        XenDom0Check(), IOMMUCheck(), InterruptRemappingCheck(), BootCommandLineCheck(), Dom0MemoryCheck(),
+        HiddenDevicesCheck(), ControlSliceCheck(), DiskLayoutCheck(), PackRequirementsCheck(),
+    ]
+
+    /// Runs every check; a check that cannot run at all says so as a FAIL with its error.
+    public static func run(_ context: HealthContext, checks: [any HealthCheck] = all) async -> HealthReport {
+        var results: [CheckResult] = []
+        for check in checks {
+            do {
+                results += try await check.run(context)
+            } catch {
+                results.append(CheckResult(String(describing: type(of: check)), .fail, error.description))
+            }
+        }
+        return HealthReport(results: results)
+    }
+}
+
+/// The report: virt-host-validate-style lines, and JSON.
+public struct HealthReport: Sendable, Encodable {
+    public var results: [CheckResult]
+
+    /// FAIL if anything failed.
+    public var worst: CheckStatus { results.map(\.status).max() ?? .pass }
+
+    /// "  Dom0Kit: Checking <what>  : PASS (hint)" lines, the colons aligned.
+    public var text: String {
+        let width = (results.map { $0.what.count }.max() ?? 0) + 2
+        return results.map { result in
+            let what = result.what + String(repeating: " ", count: max(0, width - result.what.count))
+            return "  Dom0Kit: Checking \(what): \(result.status.rawValue)" + (result.hint.map { " (\($0))" } ?? "") + "\n"
+        }.joined()
+    }
+}

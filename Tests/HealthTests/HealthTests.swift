@@ -1,0 +1,123 @@
+import Dom0Core
+import FakeHost
+import Health
+import PCIDevices
+import SystemPackage
+import Testing
+import TestSupport
+
+/// Captured from XCP-ng 8.3 hosts: what xl says with and without an IOMMU.
+enum XenOutputs {
+    static let infoWithIOMMU = """
+        host                   : xcp-ng-83
+        release                : 4.19.0+1
+        xen_version            : 4.17.5
+        virt_caps              : pv hvm hvm_directio pv_directio hap shadow
+        total_memory           : 65413
+        xen_commandline        : dom0_mem=2048M,max:2048M watchdog ucode=scan dom0_max_vcpus=1-8 crashkernel=256M,below=4G console=vga vga=mode-0x0311
+
+        """
+    static let infoWithoutIOMMU = infoWithIOMMU.replacing("pv hvm hvm_directio pv_directio hap shadow", with: "pv hvm hap shadow")
+    static let dmesgWithIOMMU = "(XEN) Intel VT-d iommu 0 supported page sizes: 4kB, 2MB, 1GB\n(XEN) Interrupt remapping enabled\n(XEN) I/O virtualisation enabled\n"
+    static let dmesgWithoutIOMMU = "(XEN) I/O virtualisation disabled\n"
+}
+
+/// The demo host with its disk laid out and its grub.cfg edited, as a health fixture.
+struct HealthHost {
+    let directory: TemporaryDirectory
+    let demo: DemoHost
+    var root: HostRoot { demo.host.root }
+
+    init() throws {
+        directory = try TemporaryDirectory("dom0kit-health")
+        demo = try DemoHost.build(at: directory.appending("root"))
+    }
+
+    func check(_ xen: XenFacts = XenFacts(info: XenOutputs.infoWithIOMMU, dmesg: XenOutputs.dmesgWithIOMMU)) async -> HealthReport {
+        await HealthChecks.run(HealthContext(root: root, xen: xen))
+    }
+}
+
+extension HealthReport {
+    func status(of what: String) -> CheckStatus? { results.first { $0.what == what }?.status }
+    func statuses(of what: String) -> [CheckStatus] { results.filter { $0.what == what }.map(\.status) }
+}
+
+@Suite("Health checks on fixture hosts")
+struct HealthTests {
+    @Test func aXenDom0WithAnIOMMUPasses() async throws {
+        let host = try HealthHost()
+        try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLineForTests)
+        let report = await host.check()
+        #expect(report.status(of: "running as Xen dom0") == .pass)
+        #expect(report.status(of: "IOMMU") == .pass)
+        #expect(report.status(of: "interrupt remapping") == .pass)
+        #expect(report.status(of: "dom0_mem") == .pass)
+        #expect(report.status(of: "boot command line") == .pass)
+        #expect(report.text.contains("  Dom0Kit: Checking IOMMU "))
+        #expect(report.text.contains(": PASS (Xen: I/O virtualisation enabled)\n"))
+    }
+
+    @Test func aXenDom0WithoutIOMMUFails() async throws {
+        let host = try HealthHost()
+        let report = await host.check(XenFacts(info: XenOutputs.infoWithoutIOMMU, dmesg: XenOutputs.dmesgWithoutIOMMU))
+        #expect(report.status(of: "IOMMU") == .fail)
+        #expect(report.worst == .fail)
+        let byCaps = await host.check(XenFacts(info: XenOutputs.infoWithoutIOMMU, dmesg: nil))
+        #expect(byCaps.results.first { $0.what == "IOMMU" }?.hint?.contains("lacks hvm_directio") == true)
+    }
+
+    @Test func withoutXlTheIOMMUIsCannotTellNeverPass() async throws {
+        let host = try HealthHost()
+        let report = await host.check(XenFacts(info: nil, dmesg: nil))
+        #expect(report.status(of: "IOMMU") == .warn)
+        #expect(report.results.first { $0.what == "IOMMU" }?.hint?.hasPrefix("cannot tell") == true)
+    }
+
+    @Test func aPendingRebootWarns() async throws {
+        let host = try HealthHost()
+        // The boot configuration hides a device; the running kernel does not.
+        try host.demo.host.write(DemoHost.grubConfig, try #require(try host.root.readText(DemoHost.grubConfig))
+            .replacing("plymouth.ignore-serial-consoles\n", with: "plymouth.ignore-serial-consoles xen-pciback.hide=(0000:04:00.0)\n"))
+        let report = await host.check()
+        #expect(report.status(of: "boot command line") == .warn)
+        #expect(report.results.first { $0.what == "boot command line" }?.hint == "reboot needed: +xen-pciback.hide=(0000:04:00.0)")
+    }
+
+    @Test func hiddenDevicesOnTheWrongDriverFailAndOnTheRightOnePass() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write("/etc/dom0kit/pciback.conf", "0000:04:00.0 pciback\n0000:00:14.0 pciback\n")
+        var report = await host.check()
+        #expect(report.status(of: "hidden device 0000:04:00.0") == .fail)
+        _ = try await Reconciler(binder: Binder(root: host.root, sysfs: KernelSimulator(host.demo.host))).reconcile()
+        report = await host.check()
+        #expect(report.statuses(of: "hidden device 0000:04:00.0") == [.pass])
+        #expect(report.statuses(of: "hidden device 0000:00:14.0") == [.pass, .warn], "a USB controller is warned about")
+    }
+
+    @Test func aKVMHostWithGroupsAndAnRMRRAndASharedGroup() async throws {
+        let test = try TestHost()
+        let host = test.host
+        try host.add(FakeDriver("nouveau", ids: [PCIID(vendor: 0x10de, device: 0x1c81)]))
+        try host.add(FakeDriver("snd_hda_intel", ids: [PCIID(vendor: 0x10de, device: 0x0fb9)]))
+        try host.add(.vfioPCI)
+        try host.add(FakePCIDevice(BDF("0000:01:00.0")!, vendor: 0x10de, device: 0x1c81, classCode: 0x030000, iommuGroup: 1))
+        try host.add(FakePCIDevice(BDF("0000:01:00.1")!, vendor: 0x10de, device: 0x0fb9, classCode: 0x040300, driver: "snd_hda_intel", iommuGroup: 1))
+        try host.setReservedRegions(group: 1, "0x00000000fee00000 0x00000000feefffff msi\n0x000000009d800000 0x000000009fffffff direct\n")
+        try host.write("/etc/dom0kit/pciback.conf", "0000:01:00.0 vfio-pci\n")
+        let kernel = KernelSimulator(host)
+        try kernel.write("vfio-pci", to: "/sys/bus/pci/devices/0000:01:00.0/driver_override", in: test.root)
+        try kernel.write("0000:01:00.0", to: "/sys/bus/pci/drivers_probe", in: test.root)
+        let report = await HealthChecks.run(HealthContext(root: test.root, xen: XenFacts(info: nil, dmesg: nil)))
+        #expect(report.status(of: "running as Xen dom0") == .warn)
+        #expect(report.status(of: "IOMMU") == .pass)
+        #expect(report.statuses(of: "hidden device 0000:01:00.0") == [.pass, .fail, .warn], "shared group for vfio, and an RMRR")
+    }
+
+    @Test func aNativeHostWhoseFirmwareHasDMARButNoGroupsIsTold() async throws {
+        let test = try TestHost()
+        try test.host.write("/sys/firmware/acpi/tables/DMAR", "DMAR")
+        let report = await HealthChecks.run(HealthContext(root: test.root, xen: XenFacts(info: nil, dmesg: nil)))
+        #expect(report.results.first { $0.what == "IOMMU" }?.hint?.contains("intel_iommu=on") == true)
+    }
+}
