@@ -100,12 +100,7 @@ public struct Binder: Sendable {
     func refusal(_ device: PCIDevice, driver: String, companions: Set<BDF>, bus: PCIBus) throws(Dom0Error) -> String? {
         if let reason = try DeviceGuard(root: root).reason(device.bdf) { return reason }
         guard driver == "vfio-pci", let group = device.iommuGroup else { return nil }
-        let safe: Set<String> = ["vfio-pci", "pciback", "pci-stub"]
-        var offenders: [String] = []
-        for other in try bus.group(group) where other != device.bdf && !companions.contains(other) {
-            guard let member = try bus.device(other), let driver = member.driver, !safe.contains(driver), !member.isBridge else { continue }
-            offenders.append("\(other) (\(driver))")
-        }
+        let offenders = try bus.groupOffenders(of: device, companions: companions)
         return offenders.isEmpty ? nil : "IOMMU group \(group) is not viable: " + offenders.joined(separator: ", ") + " stay with dom0"
     }
 

@@ -72,6 +72,22 @@ public struct PCIBus: Sendable {
         return try FileSystem.entries(root.resolve(path)).compactMap { BDF($0) }.sorted()
     }
 
+    /// The drivers a passthrough device's group companions may be on (besides none, or being a bridge).
+    public static let passthroughDrivers: Set<String> = ["vfio-pci", "pciback", "pci-stub"]
+
+    /// What keeps a device's IOMMU group from being viable for passthrough: each other member still
+    /// on a dom0 driver and not a bridge, as "BDF (driver)". `companions` are going along with it.
+    public func groupOffenders(of device: PCIDevice, companions: Set<BDF> = []) throws(Dom0Error) -> [String] {
+        guard let group = device.iommuGroup else { return [] }
+        var offenders: [String] = []
+        for other in try self.group(group) where other != device.bdf && !companions.contains(other) {
+            guard let member = try self.device(other), let driver = member.driver,
+                  !Self.passthroughDrivers.contains(driver), !member.isBridge else { continue }
+            offenders.append("\(other) (\(driver))")
+        }
+        return offenders
+    }
+
     /// Whether a driver is loaded (has its directory under /sys/bus/pci/drivers).
     public func hasDriver(_ name: String) throws(Dom0Error) -> Bool {
         try root.exists(Self.drivers.appending(name))

@@ -141,11 +141,7 @@ public struct PackInstaller: Sendable {
                                     at: source.location.string)
                 }
             }
-            let unmet = pack.requires.filter { requirement in
-                let have = installed.first { $0.identity == "\(requirement.originator):\(requirement.name)" }?.version
-                    ?? product?.version(for: requirement)
-                return !(have.map { VersionNumber.satisfies($0, requirement.test, requirement.version) } ?? false)
-            }
+            let unmet = Self.unmet(pack.requires, installed: installed, product: product)
             guard unmet.isEmpty else {
                 throw Dom0Error(.refused, "\(pack.identity) \(pack.version) has unmet requirements", at: source.location.string,
                                 why: unmet.map(\.description).joined(separator: "; "), fix: "install what it requires first")
@@ -205,6 +201,15 @@ public struct PackInstaller: Sendable {
                                      in: root, module: "pack", summary: "Dom0Kit's record of \(pack.identity)"))
         }
         return plan
+    }
+
+    /// The requirements neither an installed pack nor the host product satisfies.
+    public static func unmet(_ requirements: [Requirement], installed: [InstalledPack], product: HostProduct?) -> [Requirement] {
+        requirements.filter { requirement in
+            let have = installed.first { $0.identity == "\(requirement.originator):\(requirement.name)" }?.version
+                ?? product?.version(for: requirement)
+            return !(have.map { VersionNumber.satisfies($0, requirement.test, requirement.version) } ?? false)
+        }
     }
 
     /// Erases a pack's packages and its record; refuses while another installed pack requires it.

@@ -30,13 +30,7 @@ struct HiddenDevicesCheck: HealthCheck {
                     results.append(CheckResult(what, .warn, "a USB controller: its ports and what is plugged in go with it"))
                 }
                 guard let group = device.iommuGroup else { continue }
-                let members = try bus.group(group).filter { $0 != device.bdf }
-                let safe: Set<String> = ["pciback", "vfio-pci", "pci-stub"]
-                var offenders: [String] = []
-                for other in members {
-                    guard let member = try bus.device(other), let driver = member.driver, !safe.contains(driver), !member.isBridge else { continue }
-                    offenders.append("\(other) on \(driver)")
-                }
+                let offenders = try bus.groupOffenders(of: device)
                 if !offenders.isEmpty {
                     results.append(CheckResult(what, rule.driver == "vfio-pci" ? .fail : .warn,
                                                "IOMMU group \(group) shared with " + offenders.joined(separator: ", ")))

@@ -7,11 +7,7 @@ struct PackRequirementsCheck: HealthCheck {
         let installed = try PackRecords.all(context.root)
         let product = try HostProduct.read(context.root, override: nil)
         return installed.filter { !$0.requires.isEmpty }.map { pack in
-            let unmet = pack.requires.filter { requirement in
-                let have = installed.first { $0.identity == "\(requirement.originator):\(requirement.name)" }?.version
-                    ?? product?.version(for: requirement)
-                return !(have.map { VersionNumber.satisfies($0, requirement.test, requirement.version) } ?? false)
-            }
+            let unmet = PackInstaller.unmet(pack.requires, installed: installed, product: product)
             return unmet.isEmpty ? CheckResult("pack \(pack.identity)", .pass, "requirements met")
                 : CheckResult("pack \(pack.identity)", .fail, "unmet: " + unmet.map(\.description).joined(separator: "; "))
         }
