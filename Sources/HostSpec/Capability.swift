@@ -6,6 +6,8 @@ public struct Capability: Sendable {
     public var summary: String
     /// Whether this build has it; a capability not built yet answers "not implemented yet".
     public var isAvailable: Bool
+    /// What a capability built in part already does.
+    public var partly: String? = nil
 
     /// The capabilities, in the order a host is prepared (DESIGN.md, host-prepare's safe order).
     public static let all: [Capability] = [
@@ -16,7 +18,7 @@ public struct Capability: Sendable {
         Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath.",
                    isAvailable: true),
         Capability(tool: "pciback-agent", summary: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health.",
-                   isAvailable: false),
+                   isAvailable: false, partly: "once, restore and health work; the udev-driven daemon is to come"),
     ]
 
     /// The capability a tool offers.

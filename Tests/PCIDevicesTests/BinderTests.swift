@@ -45,7 +45,12 @@ struct BindHost {
         kernel = KernelSimulator(host)
     }
 
-    var binder: Binder { Binder(root: root, sysfs: kernel) }
+    /// A binder that waits long for asynchronous probes: a loaded CI machine may delay the fake kernel's timer.
+    var binder: Binder {
+        var binder = Binder(root: root, sysfs: kernel)
+        binder.probeTimeout = .seconds(30)
+        return binder
+    }
 
     func rules(_ text: String) throws { try test.host.write("/etc/dom0kit/pciback.conf", text) }
 

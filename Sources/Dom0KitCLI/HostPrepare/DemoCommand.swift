@@ -55,8 +55,9 @@ enum DemoText {
         for file in report.files { text += "    \(file)\n" }
         text += "\nCapabilities in this build\n"
         for capability in Capability.all {
-            let state = report.capabilities[capability.tool] == true ? "ready" : "not built yet"
+            let state = report.capabilities[capability.tool] == true ? "ready" : capability.partly == nil ? "not built yet" : "in part"
             text += "  \(capability.tool.padding(16))\(state.padding(15))\(capability.summary)\n"
+            if let partly = capability.partly { text += "  \("".padding(31))(\(partly))\n" }
         }
         text += """
 
