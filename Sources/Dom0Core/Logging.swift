@@ -139,7 +139,7 @@ public struct StderrLogHandler: LogHandler {
         var line = "\(tool): \(event.level): \(event.message)"
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
         for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        line += "\n"
-        _ = line.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
+        var standardError = StandardError()
+        standardError.write(line + "\n")
     }
 }

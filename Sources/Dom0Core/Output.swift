@@ -1,4 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import FoundationEssentials
+
+/// Standard error as a TextOutputStream, for `print(…, to:)`: one write(2) per call, unbuffered.
+public struct StandardError: TextOutputStream {
+    /// The stream.
+    public init() {}
+
+    public mutating func write(_ string: String) {
+        _ = string.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
+    }
+}
 
 /// The forms results take for people and for scripts; executables choose, libraries only build strings.
 public enum Output {

@@ -97,8 +97,8 @@ public enum Dom0KitMain {
     }
 
     private static func fail(_ tool: String, _ error: Dom0Error) -> Never {
-        let text = "\(tool): error: \(error)\n"
-        _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+        var standardError = StandardError()
+        standardError.write("\(tool): error: \(error)\n")
         exit(error.status.rawValue)
     }
 

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import BootConfig
 import Dom0Core
@@ -66,12 +63,5 @@ enum BootOutput {
     static func note(_ tool: String, _ text: String) {
         var standardError = StandardError()
         print("\(tool): \(text)", to: &standardError)
-    }
-}
-
-/// stderr as a TextOutputStream, for `print(…, to:)`.
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        _ = string.utf8CString.withUnsafeBufferPointer { Glibc.write(2, $0.baseAddress, $0.count - 1) }
     }
 }
