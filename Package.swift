@@ -41,7 +41,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci", .product(name: "Logging", package: "swift-log")],
+        .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci", "CUdev", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),

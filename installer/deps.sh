@@ -7,7 +7,7 @@ packages=(
   pkg-config libsystemd-dev libudev-dev libpci-dev libarchive-dev  # system-library targets
   fdisk util-linux e2fsprogs dosfstools                           # dom0-partition
   systemd                                                          # systemd-analyze verify
-  umockdev libumockdev-dev gir1.2-umockdev-1.0                     # fake sysfs and uevents
+  umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi          # fake sysfs and uevents
   rpm xorriso dpkg-dev                                             # supplemental packs
   grub-common                                                      # grub-script-check
   binutils time                                                    # strip and /usr/bin/time, for benchmarks

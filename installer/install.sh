@@ -77,6 +77,8 @@ unitdir="$prefix/lib/systemd/system"
 rulesdir="$prefix/lib/udev/rules.d"
 generatordir="$prefix/lib/systemd/system-generators"
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
 installed=()
 # make_parent PATH: create PATH's directory, recording each directory made (with a trailing /) so
 # --uninstall removes those too and nothing that was there before.
@@ -108,7 +110,9 @@ put 0755 "$binary" "$bindir/dom0kit"
 for tool in "${tools[@]}"; do link dom0kit "$bindir/$tool"; done
 shopt -s nullglob
 for unit in "$top"/units/*.service "$top"/units/*.slice "$top"/units/*.target "$top"/units/*.timer; do
-  put 0644 "$unit" "$unitdir/$(basename "$unit")"
+  # Units name the tools in /usr/local/bin; point them at this install's bin directory.
+  sed "s#/usr/local/bin/#$bindir/#g" "$unit" > "$work/$(basename "$unit")"
+  put 0644 "$work/$(basename "$unit")" "$unitdir/$(basename "$unit")"
 done
 for rule in "$top"/units/*.rules; do put 0644 "$rule" "$rulesdir/$(basename "$rule")"; done
 # systemd runs generators early at boot and on daemon-reload; this one is the multi-call binary.

@@ -119,3 +119,8 @@ public enum Dom0KitMain {
         return text
     }
 }
+
+/// The one-line summary of a tool, from the capability list (one source for help and the demo).
+func abstract(_ tool: String) -> String {
+    Capability.named(tool)?.summary ?? ""
+}

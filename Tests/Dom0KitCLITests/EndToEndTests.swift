@@ -37,7 +37,7 @@ struct EndToEndTests {
         #expect(result.stdout == Dom0Kit.version + "\n")
     }
 
-    @Test(arguments: [["pciback-agent", "run"], ["host-prepare", "plan", "host.yaml"]])
+    @Test(arguments: [["host-prepare", "plan", "host.yaml"], ["host-prepare", "check", "host.yaml"]])
     func commandsNotBuiltYetFailClearlyWithExitOne(command: [String]) async throws {
         let result = try await run([links.appending(command[0]).string] + command.dropFirst())
         #expect(result.status == 1)

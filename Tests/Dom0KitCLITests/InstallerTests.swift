@@ -29,6 +29,9 @@ struct InstallerTests {
         #expect(manifest.contains("\(prefix)/bin/dom0kit\n"))
         #expect(manifest.contains("\(prefix)/bin/xen-cmdline\n"))
         #expect(manifest.contains("\(prefix)/lib/systemd/system/control.slice\n"))
+        #expect(manifest.contains("\(prefix)/lib/udev/rules.d/85-dom0kit-pciback.rules\n"))
+        #expect(try contents(prefix.appending("lib/systemd/system/pciback-agent.service"))?
+            .contains("ExecStart=\(prefix)/bin/pciback-agent run\n") == true)
         #expect(try FileSystem.readLink(prefix.appending("lib/systemd/system-generators/control-slice-generator"))
                 == prefix.appending("bin/dom0kit"))
 

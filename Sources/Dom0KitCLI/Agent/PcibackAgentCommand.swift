@@ -22,7 +22,28 @@ struct PcibackAgentCommand: AsyncParsableCommand {
             Exit status: 0 every hidden device bound, 1 a bind failed, 2 one was refused, 64 usage error.
             """,
         version: Dom0Kit.version,
-        subcommands: [AgentOnce.self, AgentRestore.self, HealthCommand.self, Pending<AgentRunSpec>.self])
+        subcommands: [AgentRun.self, AgentOnce.self, AgentRestore.self, HealthCommand.self])
+}
+
+struct AgentRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run as a Type=notify daemon: bind every hidden device, then each one udev announces.",
+        discussion: """
+            One pass at start, then a pass whenever libudev reports PCI events (a hot-plugged card, \
+            SR-IOV VFs being created, a device unbound behind the agent's back); if events were lost \
+            (ENOBUFS) every device is rescanned. Tells systemd READY=1 and STATUS= ("3 hidden, 3 \
+            bound, 0 pending"), WATCHDOG=1 when WatchdogSec= is set; writes the last pass to \
+            /run/dom0kit/pciback.json; SIGHUP reloads the rules; SIGTERM stops it. Idle, it sleeps \
+            in poll(2).
+            """)
+    @OptionGroup var host: HostOptions
+    @Flag(help: "Bind even devices dom0 needs or whose IOMMU group is not viable (logged loudly).") var force = false
+
+    func run() async throws {
+        let reconciler = Reconciler(binder: Binder(root: try host.hostRoot()), force: force)
+        try await PcibackAgent(reconciler: reconciler).run()
+    }
 }
 
 struct AgentOnce: AsyncParsableCommand {

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dom0Core
+import Logging
+import SystemPackage
+
+/// Where signals go: the handler writes the signal number to this pipe end and the loop polls the
+/// other. A signal handler may only touch a plain global, hence the one piece of global state.
+nonisolated(unsafe) private var signalWriteEnd: Int32 = -1
+
+/// pciback-agent's daemon: one pass at start, then a pass whenever udev announces PCI events,
+/// sleeping in poll(2) in between — no timers unless systemd asks for a watchdog.
+public struct PcibackAgent: Sendable {
+    /// The last pass, for people and scripts.
+    public static let statePath: FilePath = "/run/dom0kit/pciback.json"
+
+    public var reconciler: Reconciler
+    static let logger = Logger(label: "dom0kit.agent")
+
+    public init(reconciler: Reconciler) { self.reconciler = reconciler }
+
+    /// Runs until SIGTERM or SIGINT; SIGHUP reloads the rules (every pass reads them afresh).
+    public func run() async throws(Dom0Error) {
+        let monitor = try UdevMonitor()  // before the first pass, so no event between them is lost
+        let signals = try installSignalHandlers()
+        try await pass("start")
+        SystemdNotify.send("READY=1")
+        let watchdog = SystemdNotify.watchdogPeriod
+        let timeout = watchdog.map { Int32($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        while true {
+            var descriptors = [pollfd(fd: monitor.descriptor, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            // The daemon has nothing else to do, so it blocks here, in the kernel, until there is.
+            let ready = poll(&descriptors, 2, timeout)
+            if watchdog != nil { SystemdNotify.send("WATCHDOG=1") }
+            if ready < 0 && errno != EINTR { throw .system("poll failed", at: "udev monitor", Errno(rawValue: errno)) }
+            if descriptors[1].revents != 0 {
+                var signal: UInt8 = 0
+                while read(signals, &signal, 1) == 1 {
+                    if Int32(signal) == SIGHUP {
+                        Self.logger.notice("SIGHUP: reloading the rules")
+                        SystemdNotify.send("RELOADING=1")
+                        try await pass("reload")
+                        SystemdNotify.send("READY=1")
+                    } else {
+                        SystemdNotify.send("STOPPING=1")
+                        return
+                    }
+                }
+            }
+            if descriptors[0].revents != 0 {
+                let (devices, overflowed) = monitor.drain()
+                if overflowed {
+                    Self.logger.warning("udev events were lost (ENOBUFS): rescanning every device")
+                    try await pass("rescan")
+                } else if !devices.isEmpty {
+                    try await pass("udev")
+                }
+            }
+        }
+    }
+
+    /// One reconcile pass, its state written and its summary sent to systemd.
+    private func pass(_ why: String) async throws(Dom0Error) {
+        let report = try await reconciler.reconcile()
+        let root = reconciler.binder.root
+        try FileSystem.createDirectories(root.resolve(Self.statePath).removingLastComponent())
+        try AtomicWriter.write(Array(try Output.json(report).utf8), to: Self.statePath, in: root)
+        SystemdNotify.send("STATUS=\(report.summary)")
+        Self.logger.info("pass (\(why)): \(report.summary)")
+    }
+
+    /// Routes SIGHUP, SIGTERM and SIGINT into a pipe; returns its read end.
+    private func installSignalHandlers() throws(Dom0Error) -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw .system("cannot make a pipe", at: "signals", Errno(rawValue: errno)) }
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        signalWriteEnd = ends[1]
+        for signal in [SIGHUP, SIGTERM, SIGINT] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalWriteEnd, &byte, 1)
+            }
+            sigaction(signal, &action, nil)
+        }
+        return ends[0]
+    }
+}

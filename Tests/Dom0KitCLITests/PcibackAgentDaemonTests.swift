@@ -1,0 +1,54 @@
+import Dom0Core
+import FoundationEssentials
+import SystemPackage
+import Testing
+import TestSupport
+
+/// pciback-agent's daemon and units, for real.
+@Suite("pciback-agent run, its service and udev rule")
+struct PcibackAgentDaemonTests {
+    static let repository = FilePath(#filePath).removingLastComponent().removingLastComponent().removingLastComponent()
+
+    /// The agent on a umockdev testbed, a Python script playing the kernel's side of binding.
+    @Test func theDaemonBindsAtStartReloadsOnSIGHUPSleepsWhenIdleAndStops() async throws {
+        let links = try TemporaryDirectory("dom0kit-agent")
+        try FileSystem.symlink(BuiltProducts.executable("dom0kit"), at: links.appending("pciback-agent"))
+        let script = Fixtures.directory.appending("umockdev/agent-testbed.py").string
+        let result = try await CommandRunner(timeout: .seconds(120)).run(["/usr/bin/python3", script, links.appending("pciback-agent").string])
+        #expect(result.status == 0, "\(result.stderr)")
+        struct Findings: Decodable {
+            var start: Bool, state: Bool, untouched: Bool, reload: Bool
+            var idle_cpu_ticks: Int
+            var exit: Int
+            var stderr: String
+        }
+        let findings = try JSONDecoder().decode(Findings.self, from: Data(result.stdout.utf8))
+        #expect(findings.start, "the first pass binds the hidden NIC: \(findings.stderr)")
+        #expect(findings.state, "the pass is written to /run/dom0kit/pciback.json")
+        #expect(findings.untouched, "a device no rule names stays with dom0")
+        #expect(findings.reload, "SIGHUP reads the rules again")
+        #expect(findings.idle_cpu_ticks == 0, "idle, it sleeps in poll(2)")
+        #expect(findings.exit == 0, "SIGTERM stops it cleanly")
+    }
+
+    @Test func theServiceVerifiesWithNothingOnStderr() async throws {
+        let directory = try TemporaryDirectory("dom0kit-units")
+        let links = try TemporaryDirectory("dom0kit-bin")
+        try FileSystem.symlink(BuiltProducts.executable("dom0kit"), at: links.appending("pciback-agent"))
+        // As the installer does: the unit names the tool in the bin directory it installs to.
+        let unit = try #require(try contents(Self.repository.appending("units/pciback-agent.service")))
+            .replacing("/usr/local/bin/", with: links.path.string + "/")
+        #expect(unit.contains("Type=notify"))
+        try AtomicWriter.write(Array(unit.utf8), to: directory.appending("pciback-agent.service"), in: .system)
+        let result = try await CommandRunner(environment: ["SYSTEMD_UNIT_PATH": directory.path.string + ":"])
+            .run(["systemd-analyze", "verify", directory.appending("pciback-agent.service").string], effect: .readOnly)
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty, "systemd-analyze verify said: \(result.stderr)")
+    }
+
+    @Test func theUdevRuleWantsTheServiceOnEveryPCIAdd() throws {
+        let rule = try #require(try contents(Self.repository.appending("units/85-dom0kit-pciback.rules")))
+        let lines = rule.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        #expect(lines == [#"ACTION=="add", SUBSYSTEM=="pci", TAG+="systemd", ENV{SYSTEMD_WANTS}+="pciback-agent.service""#])
+    }
+}
