@@ -55,15 +55,15 @@ public struct PcibackAgent: Sendable {
                     Self.logger.warning("udev events were lost (ENOBUFS): rescanning every device")
                     try await pass("rescan")
                 } else if !devices.isEmpty {
-                    try await pass("udev")
+                    try await pass("udev", only: devices)
                 }
             }
         }
     }
 
-    /// One reconcile pass, its state written and its summary sent to systemd.
-    private func pass(_ why: String) async throws(Dom0Error) {
-        let report = try await reconciler.reconcile()
+    /// One reconcile pass (over the devices named, or all), its state written and its summary sent to systemd.
+    private func pass(_ why: String, only devices: Set<BDF>? = nil) async throws(Dom0Error) {
+        let report = try await reconciler.reconcile(only: devices)
         let root = reconciler.binder.root
         try FileSystem.createDirectories(root.resolve(Self.statePath).removingLastComponent())
         try AtomicWriter.write(Array(try Output.json(report).utf8), to: Self.statePath, in: root)

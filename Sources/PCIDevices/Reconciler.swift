@@ -59,12 +59,19 @@ public struct Reconciler: Sendable {
         self.dryRun = dryRun
     }
 
-    /// One pass: rules from the config and the running command line, every device on the bus.
-    public func reconcile(names: PCINames? = nil) async throws(Dom0Error) -> ReconcileReport {
+    /// One pass: rules from the config and the running command line, over every device on the bus,
+    /// or only over `only` (the devices udev just announced).
+    public func reconcile(only: Set<BDF>? = nil, names: PCINames? = nil) async throws(Dom0Error) -> ReconcileReport {
         let root = binder.root
         let rules = try BindRules.load(root)
         let bus = PCIBus(root: root)
-        let targets = try bus.all().compactMap { device in BindRules.target(for: device, in: rules).map { (device, $0) } }
+        var devices: [PCIDevice] = []
+        if let only {
+            for bdf in only.sorted() { if let device = try bus.device(bdf) { devices.append(device) } }
+        } else {
+            devices = try bus.all()
+        }
+        let targets = devices.compactMap { device in BindRules.target(for: device, in: rules).map { (device, $0) } }
         let companions = Set(targets.filter { $0.1.driver == "vfio-pci" }.map { $0.0.bdf })
         var reports: [DeviceReport] = []
         for (device, rule) in targets {

@@ -1,19 +1,28 @@
 #!/usr/bin/python3
-"""Runs `pciback-agent run` on a umockdev testbed and plays the kernel's side of binding.
+"""Runs `pciback-agent run` under umockdev and plays the kernel's side of binding.
 
-    agent-testbed.py AGENT
+    umockdev-wrapper python3 agent-testbed.py AGENT      (STORM=N adds a storm of N VFs)
 
-The testbed lays out sysfs (devices, drivers); the agent runs with --root at it, so its sysfs
-reads and writes land in the testbed's files. When it writes driver_override, unbind,
+The testbed lays out sysfs (devices, drivers); the agent runs with libumockdev-preload, so its
+libudev monitor receives the real uevents this script emits, and with --root at the testbed, so
+its sysfs reads and writes land in the testbed's files. When it writes driver_override, unbind,
 drivers_probe or bind, this script does what the kernel would: it moves the driver links. It
-checks the daemon's life: the first pass at start, its state file, SIGHUP reloading the rules,
-sleeping when idle, and stopping on SIGTERM. It prints one JSON object; the Swift test asserts.
+checks the daemon's life: the first pass at start, its state file, a hot-plugged device bound on
+its add event, a storm of VF add events, SIGHUP reloading the rules, sleeping when idle, and
+stopping on SIGTERM. It prints one JSON object; the Swift test asserts on it.
 """
 import gi, json, os, signal, subprocess, sys, time
 gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev
 
 agent = sys.argv[1]
+# umockdev hands uevents over unix datagram sockets; the default queue of 10 would overflow
+# (and abort the sender) during a storm, so make room first (this needs root, as CI has).
+with open('/proc/sys/net/unix/max_dgram_qlen') as f:
+    if int(f.read()) < 4096:
+        with open('/proc/sys/net/unix/max_dgram_qlen', 'w') as w:
+            w.write('4096')
+
 testbed = UMockdev.Testbed.new()
 root = testbed.get_root_dir()
 sysdir = os.path.join(root, 'sys')
@@ -39,6 +48,7 @@ def add_device(bdf, vendor, device, cls, driver=None):
                                'driver_override', '(null)\n'], ['PCI_SLOT_NAME', bdf])
     if driver:
         bind(bdf, driver)
+    return path
 
 
 def device_dir(bdf):
@@ -107,19 +117,58 @@ write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n')
 add_device('0000:04:00.0', '0x8086', '0x10d3', '0x020000', driver='e1000e')
 add_device('0000:06:00.0', '0x8086', '0x10d3', '0x020000', driver='e1000e')
 
-process = subprocess.Popen([agent, 'run', '--root', root], stderr=subprocess.PIPE, text=True)
+env = dict(os.environ, LD_PRELOAD='libumockdev-preload.so.0', UMOCKDEV_DIR=root)
+process = subprocess.Popen([agent, 'run', '--root', root], env=env, stderr=subprocess.PIPE, text=True)
 try:
     findings['start'] = wait_until(lambda: driver_of('0000:04:00.0') == 'pciback') is not None
     findings['state'] = wait_until(lambda: os.path.exists(os.path.join(root, 'run/dom0kit/pciback.json'))) is not None
     findings['untouched'] = driver_of('0000:06:00.0') == 'e1000e'
 
+    # Hot-plug: a device appears and its add event reaches the agent's libudev monitor.
+    write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n0000:05:10.0 vfio-pci\n')
+    testbed.uevent(add_device('0000:05:10.0', '0x8086', '0x10ed', '0x020000'), 'add')
+    findings['hotplug'] = wait_until(lambda: driver_of('0000:05:10.0') == 'vfio-pci') is not None
+
+    storm = int(os.environ.get('STORM', '0'))
+    if storm:
+        # The VFs' rule arrives with the storm: the agent reads rules afresh on every pass.
+        write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n0000:05:10.0 vfio-pci\nid 8086:1515 vfio-pci\n')
+        vfs = ['0000:%02x:%02x.%d' % (0x20 + i // 256, (i // 8) % 32, i % 8) for i in range(storm)]
+        start = time.monotonic()
+        for vf in vfs:
+            testbed.uevent(add_device(vf, '0x8086', '0x1515', '0x020000'), 'add')
+        added = time.monotonic() - start
+        pending = set(vfs)
+        def all_bound():
+            for vf in list(pending):
+                if driver_of(vf) == 'vfio-pci':
+                    pending.discard(vf)
+            return not pending
+        elapsed = wait_until(all_bound, seconds=600)
+        findings['storm'] = elapsed is not None
+        findings['storm_seconds'] = None if elapsed is None else added + elapsed
+        findings['storm_adding_seconds'] = added
+        with open('/proc/%d/status' % process.pid) as f:
+            findings['rss_kib'] = int(next(l for l in f if l.startswith('VmHWM')).split()[1])
+
     # SIGHUP: the rules are read again; 06:00.0 is hidden now.
-    write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n0000:06:00.0 pciback\n')
+    with open(os.path.join(root, 'etc/dom0kit/pciback.conf'), 'a') as f:
+        f.write('0000:06:00.0 pciback\n')
     process.send_signal(signal.SIGHUP)
     findings['reload'] = wait_until(lambda: driver_of('0000:06:00.0') == 'pciback') is not None
 
-    # Idle, it sleeps in poll(2): no CPU time over a quiet while.
-    time.sleep(0.5)
+    # Idle, it sleeps in poll(2): once it has settled (no CPU used for a second; a debug build
+    # may still be working through the storm), no CPU time over a quiet while.
+    def cpu_ticks():
+        with open('/proc/%d/stat' % process.pid) as f:
+            return sum(int(x) for x in f.read().split()[13:15])
+    deadline = time.monotonic() + 120
+    last, quiet_since = cpu_ticks(), time.monotonic()
+    while time.monotonic() - quiet_since < 1 and time.monotonic() < deadline:
+        kernel_step()
+        time.sleep(0.1)
+        if (now := cpu_ticks()) != last:
+            last, quiet_since = now, time.monotonic()
     with open('/proc/%d/stat' % process.pid) as f:
         before = sum(int(x) for x in f.read().split()[13:15])
     time.sleep(2)
