@@ -22,14 +22,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries, found with pkg-config; the apt hint is what SwiftPM prints when one is missing.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CPci", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
-        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         .target(
             name: "Dom0Core",
@@ -46,8 +44,7 @@ let package = Package(
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
-        .target(name: "SuppPack", dependencies: ["Dom0Core", "CArchive", .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: strict),
+        .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "ControlSlice", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "Health", dependencies: ["Dom0Core", "PCIDevices", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack"],
                 swiftSettings: strict),

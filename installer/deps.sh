@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(
-  pkg-config libsystemd-dev libudev-dev libpci-dev libarchive-dev  # system-library targets
+  pkg-config libsystemd-dev libudev-dev libpci-dev                 # system-library targets
+  libarchive13 libssl3                                             # loaded by supp-pack when it reads a pack
   fdisk util-linux e2fsprogs dosfstools                           # dom0-partition
   systemd                                                          # systemd-analyze verify
   umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi          # fake sysfs and uevents

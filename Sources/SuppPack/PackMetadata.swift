@@ -1,4 +1,3 @@
-import CArchive
 import Dom0Core
 
 /// A package a pack carries, with what it must be.
@@ -190,18 +189,19 @@ public enum PackReader {
 /// gunzip through libarchive (raw format, gzip filter), capped.
 enum Gunzip {
     static func decompress(_ bytes: [UInt8], file: String, limit: Int = 64 << 20) throws(Dom0Error) -> [UInt8] {
-        guard let archive = archive_read_new() else { throw Dom0Error("cannot start libarchive") }
-        defer { archive_read_free(archive) }
-        archive_read_support_filter_gzip(archive)
-        archive_read_support_format_raw(archive)
+        let library = try Archive.shared.get()
+        guard let archive = library.readNew() else { throw Dom0Error("cannot start libarchive") }
+        defer { _ = library.readFree(archive) }
+        _ = library.supportGzip(archive)
+        _ = library.supportRaw(archive)
         var output: [UInt8] = []
         let failure: String? = bytes.withUnsafeBytes { raw in
-            guard archive_read_open_memory(archive, raw.baseAddress, raw.count) == ARCHIVE_OK else { return "cannot open" }
+            guard library.openMemory(archive, raw.baseAddress, raw.count) == Archive.ok else { return "cannot open" }
             var entry: OpaquePointer?
-            guard archive_read_next_header(archive, &entry) == ARCHIVE_OK else { return "not gzip data" }
+            guard library.nextHeader(archive, &entry) == Archive.ok else { return "not gzip data" }
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
-                let count = buffer.withUnsafeMutableBytes { archive_read_data(archive, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { library.readData(archive, $0.baseAddress, $0.count) }
                 if count < 0 { return "corrupt gzip data" }
                 if count == 0 { return nil }
                 output.append(contentsOf: buffer[0..<count])

@@ -1,4 +1,3 @@
-import CArchive
 import Dom0Core
 import SystemPackage
 
@@ -29,10 +28,12 @@ public struct PackSource: Sendable {
         }
         var source = PackSource(location: location, isImage: !info.isDirectory)
         if source.isImage {
+            let library = try Archive.shared.get()
             try source.withArchive { archive, entry throws(Dom0Error) in
-                try source.add(entryPath(entry), size: UInt64(max(0, archive_entry_size(entry))),
-                               isDirectory: archive_entry_filetype(entry) == 0o040000,
-                               link: archive_entry_symlink(entry).map { String(cString: $0) })
+                try source.add(library.entryPathname(entry).map { String(cString: $0) } ?? "",
+                               size: UInt64(max(0, library.entrySize(entry))),
+                               isDirectory: library.entryFiletype(entry) & 0o170000 == Archive.directory,
+                               link: library.entrySymlink(entry).map { String(cString: $0) })
                 return false
             }
         } else {
@@ -107,11 +108,12 @@ public struct PackSource: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         if isImage {
+            let library = try Archive.shared.get()
             try withArchive { archive, entry throws(Dom0Error) in
-                let path = try Self.clean(entryPath(entry), in: location)
+                let path = try Self.clean(library.entryPathname(entry).map { String(cString: $0) } ?? "", in: location)
                 guard remaining.remove(path) != nil else { return false }
                 while true {
-                    let count = archive_read_data(archive, buffer.baseAddress, buffer.count)
+                    let count = library.readData(archive, buffer.baseAddress, buffer.count)
                     if count < 0 { throw archiveError(archive, "cannot read \(path) from") }
                     if count == 0 { break }
                     try body(path, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
@@ -143,27 +145,24 @@ public struct PackSource: Sendable {
 
     /// Runs `body` for each header of the ISO until it returns true.
     private func withArchive(_ body: (OpaquePointer, OpaquePointer) throws(Dom0Error) -> Bool) throws(Dom0Error) {
-        guard let archive = archive_read_new() else { throw Dom0Error("cannot start libarchive") }
-        defer { archive_read_free(archive) }
-        archive_read_support_format_iso9660(archive)
-        guard archive_read_open_filename(archive, location.string, 1 << 16) == ARCHIVE_OK else {
+        let library = try Archive.shared.get()
+        guard let archive = library.readNew() else { throw Dom0Error("cannot start libarchive") }
+        defer { _ = library.readFree(archive) }
+        _ = library.supportISO9660(archive)
+        guard library.openFilename(archive, location.string, 1 << 16) == Archive.ok else {
             throw archiveError(archive, "cannot open the pack")
         }
         var entry: OpaquePointer?
         while true {
-            let status = archive_read_next_header(archive, &entry)
-            if status == ARCHIVE_EOF { return }
-            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else { throw archiveError(archive, "cannot read the pack") }
+            let status = library.nextHeader(archive, &entry)
+            if status == Archive.eof { return }
+            guard status == Archive.ok || status == Archive.warn, let entry else { throw archiveError(archive, "cannot read the pack") }
             if try body(archive, entry) { return }
         }
     }
 
     private func archiveError(_ archive: OpaquePointer, _ what: String) -> Dom0Error {
-        let reason = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+        let reason = (try? Archive.shared.get())?.errorString(archive).map { String(cString: $0) } ?? "unknown libarchive error"
         return Dom0Error(.failed, what, at: location.string, why: reason, fix: "the ISO is damaged or truncated; get it again")
     }
-}
-
-private func entryPath(_ entry: OpaquePointer) -> String {
-    archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
 }
