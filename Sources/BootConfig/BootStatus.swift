@@ -29,12 +29,14 @@ public struct BootStatus: Sendable, Encodable {
                                            "intel_iommu", "amd_iommu"]
 
     /// Compares the configuration the editor reads with `/proc/cmdline` and Xen's running command
-    /// line: from `xlInfo` (`xl info` output the caller already has), else `xl info` on this machine.
-    public static func read(_ editor: BootEditor, xlInfo: String? = nil) async throws(Dom0Error) -> BootStatus {
+    /// line: from `xen` when the caller has asked Xen already, else from `xl info` on this machine.
+    public static func read(_ editor: BootEditor, xen: XenFacts? = nil) async throws(Dom0Error) -> BootStatus {
+        var facts = xen
+        if facts == nil { facts = await XenFacts.read(editor.root, runner: editor.runner) }
         var lines: [Line] = []
         for line in BootLine.allCases {
             let configured = try await editor.configured(line).tokens
-            let (running, source) = try await runningArguments(line, editor, xlInfo: xlInfo)
+            let (running, source) = try runningArguments(line, editor, xen: facts ?? XenFacts(info: nil, dmesg: nil))
             let runningTokens = running?.tokens.filter { !$0.hasPrefix("BOOT_IMAGE=") }
             let keys = Set(configured.map(BootArguments.key(of:))).union(managedKeys)
             lines.append(Line(
@@ -47,28 +49,16 @@ public struct BootStatus: Sendable, Encodable {
         return BootStatus(lines: lines, rebootNeeded: differs ? true : (known ? false : nil))
     }
 
-    private static func runningArguments(_ line: BootLine, _ editor: BootEditor, xlInfo: String?) async throws(Dom0Error)
+    private static func runningArguments(_ line: BootLine, _ editor: BootEditor, xen: XenFacts) throws(Dom0Error)
         -> (BootArguments?, String) {
         switch line {
         case .dom0:
             guard let text = try editor.root.readText("/proc/cmdline") else { return (nil, "no /proc/cmdline under the root") }
             return (BootArguments(parsing: text.trimmingTrailingWhitespace), "/proc/cmdline")
         case .xen:
-            var info = xlInfo
-            if info == nil {
-                guard editor.root.isSystem else { return (nil, "cannot ask the Xen of a host under --root") }
-                guard CommandRunner.locate("xl") != nil else { return (nil, "xl is not installed (not a Xen dom0?)") }
-                let result = try await editor.runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
-                guard result.succeeded else { return (nil, "xl info failed: \(result.stderr.trimmingTrailingWhitespace)") }
-                info = result.stdout
-            }
-            for row in (info ?? "").split(separator: "\n") {
-                let parts = row.split(separator: ":", maxSplits: 1)
-                if parts.count == 2, String(parts[0]).trimmingTrailingWhitespace == "xen_commandline" {
-                    return (BootArguments(parsing: parts[1].drop { $0 == " " }), "xl info")
-                }
-            }
-            return (nil, "xl info has no xen_commandline")
+            guard xen.info != nil else { return (nil, xen.unavailable ?? "xl info gave nothing") }
+            guard let running = xen.infoField("xen_commandline") else { return (nil, "xl info has no xen_commandline") }
+            return (BootArguments(parsing: running), "xl info")
         }
     }
 }
@@ -84,10 +74,7 @@ public enum HostFacts {
 
     /// The host's memory in bytes: `xl info` total_memory on this machine's Xen, else MemTotal of /proc/meminfo.
     public static func memory(_ root: HostRoot, runner: CommandRunner) async throws(Dom0Error) -> UInt64? {
-        if root.isSystem, CommandRunner.locate("xl") != nil,
-           let info = try? await runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20)), info.succeeded,
-           let row = info.stdout.split(separator: "\n").first(where: { $0.hasPrefix("total_memory") }),
-           let mebibytes = row.split(separator: ":").last.flatMap({ UInt64($0.trimmingWhitespace) }) {
+        if let mebibytes = await XenFacts.read(root, runner: runner).infoField("total_memory").flatMap({ UInt64($0) }) {
             return mebibytes << 20
         }
         let row = try root.readText("/proc/meminfo")?.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }

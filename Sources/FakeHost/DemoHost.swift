@@ -26,8 +26,8 @@ public struct DemoHost: Sendable {
     public static let diskSize: Int64 = 64 << 30
     /// The XenServer-style boot configuration (UEFI location).
     public static let grubConfig: FilePath = "/boot/efi/EFI/xenserver/grub.cfg"
-    /// The running dom0 command line once the demo's grub.cfg edits are booted, for tests of "up to date".
-    public static var dom0CommandLineForTests: String { DemoFiles.dom0CommandLine }
+    /// The dom0 command line the demo host runs with (its /proc/cmdline and its grub.cfg's product entry).
+    public static var dom0CommandLine: String { DemoFiles.dom0CommandLine }
 
     /// The control-plane daemons whose units the host has.
     public static let controlDaemons = ["xapi", "xenopsd-xc", "xcp-networkd", "xcp-rrdd", "squeezed",

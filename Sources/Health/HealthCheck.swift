@@ -1,3 +1,4 @@
+import BootConfig
 import Dom0Core
 
 /// A check's verdict.
@@ -27,33 +28,6 @@ public struct CheckResult: Sendable, Encodable, Equatable {
     /// A check whose source is missing says so; it never guesses PASS.
     public static func cannotTell(_ what: String, _ why: String) -> CheckResult {
         CheckResult(what, .warn, "cannot tell: \(why)")
-    }
-}
-
-/// What Xen itself says, which dom0 cannot see in sysfs (Xen owns the IOMMU).
-public struct XenFacts: Sendable {
-    /// `xl info` output.
-    public var info: String?
-    /// `xl dmesg` output.
-    public var dmesg: String?
-
-    public init(info: String?, dmesg: String?) {
-        self.info = info
-        self.dmesg = dmesg
-    }
-
-    /// Asks `xl` on this machine; under another root, or without xl, Xen cannot be asked.
-    public static func read(_ root: HostRoot, runner: CommandRunner) async -> XenFacts {
-        guard root.isSystem, CommandRunner.locate("xl") != nil else { return XenFacts(info: nil, dmesg: nil) }
-        let info = try? await runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
-        let dmesg = try? await runner.run(["xl", "dmesg"], effect: .readOnly, timeout: .seconds(20))
-        return XenFacts(info: info?.succeeded == true ? info?.stdout : nil, dmesg: dmesg?.succeeded == true ? dmesg?.stdout : nil)
-    }
-
-    /// A field of `xl info` ("virt_caps").
-    public func infoField(_ name: String) -> String? {
-        info?.split(separator: "\n").first { $0.split(separator: ":").first?.trimmingWhitespace == name }
-            .flatMap { line in line.firstIndex(of: ":").map { line[line.index(after: $0)...].trimmingWhitespace } }
     }
 }
 

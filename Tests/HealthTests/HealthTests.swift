@@ -1,3 +1,4 @@
+import BootConfig
 import Dom0Core
 import FakeHost
 import Health
@@ -47,7 +48,7 @@ extension HealthReport {
 struct HealthTests {
     @Test func aXenDom0WithAnIOMMUPasses() async throws {
         let host = try HealthHost()
-        try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLineForTests)
+        try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLine)
         let report = await host.check()
         #expect(report.status(of: "running as Xen dom0") == .pass)
         #expect(report.status(of: "IOMMU") == .pass)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BootConfig
 import Dom0Core
 import Health
 

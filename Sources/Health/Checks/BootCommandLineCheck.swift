@@ -6,7 +6,7 @@ struct BootCommandLineCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "boot command line"
         let status: BootStatus
-        do { status = try await BootStatus.read(BootEditor(root: context.root), xlInfo: context.xen.info) } catch {
+        do { status = try await BootStatus.read(BootEditor(root: context.root), xen: context.xen) } catch {
             return [.cannotTell(what, error.what)]
         }
         let changes = status.lines.flatMap { line in line.pending.map { "+\($0)" } + line.stale.map { "-\($0)" } }
