@@ -62,6 +62,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "dom0kit", dependencies: ["Dom0KitCLI"], swiftSettings: strict),
+        // The benchmarks' helper: large fake hosts, and timing of library passes (benchmarks/*.sh).
+        .executableTarget(name: "dom0kit-bench", dependencies: ["BootConfig", "Dom0Core", "FakeHost", "Health", "PCIDevices"],
+                          path: "benchmarks/dom0kit-bench", swiftSettings: strict),
 
         // Test support: fixtures and helpers shared by the suites, and a child process for crash tests.
         .target(name: "TestSupport", dependencies: ["Dom0Core", "FakeHost"], path: "Tests/TestSupport",

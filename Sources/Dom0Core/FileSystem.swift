@@ -32,18 +32,39 @@ public enum FileSystem {
         }
         defer { try? fd.close() }
         var content: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count: Int
-            do {
-                count = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
-            } catch let error as Errno {
-                throw .system("cannot read", at: path.string, error)
-            } catch {
-                throw Dom0Error("cannot read", at: path.string, why: "\(error)")
+        // Most files read are small (sysfs attributes, configs): one uninitialised stack buffer
+        // serves, with no zeroing and no allocation besides the result.
+        return try withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 1) { buffer throws(Dom0Error) in
+            while true {
+                let count: Int
+                do {
+                    count = try fd.read(into: buffer, retryOnInterrupt: true)
+                } catch let error as Errno {
+                    throw .system("cannot read", at: path.string, error)
+                } catch {
+                    throw Dom0Error("cannot read", at: path.string, why: "\(error)")
+                }
+                if count == 0 { return content }
+                content.append(contentsOf: buffer[0..<count])
             }
-            if count == 0 { return content }
-            content.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// A sysfs attribute's value, or nil when it does not exist. The kernel returns an
+    /// attribute whole in one read of a page, so one read serves (unlike /proc's seq_files); a
+    /// link is not followed.
+    public static func readAttribute(_ real: FilePath) throws(Dom0Error) -> [UInt8]? {
+        let fd = real.withPlatformString { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory || error == .operationNotSupportedByDevice { return nil }
+            throw .system("cannot read", at: real.string, error)
+        }
+        defer { close(fd) }
+        return try [UInt8](unsafeUninitializedCapacity: 4096) { buffer, count throws(Dom0Error) in
+            let read = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            guard read >= 0 else { throw .system("cannot read", at: real.string, Errno(rawValue: errno)) }
+            count = read
         }
     }
 
@@ -58,12 +79,27 @@ public enum FileSystem {
         }
     }
 
+    /// The target of a symbolic link, or nil when `path` is missing or not a link (one readlink).
+    public static func linkTarget(_ path: FilePath) throws(Dom0Error) -> FilePath? {
+        let target = path.withPlatformString { name in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer -> String? in
+                let count = readlink(name, buffer.baseAddress!, buffer.count)
+                guard count >= 0 else { return nil }
+                return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
+            }
+        }
+        if let target { return FilePath(target) }
+        let error = Errno(rawValue: errno)
+        if error == .noSuchFileOrDirectory || error == .notDirectory || error == .invalidArgument { return nil }
+        throw .system("cannot read link", at: path.string, error)
+    }
+
     /// The target of a symbolic link, as stored.
     public static func readLink(_ path: FilePath) throws(Dom0Error) -> FilePath {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = path.withPlatformString { readlink($0, &buffer, buffer.count - 1) }
-        guard count >= 0 else { throw .system("cannot read link", at: path.string, Errno(rawValue: errno)) }
-        return FilePath(String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        guard let target = try linkTarget(path) else {
+            throw .system("cannot read link", at: path.string, Errno(rawValue: errno))
+        }
+        return target
     }
 
     /// Creates a directory and its missing parents (like `mkdir -p`).

@@ -27,14 +27,14 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
             guard getcwd(&buffer, buffer.count) != nil else {
                 throw .system("cannot find the working directory", at: directory.string, Errno(rawValue: errno))
             }
-            absolute = FilePath(String(cString: buffer)).pushing(directory)
+            absolute = FilePath(platformString: buffer).pushing(directory)
         }
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard absolute.withPlatformString({ realpath($0, &resolved) }) != nil else {
             throw Dom0Error(.usage, "no such host root", at: directory.string, why: Errno(rawValue: errno).explained,
                             fix: "pass --root an existing directory that holds the host's tree")
         }
-        let real = FilePath(String(cString: resolved))
+        let real = FilePath(platformString: resolved)
         guard try FileSystem.status(real, followSymlinks: true)?.isDirectory == true else {
             throw Dom0Error(.usage, "the host root is not a directory", at: directory.string,
                             fix: "pass --root a directory")
@@ -61,11 +61,29 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         }
         // On the machine's own root nothing can lead outside it: let the kernel follow links.
         if isSystem { return hostPath.lexicallyNormalized() }
+        return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink)
+    }
 
+    /// The real path of `name` in a directory already resolved under this root (a real path,
+    /// as `resolve` returns), with links inside the root followed: one entry of a directory being
+    /// listed, without walking the directory's own path again for each.
+    public func resolve(_ name: String, in directory: FilePath) throws(Dom0Error) -> FilePath {
+        let component = FilePath.Component(name)
+        guard let component, component.kind == .regular, directory.starts(with: path) else {
+            throw Dom0Error(.usage, "'\(name)' is not an entry of a directory under the host root", at: directory.string)
+        }
+        if isSystem { return directory.appending(component) }
+        return try walk([component], from: directory, hostPath: directory.appending(component), followFinalLink: true)
+    }
+
+    /// Follows `components` from `start` (a real directory under the root), links and all;
+    /// `hostPath` is what errors name.
+    private func walk(_ components: [FilePath.Component], from start: FilePath, hostPath: FilePath,
+                      followFinalLink: Bool) throws(Dom0Error) -> FilePath {
         // `resolved` is the real path so far; `depth` counts its components below the root.
-        var resolved = path
-        var depth = 0
-        var pending = Array(hostPath.components.reversed())
+        var resolved = start
+        var depth = start.components.count - path.components.count
+        var pending = Array(components.reversed())
         var linksLeft = 40  // the kernel's own limit (MAXSYMLINKS)
         while let component = pending.popLast() {
             switch component.kind {

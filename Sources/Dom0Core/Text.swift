@@ -1,13 +1,24 @@
 extension StringProtocol {
-    /// The text without trailing spaces, tabs and newlines.
+    /// The text without trailing spaces, tabs and newlines (ASCII whitespace, as configs and sysfs use).
     public var trimmingTrailingWhitespace: String {
-        var text = Substring(self)
-        while let last = text.last, last.isWhitespace { text.removeLast() }
-        return String(text)
+        let bytes = Substring(self).utf8
+        var end = bytes.endIndex
+        while end > bytes.startIndex, isASCIIWhitespace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return String(decoding: bytes[bytes.startIndex..<end], as: UTF8.self)
     }
 
     /// The text without leading and trailing spaces, tabs and newlines.
     public var trimmingWhitespace: String {
-        String(drop { $0.isWhitespace }).trimmingTrailingWhitespace
+        let bytes = Substring(self).utf8
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, isASCIIWhitespace(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isASCIIWhitespace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
+}
+
+/// Space, tab, newline, vertical tab, form feed, carriage return.
+@inline(__always)
+private func isASCIIWhitespace(_ byte: UInt8) -> Bool {
+    byte == 0x20 || (0x09...0x0d).contains(byte)
 }

@@ -138,6 +138,11 @@ public struct FakeHost: Sendable {
             ("modalias", modalias(device)),
         ]
         for (name, value) in attributes { try tree.put(directory.appending(name), value + "\n", mode: 0o444) }
+        // What the kernel's pci_uevent() shows, from the device as enumerated (reading it wakes no hardware).
+        try tree.put(directory.appending("uevent"), "PCI_CLASS=\(String(device.classCode, radix: 16).uppercased())\n"
+                     + "PCI_ID=\(upperHex(device.vendor, 4)):\(upperHex(device.device, 4))\n"
+                     + "PCI_SUBSYS_ID=\(upperHex(device.subsystemVendor, 4)):\(upperHex(device.subsystemDevice, 4))\n"
+                     + "PCI_SLOT_NAME=\(device.bdf)\nMODALIAS=\(modalias(device))\n")
         for name in ["remove", "rescan", "reset"] { try tree.put(directory.appending(name), "", mode: 0o200) }
         if device.hasDriverOverride { try tree.put(directory.appending("driver_override"), "(null)\n") }
         if device.totalVFs > 0 {
@@ -238,12 +243,14 @@ public struct FakeHost: Sendable {
     }
 
     private func modalias(_ device: FakePCIDevice) -> String {
-        func upper(_ value: some BinaryInteger, _ width: Int) -> String { hex(value, width, prefix: false).uppercased() }
-        return "pci:v0000\(upper(device.vendor, 4))d0000\(upper(device.device, 4))sv0000\(upper(device.subsystemVendor, 4))"
-            + "sd0000\(upper(device.subsystemDevice, 4))bc\(upper(device.classCode >> 16, 2))"
-            + "sc\(upper((device.classCode >> 8) & 0xff, 2))i\(upper(device.classCode & 0xff, 2))"
+        return "pci:v0000\(upperHex(device.vendor, 4))d0000\(upperHex(device.device, 4))sv0000\(upperHex(device.subsystemVendor, 4))"
+            + "sd0000\(upperHex(device.subsystemDevice, 4))bc\(upperHex(device.classCode >> 16, 2))"
+            + "sc\(upperHex((device.classCode >> 8) & 0xff, 2))i\(upperHex(device.classCode & 0xff, 2))"
     }
 }
+
+/// "10DE": hex as uevent and modalias print ids.
+func upperHex(_ value: some BinaryInteger, _ width: Int) -> String { hex(value, width, prefix: false).uppercased() }
 
 /// "0x10de": hex as sysfs prints ids, zero-padded to `width` digits.
 func hex(_ value: some BinaryInteger, _ width: Int, prefix: Bool = true) -> String {

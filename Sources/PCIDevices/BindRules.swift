@@ -57,7 +57,11 @@ public enum BindRules {
     public static let path: FilePath = "/etc/dom0kit/pciback.conf"
 
     /// Reads both sources under the root.
-    public static func load(_ root: HostRoot) throws(Dom0Error) -> [BindRule] {
+    public static func load(_ root: HostRoot) throws(Dom0Error) -> BindRuleSet {
+        BindRuleSet(try loadList(root))
+    }
+
+    private static func loadList(_ root: HostRoot) throws(Dom0Error) -> [BindRule] {
         var rules = try root.readText(path).map { text throws(Dom0Error) in try parse(text, file: path.string) } ?? []
         if let cmdline = try root.readText("/proc/cmdline") {
             for token in cmdline.split(whereSeparator: \.isWhitespace) where token.hasPrefix("xen-pciback.hide=") {
@@ -109,9 +113,42 @@ public enum BindRules {
         }
         return rules
     }
+}
 
-    /// The driver a device should have, from the first rule that matches it.
-    public static func target(for device: PCIDevice, in rules: [BindRule]) -> BindRule? {
-        rules.first { $0.matches(device) }
+/// Rules in order, indexed so that finding a device's rule does not try every rule: hosts hide
+/// a thousand functions by address (one rule each) and have thousands more on the bus.
+public struct BindRuleSet: Sendable {
+    public let rules: [BindRule]
+    /// The first rule naming each exact address.
+    private let exact: [BDF: Int]
+    /// The positions of the other rules (wildcards, ids, classes, VFs).
+    private let general: [Int]
+
+    public init(_ rules: [BindRule]) {
+        self.rules = rules
+        var exact: [BDF: Int] = [:], general: [Int] = []
+        for (index, rule) in rules.enumerated() {
+            if case .slot(let pattern) = rule.match, let bdf = pattern.address {
+                if exact[bdf] == nil { exact[bdf] = index }
+            } else {
+                general.append(index)
+            }
+        }
+        self.exact = exact
+        self.general = general
+    }
+
+    public var isEmpty: Bool { rules.isEmpty }
+
+    /// The position of the first rule that matches a device (the one that decides its driver).
+    public func firstMatch(for device: PCIDevice) -> Int? {
+        let byAddress = exact[device.bdf]
+        let other = general.first { index in (byAddress.map { index < $0 } ?? true) && rules[index].matches(device) }
+        return other ?? byAddress
+    }
+
+    /// The rule that decides a device's driver.
+    public func target(for device: PCIDevice) -> BindRule? {
+        firstMatch(for: device).map { rules[$0] }
     }
 }

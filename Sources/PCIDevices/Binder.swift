@@ -42,22 +42,49 @@ public struct Binder: Sendable {
     /// The kernel module that provides each target driver.
     static let modules = ["pciback": "xen-pciback", "vfio-pci": "vfio-pci", "pci-stub": "pci-stub"]
 
-    /// Binds a device; `companions` are devices bound in the same pass (they count as viable in
-    /// its IOMMU group). Refusals are outcomes, not errors; `force` overrides them.
-    public func bind(_ bdf: BDF, to driver: String, companions: Set<BDF> = [], force: Bool = false)
-        async throws(Dom0Error) -> (BindOutcome, String) {
+    /// Binds devices, each to its driver: every device's writes first, then one wait for all the
+    /// driver links, so asynchronous probes overlap instead of queueing behind each other (a storm
+    /// of 1,024 VFs waits about as long as one). Devices going to vfio-pci together count as viable
+    /// in each other's IOMMU groups. Refusals are outcomes, not errors; `force` overrides them.
+    /// Each device is as the caller just read it.
+    public func bind(_ requests: [(device: PCIDevice, driver: String)], force: Bool = false)
+        async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let bus = PCIBus(root: root)
-        guard let device = try bus.device(bdf) else { return (.vanished, "\(bdf) is gone") }
+        let guarded = try DeviceGuard(root: root).protected()
+        let companions = Set(requests.filter { $0.driver == "vfio-pci" }.map(\.device.bdf))
+        var results: [BDF: (BindOutcome, String)] = [:]
+        var probing: [BDF: String] = [:]
+        var loaded: Set<String> = []
+        for (device, driver) in requests {
+            if let finished = try await start(device, to: driver, companions: companions, guarded: guarded, force: force,
+                                              loaded: &loaded, bus: bus) {
+                results[device.bdf] = finished
+            } else {
+                probing[device.bdf] = driver
+            }
+        }
+        return results.merging(try await settle(probing, bus: bus)) { first, _ in first }
+    }
+
+    /// Everything up to the probe: checks, module, attribute writes. nil when the device is now
+    /// being probed; else how it ended.
+    private func start(_ device: PCIDevice, to driver: String, companions: Set<BDF>, guarded: [BDF: String], force: Bool,
+                       loaded: inout Set<String>, bus: PCIBus) async throws(Dom0Error) -> (BindOutcome, String)? {
+        let bdf = device.bdf
         if device.driver == driver { return (.alreadyBound, "already on \(driver)") }
-        if let reason = try refusal(device, driver: driver, companions: companions, bus: bus) {
+        let groupReason = try groupRefusal(device, driver: driver, companions: companions, bus: bus)
+        if let reason = guarded[bdf] ?? groupReason {
             guard force else { return (.refused, reason) }
             Self.logger.critical("binding \(bdf) to \(driver) although \(reason) (--force)",
-                                        metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.forced)"])
+                                 metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.forced)"])
         }
-        try await loadModule(driver, bus: bus)
+        if !loaded.contains(driver) {
+            try await loadModule(driver, bus: bus)
+            loaded.insert(driver)
+        }
         let device0 = bdf.description
         do {
-            if device.hasDriverOverride {
+            if try bus.hasDriverOverride(bdf) {
                 try await write(driver, "/sys/bus/pci/devices/\(device0)/driver_override")
                 if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
                 try await write(device0, "/sys/bus/pci/drivers_probe")
@@ -73,32 +100,52 @@ public struct Binder: Sendable {
             if try bus.device(bdf) == nil { return (.vanished, "\(bdf) disappeared while being bound") }
             return (.failed, error.description)
         }
-        // drivers_probe returns whether or not a driver took the device; the link tells.
+        return nil
+    }
+
+    /// Waits for the driver links: drivers_probe returns whether or not a driver took the device,
+    /// and some drivers probe asynchronously. Looks again after 1 ms, then less and less often.
+    private func settle(_ probing: [BDF: String], bus: PCIBus) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+        var results: [BDF: (BindOutcome, String)] = [:]
+        var waiting = probing
         let deadline = ContinuousClock.now + probeTimeout
-        while true {
-            guard let now = try bus.device(bdf) else { return (.vanished, "\(bdf) disappeared while being probed") }
-            if now.driver == driver { return (.bound, "bound to \(driver)") }
-            if ContinuousClock.now >= deadline {
-                return (.failed, "\(driver) did not take \(bdf) within \(probeTimeout) (driver: \(now.driver ?? "none"))")
+        var pause = Duration.milliseconds(1)
+        while !waiting.isEmpty {
+            let expired = ContinuousClock.now >= deadline
+            for (bdf, driver) in waiting {
+                let now = try bus.driver(of: bdf)
+                if now != driver, try !bus.isPresent(bdf) {
+                    results[bdf] = (.vanished, "\(bdf) disappeared while being probed")
+                } else if now == driver {
+                    results[bdf] = (.bound, "bound to \(driver)")
+                } else if expired {
+                    results[bdf] = (.failed, "\(driver) did not take \(bdf) within \(probeTimeout) (driver: \(now ?? "none"))")
+                } else {
+                    continue
+                }
+                waiting[bdf] = nil
             }
-            try? await Task.sleep(for: .milliseconds(5))
+            if waiting.isEmpty { break }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
         }
+        return results
     }
 
     /// Puts a device back: driver_override cleared, then probed by whichever driver wants it.
     public func restore(_ bdf: BDF) async throws(Dom0Error) {
         let bus = PCIBus(root: root)
         guard let device = try bus.device(bdf) else { throw Dom0Error(.usage, "no such device", at: bdf.description) }
-        if device.hasDriverOverride { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
+        let hasOverride = try bus.hasDriverOverride(bdf)
+        if hasOverride { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
         if let current = device.driver, BindRule.drivers.contains(current) {
             try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")
         }
         try await write(bdf.description, "/sys/bus/pci/drivers_probe")
     }
 
-    /// Why a device must not go to `driver`: dom0 needs it, or (vfio-pci) its group is not viable.
-    func refusal(_ device: PCIDevice, driver: String, companions: Set<BDF>, bus: PCIBus) throws(Dom0Error) -> String? {
-        if let reason = try DeviceGuard(root: root).reason(device.bdf) { return reason }
+    /// Why a device must not go to vfio-pci: its IOMMU group is not viable.
+    func groupRefusal(_ device: PCIDevice, driver: String, companions: Set<BDF>, bus: PCIBus) throws(Dom0Error) -> String? {
         guard driver == "vfio-pci", let group = device.iommuGroup else { return nil }
         let offenders = try bus.groupOffenders(of: device, companions: companions)
         return offenders.isEmpty ? nil : "IOMMU group \(group) is not viable: " + offenders.joined(separator: ", ") + " stay with dom0"

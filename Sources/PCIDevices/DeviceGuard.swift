@@ -8,11 +8,11 @@ public struct DeviceGuard: Sendable {
 
     public init(root: HostRoot) { self.root = root }
 
-    /// Why `bdf` must stay with dom0, or nil.
-    public func reason(_ bdf: BDF) throws(Dom0Error) -> String? {
-        if try rootDiskControllers().contains(bdf) { return "it controls the disk of dom0's root filesystem" }
-        if let interface = try defaultRouteDevices()[bdf] { return "it carries dom0's default route (\(interface))" }
-        return nil
+    /// The devices that must stay with dom0, each with the reason; read once per pass, not per device.
+    public func protected() throws(Dom0Error) -> [BDF: String] {
+        var reasons = try defaultRouteDevices().mapValues { "it carries dom0's default route (\($0))" }
+        for bdf in try rootDiskControllers() { reasons[bdf] = "it controls the disk of dom0's root filesystem" }
+        return reasons
     }
 
     /// The PCI functions above the block device mounted on / (through dm/md slaves).

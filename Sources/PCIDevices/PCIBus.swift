@@ -12,10 +12,6 @@ public struct PCIDevice: Sendable, Equatable, Encodable {
     public var classCode: UInt32
     /// The driver it is bound to.
     public var driver: String?
-    /// Whether the kernel has `driver_override` (3.16 and later).
-    public var hasDriverOverride: Bool
-    /// The driver named in `driver_override`, if set.
-    public var driverOverride: String?
     /// Its IOMMU group, if the host shows groups.
     public var iommuGroup: Int?
     /// Its physical function, for an SR-IOV VF.
@@ -36,10 +32,11 @@ public struct PCIBus: Sendable {
 
     /// Every function, in address order.
     public func all() throws(Dom0Error) -> [PCIDevice] {
-        guard try root.exists(Self.devices) else { return [] }
+        let directory = try root.resolve(Self.devices)
+        guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
         var devices: [PCIDevice] = []
-        for name in try FileSystem.entries(root.resolve(Self.devices)) {
-            guard let bdf = BDF(name), let device = try device(bdf) else { continue }
+        for name in try FileSystem.entries(directory) {
+            guard let bdf = BDF(name), let device = try device(bdf, at: root.resolve(name, in: directory)) else { continue }
             devices.append(device)
         }
         return devices.sorted { $0.bdf < $1.bdf }
@@ -47,22 +44,70 @@ public struct PCIBus: Sendable {
 
     /// One function, or nil when it is not (or no longer) there.
     public func device(_ bdf: BDF) throws(Dom0Error) -> PCIDevice? {
-        let path = Self.devices.appending(bdf.description)
-        guard try root.exists(path) else { return nil }
-        func hex(_ name: String) throws(Dom0Error) -> UInt32? {
-            guard let text = try root.readText(path.appending(name))?.trimmingWhitespace else { return nil }
-            return UInt32(text.hasPrefix("0x") ? String(text.dropFirst(2)) : text, radix: 16)
+        try device(bdf, at: root.resolve(Self.devices.appending(bdf.description)))
+    }
+
+    /// A function from its resolved directory. Ids and class come from `uevent`, the kernel's
+    /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
+    /// device. The driver, group and PF are links.
+    private func device(_ bdf: BDF, at directory: FilePath) throws(Dom0Error) -> PCIDevice? {
+        guard let uevent = try FileSystem.readAttribute(directory.appending("uevent")) else { return nil }
+        var ids: (UInt16, UInt16)?, subsystem: (UInt16, UInt16)?, classCode: UInt32 = 0
+        for line in uevent.split(separator: UInt8(ascii: "\n")) {
+            if let value = Self.value(line, "PCI_ID=") {
+                ids = Self.pair(value)
+            } else if let value = Self.value(line, "PCI_SUBSYS_ID=") {
+                subsystem = Self.pair(value)
+            } else if let value = Self.value(line, "PCI_CLASS=") {
+                classCode = Self.hex(value) ?? 0
+            }
         }
-        guard let vendor = try hex("vendor"), let device = try hex("device") else { return nil }
-        let override = try root.readText(path.appending("driver_override"))?.trimmingWhitespace
+        guard let ids else { return nil }
         return PCIDevice(
-            bdf: bdf, vendor: UInt16(truncatingIfNeeded: vendor), device: UInt16(truncatingIfNeeded: device),
-            subsystemVendor: UInt16(truncatingIfNeeded: try hex("subsystem_vendor") ?? 0),
-            subsystemDevice: UInt16(truncatingIfNeeded: try hex("subsystem_device") ?? 0),
-            classCode: try hex("class") ?? 0, driver: try linkName(path.appending("driver")),
-            hasDriverOverride: override != nil, driverOverride: override == "(null)" || override?.isEmpty == true ? nil : override,
-            iommuGroup: try linkName(path.appending("iommu_group")).flatMap { Int($0) },
-            physicalFunction: try linkName(path.appending("physfn")).flatMap { BDF($0) })
+            bdf: bdf, vendor: ids.0, device: ids.1, subsystemVendor: subsystem?.0 ?? 0, subsystemDevice: subsystem?.1 ?? 0,
+            classCode: classCode, driver: try Self.linkName(directory.appending("driver")),
+            iommuGroup: try Self.linkName(directory.appending("iommu_group")).flatMap { Int($0) },
+            physicalFunction: try Self.linkName(directory.appending("physfn")).flatMap { BDF($0) })
+    }
+
+    /// The value of a `KEY=value` line of uevent, when the line has that key.
+    private static func value(_ line: ArraySlice<UInt8>, _ key: StaticString) -> ArraySlice<UInt8>? {
+        let prefix = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        return line.starts(with: prefix) ? line.dropFirst(prefix.count) : nil
+    }
+
+    /// "8086:10D3" → (0x8086, 0x10d3).
+    private static func pair(_ text: ArraySlice<UInt8>) -> (UInt16, UInt16)? {
+        guard let colon = text.firstIndex(of: UInt8(ascii: ":")), let first = hex(text[..<colon]),
+              let second = hex(text[(colon + 1)...]), first <= 0xffff, second <= 0xffff else { return nil }
+        return (UInt16(first), UInt16(second))
+    }
+
+    /// Up to eight hex digits, either case.
+    private static func hex(_ digits: ArraySlice<UInt8>) -> UInt32? {
+        guard !digits.isEmpty, digits.count <= 8 else { return nil }
+        var value: UInt32 = 0
+        for digit in digits {
+            let nibble: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(nibble)
+        }
+        return value
+    }
+
+    /// Whether a function is there (cheaper than reading it whole).
+    public func isPresent(_ bdf: BDF) throws(Dom0Error) -> Bool {
+        try root.exists(Self.devices.appending(bdf.description))
+    }
+
+    /// The driver a function is bound to (one readlink, for waiting on a probe).
+    public func driver(of bdf: BDF) throws(Dom0Error) -> String? {
+        try Self.linkName(root.resolve(Self.devices.appending(bdf.description).appending("driver"), followFinalLink: false))
     }
 
     /// The functions of an IOMMU group.
@@ -79,13 +124,20 @@ public struct PCIBus: Sendable {
     /// on a dom0 driver and not a bridge, as "BDF (driver)". `companions` are going along with it.
     public func groupOffenders(of device: PCIDevice, companions: Set<BDF> = []) throws(Dom0Error) -> [String] {
         guard let group = device.iommuGroup else { return [] }
-        var offenders: [String] = []
-        for other in try self.group(group) where other != device.bdf && !companions.contains(other) {
-            guard let member = try self.device(other), let driver = member.driver,
-                  !Self.passthroughDrivers.contains(driver), !member.isBridge else { continue }
-            offenders.append("\(other) (\(driver))")
+        var members: [PCIDevice] = []
+        for other in try self.group(group) where other != device.bdf {
+            if let member = try self.device(other) { members.append(member) }
         }
-        return offenders
+        return Self.offenders(among: members, besides: device.bdf, companions: companions)
+    }
+
+    /// The members of a group (already read) that keep it from being viable for `bdf`.
+    public static func offenders(among members: [PCIDevice], besides bdf: BDF, companions: Set<BDF> = []) -> [String] {
+        members.compactMap { member in
+            guard member.bdf != bdf, !companions.contains(member.bdf), let driver = member.driver,
+                  !passthroughDrivers.contains(driver), !member.isBridge else { return nil }
+            return "\(member.bdf) (\(driver))"
+        }
     }
 
     /// Whether a driver is loaded (has its directory under /sys/bus/pci/drivers).
@@ -98,10 +150,13 @@ public struct PCIBus: Sendable {
         (try root.readText(Self.drivers.appending("pciback/slots")) ?? "").split(separator: "\n").compactMap { BDF($0) }
     }
 
-    /// The last component of a link's target, or nil when there is no link.
-    func linkName(_ path: FilePath) throws(Dom0Error) -> String? {
-        let link = try root.resolve(path, followFinalLink: false)
-        guard try FileSystem.status(link)?.isSymlink == true else { return nil }
-        return try FileSystem.readLink(link).lastComponent?.string
+    /// Whether the kernel has `driver_override` for a function (3.16 and later).
+    public func hasDriverOverride(_ bdf: BDF) throws(Dom0Error) -> Bool {
+        try root.exists(Self.devices.appending(bdf.description).appending("driver_override"))
+    }
+
+    /// The last component of a link's target (a real path), or nil when there is no link.
+    static func linkName(_ link: FilePath) throws(Dom0Error) -> String? {
+        try FileSystem.linkTarget(link)?.lastComponent?.string
     }
 }

@@ -47,6 +47,12 @@ public struct PCISlotPattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The one address it names, when it has no wildcard.
+    public var address: BDF? {
+        guard let slot, let function else { return nil }
+        return BDF(domain: domain, bus: bus, device: slot, function: function)
+    }
+
     /// Whether the pattern covers `bdf`.
     public func matches(_ bdf: BDF) -> Bool {
         bdf.domain == domain && bdf.bus == bus && (slot.map { $0 == bdf.device } ?? true)

@@ -71,23 +71,23 @@ public struct Reconciler: Sendable {
         } else {
             devices = try bus.all()
         }
-        let targets = devices.compactMap { device in BindRules.target(for: device, in: rules).map { (device, $0) } }
-        let companions = Set(targets.filter { $0.1.driver == "vfio-pci" }.map { $0.0.bdf })
+        let targets = devices.compactMap { device in rules.target(for: device).map { (device, $0) } }
+        let toBind = targets.filter { $0.0.driver != $0.1.driver }.map { (device: $0.0, driver: $0.1.driver) }
+        let outcomes = dryRun || toBind.isEmpty ? [:] : try await binder.bind(toBind, force: force)
         var reports: [DeviceReport] = []
         for (device, rule) in targets {
             let name = names.map { names in
                 [names.vendor(device.vendor), names.device(vendor: device.vendor, device: device.device)].compactMap { $0 }
                     .joined(separator: " ")
             }
-            var outcome = BindOutcome.alreadyBound, message = "already on \(rule.driver)"
-            if device.driver != rule.driver {
-                if dryRun {
-                    (outcome, message) = (.pending, "would bind to \(rule.driver) (dry run)")
-                } else {
-                    (outcome, message) = try await binder.bind(device.bdf, to: rule.driver, companions: companions, force: force)
-                }
+            var (outcome, message) = outcomes[device.bdf] ?? (.alreadyBound, "already on \(rule.driver)")
+            if dryRun && device.driver != rule.driver { (outcome, message) = (.pending, "would bind to \(rule.driver) (dry run)") }
+            let after: String? = switch outcome {
+            case .alreadyBound, .pending, .refused: device.driver
+            case .bound: rule.driver
+            case .vanished: nil
+            case .failed: try bus.driver(of: device.bdf)
             }
-            let after = try bus.device(device.bdf)?.driver
             reports.append(DeviceReport(bdf: device.bdf, name: name?.isEmpty == false ? name : nil, rule: rule.description,
                                         driverBefore: device.driver, driverAfter: after, outcome: outcome, message: message))
             log(device.bdf, outcome, message)

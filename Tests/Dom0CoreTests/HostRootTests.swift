@@ -53,6 +53,22 @@ struct HostRootTests {
         #expect(error.what.contains("outside the host root"))
     }
 
+    @Test func anEntryOfAResolvedDirectoryFollowsItsLinkInsideTheRoot() throws {
+        // As /sys/bus/pci/devices/<BDF> → ../../../devices/…: listed once, each entry resolved from there.
+        try FileSystem.symlink("../run/real", at: directory.appending("etc/entry"))
+        let etc = try root.resolve("/etc")
+        #expect(try root.resolve("entry", in: etc) == root.path.appending("run/real"))
+        #expect(try root.resolve("default", in: etc) == root.path.appending("etc/default"))
+    }
+
+    @Test func anEntryWhoseLinkClimbsOutIsRefusedAndNamesAreSingleEntries() throws {
+        try FileSystem.symlink("../../../../../../../etc", at: directory.appending("etc/escape"))
+        let etc = try root.resolve("/etc")
+        #expect(throws: Dom0Error.self) { try root.resolve("escape", in: etc) }
+        #expect(throws: Dom0Error.self) { try root.resolve("..", in: etc) }
+        #expect(throws: Dom0Error.self) { try root.resolve("default", in: "/usr") }
+    }
+
     @Test func theFinalLinkCanBeKept() throws {
         try FileSystem.symlink("/run/real", at: directory.appending("etc/final"))
         #expect(try root.resolve("/etc/final", followFinalLink: false) == root.path.appending("etc/final"))

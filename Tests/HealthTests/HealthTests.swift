@@ -96,6 +96,16 @@ struct HealthTests {
         #expect(report.statuses(of: "hidden device 0000:00:14.0") == [.pass, .warn], "a USB controller is warned about")
     }
 
+    @Test func aDeviceHiddenByTheConfigAndTheCommandLineIsOneLine() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write("/etc/dom0kit/pciback.conf", "0000:04:00.0 pciback\n0000:09:00.0 pciback\n")
+        try host.demo.host.setKernelCommandLine("root=LABEL=root xen-pciback.hide=(0000:04:00.0)(0000:09:00.0)")
+        let report = await host.check()
+        #expect(report.statuses(of: "hidden device 0000:04:00.0") == [.fail], "on its old driver, said once")
+        #expect(report.statuses(of: "hidden device 0000:09:00.0") == [.fail], "not on the bus, said once")
+        #expect(report.results.first { $0.what == "hidden device 0000:09:00.0" }?.hint?.contains("not present") == true)
+    }
+
     @Test func aKVMHostWithGroupsAndAnRMRRAndASharedGroup() async throws {
         let test = try TestHost()
         let host = test.host

@@ -180,6 +180,48 @@ struct BinderTests {
         #expect(error.why?.contains(why) == true, "\(error)")
     }
 
+    @Test func theFirstMatchingRuleDecidesWhateverItsKind() throws {
+        let rules = BindRuleSet(try BindRules.parse("""
+            class 0200 pci-stub
+            0000:04:00.0 pciback
+            0000:04:00.0 vfio-pci
+            0000:01:00.1 vfio-pci
+            0000:01:00.* pciback
+            """, file: "test"))
+        let host = try BindHost()
+        let bus = PCIBus(root: host.root)
+        let nic = try #require(try bus.device(BindHost.nic)), audio = try #require(try bus.device(BindHost.audio))
+        let gpu = try #require(try bus.device(BindHost.gpu))
+        #expect(rules.target(for: nic)?.driver == "pci-stub", "a class rule before the address rules wins")
+        #expect(rules.target(for: audio)?.driver == "vfio-pci", "an address rule before a wildcard wins")
+        #expect(rules.target(for: gpu)?.driver == "pciback")
+        #expect(rules.firstMatch(for: nic) == 0)
+    }
+
+    @Test func devicesAreReadFromUeventAndLinks() throws {
+        let host = try BindHost()
+        let audio = try #require(try PCIBus(root: host.root).device(BindHost.audio))
+        #expect(audio.vendor == 0x10de && audio.device == 0x0fb9 && audio.subsystemVendor == 0x10de)
+        #expect(audio.classCode == 0x040300)
+        #expect(audio.driver == "snd_hda_intel" && audio.iommuGroup == 2 && audio.physicalFunction == nil)
+        #expect(try PCIBus(root: host.root).device(BDF("0000:09:00.0")!) == nil)
+    }
+
+    @Test func manyDevicesAreBoundInOnePassWithTheirProbesOverlapping() async throws {
+        let host = try BindHost()
+        try host.test.host.add(FakeDriver("ixgbevf", ids: [PCIID(vendor: 0x8086, device: 0x1515)]))
+        let vfs = (0..<32).map { BDF(bus: 0x20, device: UInt8($0 / 8), function: UInt8($0 % 8))! }
+        for vf in vfs {
+            try host.test.host.add(FakePCIDevice(vf, vendor: 0x8086, device: 0x1515, classCode: 0x020000, driver: "ixgbevf"))
+        }
+        try host.test.host.setAsynchronousProbe("vfio-pci", milliseconds: 50)
+        try host.rules("id 8086:1515 vfio-pci\n")
+        let report = try await host.reconcile()
+        #expect(report.devices.count == 32)
+        #expect(report.devices.allSatisfy { $0.outcome == .bound && $0.driverBefore == "ixgbevf" && $0.driverAfter == "vfio-pci" })
+        for vf in vfs { #expect(try host.driver(vf) == "vfio-pci") }
+    }
+
     @Test func virtualFunctionsOfAPhysicalFunctionAreHidden() async throws {
         let host = try BindHost()
         try host.test.host.add(FakeDriver("ixgbe", ids: [PCIID(vendor: 0x8086, device: 0x10fb)]))

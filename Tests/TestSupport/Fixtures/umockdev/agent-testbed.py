@@ -11,7 +11,7 @@ checks the daemon's life: the first pass at start, its state file, a hot-plugged
 its add event, a storm of VF add events, SIGHUP reloading the rules, sleeping when idle, and
 stopping on SIGTERM. It prints one JSON object; the Swift test asserts on it.
 """
-import gi, json, os, signal, subprocess, sys, time
+import gi, json, os, re, signal, subprocess, sys, time
 gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev
 
@@ -36,16 +36,31 @@ def write(path, text=''):
         f.write(text)
 
 
+# The write-only attributes (bind, unbind, drivers_probe) are FIFOs: every value the agent writes
+# reaches this script in order, however fast it writes, as every write reaches the kernel.
+queues = {}
+
+
+def write_only(path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.mkfifo(path)
+    queues[path] = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+
 def add_driver(name):
-    for attribute in ('bind', 'unbind', 'new_id', 'remove_id'):
+    for attribute in ('bind', 'unbind'):
+        write_only(os.path.join(drivers, name, attribute))
+    for attribute in ('new_id', 'remove_id'):
         write(os.path.join(drivers, name, attribute))
 
 
 def add_device(bdf, vendor, device, cls, driver=None):
+    ids = (vendor[2:] + ':' + device[2:]).upper()  # uevent's form: 8086:10D3
     path = testbed.add_device('pci', bdf, None,
                               ['vendor', vendor + '\n', 'device', device + '\n', 'class', cls + '\n',
                                'subsystem_vendor', vendor + '\n', 'subsystem_device', device + '\n',
-                               'driver_override', '(null)\n'], ['PCI_SLOT_NAME', bdf])
+                               'driver_override', '(null)\n'],
+                              ['PCI_SLOT_NAME', bdf, 'PCI_ID', ids, 'PCI_SUBSYS_ID', ids, 'PCI_CLASS', cls[2:].lstrip('0').upper()])
     if driver:
         bind(bdf, driver)
     return path
@@ -75,28 +90,42 @@ def unbind(bdf, driver):
 
 
 def take(path):
-    """The value written to a sysfs attribute since last time, consumed like the kernel does."""
-    try:
-        with open(path) as f:
-            value = f.read().strip()
-    except FileNotFoundError:
-        return ''
-    if value:
-        write(path)
-    return value
+    """The addresses written to a write-only attribute since last time, in order."""
+    data = b''
+    while True:
+        try:
+            chunk = os.read(queues[path], 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return re.findall(r'[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]', data.decode())
+
+
+probes = []  # (address, steps left): a probe waits while the device's unbind is still on its way
 
 
 def kernel_step():
     for name in os.listdir(drivers):
-        if (bdf := take(os.path.join(drivers, name, 'unbind'))) and driver_of(bdf) == name:
-            unbind(bdf, name)
-        if (bdf := take(os.path.join(drivers, name, 'bind'))) and driver_of(bdf) is None:
-            bind(bdf, name)
-    if bdf := take(os.path.join(sysdir, 'bus/pci/drivers_probe')):
+        for bdf in take(os.path.join(drivers, name, 'unbind')):
+            if driver_of(bdf) == name:
+                unbind(bdf, name)
+        for bdf in take(os.path.join(drivers, name, 'bind')):
+            if driver_of(bdf) is None:
+                bind(bdf, name)
+    probes.extend((bdf, 50) for bdf in take(os.path.join(sysdir, 'bus/pci/drivers_probe')))
+    waiting = []
+    for bdf, steps in probes:
+        if driver_of(bdf) is not None:
+            if steps > 0:
+                waiting.append((bdf, steps - 1))
+            continue
         with open(os.path.join(device_dir(bdf), 'driver_override')) as f:
             override = f.read().strip()
-        if override not in ('', '(null)') and driver_of(bdf) is None and os.path.isdir(os.path.join(drivers, override)):
+        if override not in ('', '(null)') and os.path.isdir(os.path.join(drivers, override)):
             bind(bdf, override)
+    probes[:] = waiting
 
 
 def wait_until(condition, seconds=20):
@@ -111,7 +140,7 @@ def wait_until(condition, seconds=20):
 
 for name in ('e1000e', 'ixgbevf', 'pciback', 'vfio-pci'):
     add_driver(name)
-write(os.path.join(sysdir, 'bus/pci/drivers_probe'))
+write_only(os.path.join(sysdir, 'bus/pci/drivers_probe'))
 write(os.path.join(root, 'proc/cmdline'), 'root=/dev/sda1\n')
 write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n')
 add_device('0000:04:00.0', '0x8086', '0x10d3', '0x020000', driver='e1000e')
@@ -119,6 +148,19 @@ add_device('0000:06:00.0', '0x8086', '0x10d3', '0x020000', driver='e1000e')
 
 env = dict(os.environ, LD_PRELOAD='libumockdev-preload.so.0', UMOCKDEV_DIR=root)
 process = subprocess.Popen([agent, 'run', '--root', root], env=env, stderr=subprocess.PIPE, text=True)
+
+
+def cpu_ticks():
+    """The agent's CPU time (user and system) so far, in clock ticks."""
+    with open('/proc/%d/stat' % process.pid) as f:
+        return sum(int(x) for x in f.read().split()[13:15])
+
+
+def memory(field):
+    with open('/proc/%d/status' % process.pid) as f:
+        return int(next(line for line in f if line.startswith(field + ':')).split()[1])
+
+
 try:
     findings['start'] = wait_until(lambda: driver_of('0000:04:00.0') == 'pciback') is not None
     findings['state'] = wait_until(lambda: os.path.exists(os.path.join(root, 'run/dom0kit/pciback.json'))) is not None
@@ -134,7 +176,7 @@ try:
         # The VFs' rule arrives with the storm: the agent reads rules afresh on every pass.
         write(os.path.join(root, 'etc/dom0kit/pciback.conf'), '0000:04:00.0 pciback\n0000:05:10.0 vfio-pci\nid 8086:1515 vfio-pci\n')
         vfs = ['0000:%02x:%02x.%d' % (0x20 + i // 256, (i // 8) % 32, i % 8) for i in range(storm)]
-        start = time.monotonic()
+        start, ticks = time.monotonic(), cpu_ticks()
         for vf in vfs:
             testbed.uevent(add_device(vf, '0x8086', '0x1515', '0x020000'), 'add')
         added = time.monotonic() - start
@@ -148,8 +190,11 @@ try:
         findings['storm'] = elapsed is not None
         findings['storm_seconds'] = None if elapsed is None else added + elapsed
         findings['storm_adding_seconds'] = added
-        with open('/proc/%d/status' % process.pid) as f:
-            findings['rss_kib'] = int(next(l for l in f if l.startswith('VmHWM')).split()[1])
+        # The agent's own work in the storm, without the time this script spends playing the kernel.
+        findings['storm_cpu_ms'] = (cpu_ticks() - ticks) * 1000 // os.sysconf('SC_CLK_TCK')
+        findings['rss_kib'] = memory('VmHWM')
+        findings['rss_anon_kib'] = memory('RssAnon')
+        findings['rss_file_kib'] = memory('RssFile')
 
     # SIGHUP: the rules are read again; 06:00.0 is hidden now.
     with open(os.path.join(root, 'etc/dom0kit/pciback.conf'), 'a') as f:
@@ -159,9 +204,6 @@ try:
 
     # Idle, it sleeps in poll(2): once it has settled (no CPU used for a second; a debug build
     # may still be working through the storm), no CPU time over a quiet while.
-    def cpu_ticks():
-        with open('/proc/%d/stat' % process.pid) as f:
-            return sum(int(x) for x in f.read().split()[13:15])
     deadline = time.monotonic() + 120
     last, quiet_since = cpu_ticks(), time.monotonic()
     while time.monotonic() - quiet_since < 1 and time.monotonic() < deadline:
@@ -169,12 +211,9 @@ try:
         time.sleep(0.1)
         if (now := cpu_ticks()) != last:
             last, quiet_since = now, time.monotonic()
-    with open('/proc/%d/stat' % process.pid) as f:
-        before = sum(int(x) for x in f.read().split()[13:15])
+    before = cpu_ticks()
     time.sleep(2)
-    with open('/proc/%d/stat' % process.pid) as f:
-        after = sum(int(x) for x in f.read().split()[13:15])
-    findings['idle_cpu_ticks'] = after - before
+    findings['idle_cpu_ticks'] = cpu_ticks() - before
 
     process.send_signal(signal.SIGTERM)
     findings['exit'] = process.wait(timeout=20)
