@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
         .systemLibrary(name: "CPci", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
+        // Header only (no pkgConfig, no link): libyaml is opened when a host spec is read.
+        .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
 
         .target(
             name: "Dom0Core",
@@ -50,13 +52,13 @@ let package = Package(
                 swiftSettings: strict),
         .target(
             name: "HostSpec",
-            dependencies: ["Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health", "FakeHost"],
+            dependencies: ["CYaml", "Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health", "FakeHost"],
             swiftSettings: strict
         ),
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack", "Health", "PCIDevices",
+                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack", "Health", "PCIDevices", "FakeHost",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   pkg-config libsystemd-dev libudev-dev libpci-dev                 # system-library targets
   libarchive13 libssl3                                             # loaded by supp-pack when it reads a pack
+  libyaml-dev libyaml-0-2                                          # host specs: yaml.h, and the library host-prepare loads
   fdisk util-linux e2fsprogs dosfstools                           # dom0-partition
   systemd                                                          # systemd-analyze verify
   umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi          # fake sysfs and uevents

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units, the control-slice
-# generator and udev rules.
+# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units (the agent and first
+# boot), the control-slice generator, udev rules and example host specs.
 #
 #   installer/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--deps]
 #   installer/install.sh --uninstall [--prefix DIR] [--destdir DIR]
@@ -76,6 +76,7 @@ bindir="$prefix/bin"
 unitdir="$prefix/lib/systemd/system"
 rulesdir="$prefix/lib/udev/rules.d"
 generatordir="$prefix/lib/systemd/system-generators"
+examplesdir="$prefix/share/dom0kit/examples"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -115,6 +116,8 @@ for unit in "$top"/units/*.service "$top"/units/*.slice "$top"/units/*.target "$
   put 0644 "$work/$(basename "$unit")" "$unitdir/$(basename "$unit")"
 done
 for rule in "$top"/units/*.rules; do put 0644 "$rule" "$rulesdir/$(basename "$rule")"; done
+# Host specs to start from; copy one to /etc/dom0kit/host.yaml for host-prepare-firstboot.service.
+for example in "$top"/installer/examples/*.yaml "$top"/installer/examples/*.json; do put 0644 "$example" "$examplesdir/$(basename "$example")"; done
 # systemd runs generators early at boot and on daemon-reload; this one is the multi-call binary.
 link "$bindir/dom0kit" "$generatordir/control-slice-generator"
 

@@ -70,19 +70,24 @@ public struct SlicePlanner: Sendable {
         return SliceFiles(files: files, members: members, missing: missing, host: host)
     }
 
-    /// The plan that makes /etc/systemd/system match the config: files written, files of an earlier
-    /// apply no longer wanted deleted, the record kept current.
+    /// The plan that makes /etc/systemd/system match the config: files of an earlier apply no
+    /// longer wanted deleted first, then the record of what this apply writes, then the files. The
+    /// record comes before the files it lists, so an apply cut short is still fully recorded: the
+    /// next apply (or remove) finds every file and directory it may have made.
     public func planApply(_ config: SliceConfig) throws(Dom0Error) -> (plan: Plan, files: SliceFiles) {
         let rendered = try render(config)
         var record = try readRecord()
         var plan = Plan()
+        var writes: [Change] = []
         var written: Set<String> = []
         for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
             let path = Self.unitDirectory.appending(relative)
             written.insert(path.string)
             try recordNewDirectories(above: path, in: &record)
-            plan.add(try Change.file(path, content: Array(content.utf8), in: root, module: "slice",
-                                     summary: relative.hasSuffix(".slice") ? "the slice unit" : "move \(relative.split(separator: ".d/")[0]) into \(config.name)"))
+            if let change = try Change.file(path, content: Array(content.utf8), in: root, module: "slice",
+                                            summary: relative.hasSuffix(".slice") ? "the slice unit" : "move \(relative.split(separator: ".d/")[0]) into \(config.name)") {
+                writes.append(change)
+            }
         }
         for stale in record.files.subtracting(written).sorted() {
             plan.add(try Change.delete(FilePath(stale), in: root, module: "slice", summary: "no longer a member"))
@@ -95,7 +100,8 @@ public struct SlicePlanner: Sendable {
         record.files = written
         try recordNewDirectories(above: Self.record, in: &record)
         plan.add(try Change.file(Self.record, content: record.encoded, in: root, module: "slice",
-                                 summary: "record what Dom0Kit wrote, for remove"))
+                                 summary: "record what Dom0Kit writes, for remove"))
+        plan.changes += writes
         return (plan, rendered)
     }
 

@@ -50,13 +50,6 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
         Dom0Error(.failed, what, at: location, why: errno.explained, fix: fix ?? errno.defaultFix, errno: errno)
     }
 
-    /// A capability whose issue has not landed yet: a clear error rather than fake output.
-    public static func notImplemented(_ capability: String) -> Dom0Error {
-        Dom0Error(.failed, "\(capability) is not implemented yet",
-                  why: "this Dom0Kit build has the foundation only",
-                  fix: "run `host-prepare demo` to see what works today")
-    }
-
     /// "what: where: why", then the fix on its own line.
     public var description: String {
         var text = what

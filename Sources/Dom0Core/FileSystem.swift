@@ -102,6 +102,12 @@ public enum FileSystem {
         return target
     }
 
+    /// Renames a file or directory (atomically, within one file system).
+    public static func rename(_ source: FilePath, to target: FilePath) throws(Dom0Error) {
+        let rc = source.withPlatformString { from in target.withPlatformString { Glibc.rename(from, $0) } }
+        guard rc == 0 else { throw .system("cannot rename \(source) to", at: target.string, Errno(rawValue: errno)) }
+    }
+
     /// Creates a directory and its missing parents (like `mkdir -p`).
     public static func createDirectories(_ path: FilePath, mode: mode_t = 0o755) throws(Dom0Error) {
         if let existing = try status(path, followSymlinks: true) {
@@ -170,7 +176,7 @@ public enum FileSystem {
     }
 
     /// Flushes a directory's entries to disk, so a rename in it survives power loss.
-    static func syncDirectory(_ path: FilePath) throws(Dom0Error) {
+    public static func syncDirectory(_ path: FilePath) throws(Dom0Error) {
         let fd = path.withPlatformString { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { throw .system("cannot open directory", at: path.string, Errno(rawValue: errno)) }
         defer { close(fd) }

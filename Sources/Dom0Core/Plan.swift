@@ -206,13 +206,15 @@ public struct ApplyReport: Sendable, Encodable {
 }
 
 extension Plan {
-    /// Runs the steps in order and stops at the first failure.
-    public func apply(_ context: ApplyContext) async -> ApplyReport {
+    /// Runs the steps in order and stops at the first failure; `afterEach` hears of each step
+    /// done (its number from 1), before the next starts, so a journal can record progress.
+    public func apply(_ context: ApplyContext, afterEach: (Int) throws(Dom0Error) -> Void = { _ in }) async -> ApplyReport {
         var report = ApplyReport()
         for (index, change) in changes.enumerated() {
             do {
                 try await change.apply(context)
                 report.done.append(change)
+                try afterEach(index + 1)
             } catch {
                 report.failed = change
                 report.error = error

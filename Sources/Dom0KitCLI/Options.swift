@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dom0Core
+import FakeHost
 import Logging
 import SystemPackage
 
@@ -19,6 +20,12 @@ struct HostOptions: ParsableArguments {
     func hostRoot() throws(Dom0Error) -> HostRoot {
         guard let root, root != "/" else { return .system }
         return try HostRoot(FilePath(root))
+    }
+
+    /// What sysfs writes go to: the kernel, or on a fake host tree (the demo's, a test's) the
+    /// tree's own simulated kernel, so binding there behaves as on a host.
+    func sysfs(for root: HostRoot) throws(Dom0Error) -> any SysfsWriter {
+        try KernelSimulator.forTree(at: root) ?? KernelSysfs()
     }
 
     /// The log level for a count of `-v`.

@@ -28,6 +28,13 @@ public final class KernelSimulator: SysfsWriter {
         tree = host.tree
     }
 
+    /// The simulator of the fake host tree at `root`, or nil when `root` is not one (a real host,
+    /// or a tree made by other means): tools given `--root` on a fake host get its kernel.
+    public static func forTree(at root: HostRoot) throws(Dom0Error) -> KernelSimulator? {
+        guard !root.isSystem, try root.exists(SysfsTree.kernelState) else { return nil }
+        return KernelSimulator(FakeHost(tree: SysfsTree(root: root)))
+    }
+
     /// The next `times` writes to `attribute` (a host path, after links) fail with `errno`.
     public func injectFailure(_ errno: Errno, at attribute: FilePath, times: Int = 1) throws(Dom0Error) {
         let key = try canonical(attribute)

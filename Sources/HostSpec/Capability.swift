@@ -4,21 +4,14 @@ public struct Capability: Sendable {
     public var tool: String
     /// What it does, in one line (the tool's `--help` abstract).
     public var summary: String
-    /// Whether this build has it; a capability not built yet answers "not implemented yet".
-    public var isAvailable: Bool
-    /// What a capability built in part already does.
-    public var partly: String? = nil
 
-    /// The capabilities, in the order a host is prepared (DESIGN.md, host-prepare's safe order).
+    /// The capabilities, in the order a host is prepared (host-prepare's safe order).
     public static let all: [Capability] = [
-        Capability(tool: "dom0-partition", summary: "Plan and apply dom0 disk layouts (XS8, upgrade from the 4 GiB layout).",
-                   isAvailable: true),
-        Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs.", isAvailable: true),
-        Capability(tool: "xen-cmdline", summary: "Read and edit the Xen and dom0 boot command lines.", isAvailable: true),
-        Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath.",
-                   isAvailable: true),
-        Capability(tool: "pciback-agent", summary: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health.",
-                   isAvailable: false, partly: "once, restore and health work; the udev-driven daemon is to come"),
+        Capability(tool: "dom0-partition", summary: "Plan and apply dom0 disk layouts (XS8, upgrade from the 4 GiB layout)."),
+        Capability(tool: "supp-pack", summary: "Verify, install, list and remove supplemental packs."),
+        Capability(tool: "xen-cmdline", summary: "Read and edit the Xen and dom0 boot command lines."),
+        Capability(tool: "control-slice", summary: "Put control-plane daemons in control.slice with more CPU than the datapath."),
+        Capability(tool: "pciback-agent", summary: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health."),
     ]
 
     /// The capability a tool offers.

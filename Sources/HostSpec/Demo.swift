@@ -1,8 +1,7 @@
 import BootConfig
-import ControlSlice
-import DiskLayout
 import Dom0Core
 import FakeHost
+import Health
 import PCIDevices
 import SystemPackage
 
@@ -21,21 +20,24 @@ public struct DemoReport: Sendable, Encodable {
     public var directory: String
     /// The host tree.
     public var root: String
+    /// The spec written for the demo host, and its text.
+    public var spec: String
+    public var specText: String
+    /// The pack the spec installs: an ISO built with xorriso, or a pack directory.
+    public var pack: String
     /// The demo host's PCI functions.
     public var devices: [Device]
     /// Notable files of the host.
     public var files: [String]
-    /// Which capabilities this build has.
-    public var capabilities: [String: Bool]
-    /// The first plan.
-    public var plan: Plan
-    /// What applying it did.
-    public var apply: ApplyReport
-    /// The plan computed after applying: empty when apply did everything.
-    public var planAfterApply: Plan
+    /// `host-prepare plan`, then `apply`, `apply` again, and `check`.
+    public var plan: HostPlan
+    public var apply: HostApplyReport
+    public var applyAgain: HostApplyReport
+    public var check: HealthReport
 }
 
-/// The demo: build the demo host, then plan and apply every capability this build has.
+/// The demo: build the demo host, write its spec, and plan, apply, apply again and check it, as
+/// `host-prepare` would on a real host.
 public enum Demo {
     /// The file that marks a directory as a demo's, so a second run may rebuild it.
     public static let marker = ".dom0kit-demo"
@@ -47,12 +49,17 @@ public enum Demo {
         let base = try prepare(directory)
         let demo = try DemoHost.build(at: base.appending("root"))
         let root = demo.host.root
-        let simulator = KernelSimulator(demo.host)
-        let context = ApplyContext(root: root, sysfs: simulator)
+        let (specPath, pack) = try await writeSpec(for: demo, in: base)
+        let specText = try FileSystem.read(specPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
 
-        let plan = try await makePlan(demo)
-        let report = await plan.apply(context)
-        let again = try await makePlan(demo)
+        // From here on, exactly what `host-prepare plan/apply/check DIR/host.yaml --root DIR/root` does.
+        let spec = try HostSpec.load(specPath)
+        let applier = HostApplier(context: ApplyContext(root: root, sysfs: KernelSimulator(demo.host)))
+        let plan = try await HostPlanner(root: root).plan(spec)
+        plan.cleanUp()
+        let apply = try await applier.apply(spec, from: specPath.string)
+        let again = try await applier.apply(spec, from: specPath.string)
+        let check = await HostCheck.run(spec, HealthContext(root: root, xen: await XenFacts.read(root, runner: CommandRunner())))
 
         let names = PCINames()
         let devices = demo.devices.map { device in
@@ -63,26 +70,67 @@ public enum Demo {
                                      role: device.role, hide: device.hide)
         }
         return DemoReport(
-            directory: base.string, root: root.path.string, devices: devices,
+            directory: base.string, root: root.path.string, spec: specPath.string, specText: specText, pack: pack.string,
+            devices: devices,
             files: [DemoHost.grubConfig.string, "/etc/default/grub", "/proc/cmdline",
                     "\(DemoHost.disk) (sparse \(DemoHost.diskSize >> 30) GiB image)"]
                 + DemoHost.controlDaemons.map { "/usr/lib/systemd/system/\($0).service" },
-            capabilities: Dictionary(uniqueKeysWithValues: Capability.all.map { ($0.tool, $0.isAvailable) }),
-            plan: plan, apply: report, planAfterApply: again)
+            plan: plan, apply: apply, applyAgain: again, check: check)
     }
 
-    /// The demo host's plan: every available capability adds its changes here, in `Capability.all`'s order.
-    static func makePlan(_ demo: DemoHost) async throws(Dom0Error) -> Plan {
-        var plan = Plan()
-        // dom0-partition: the XS8 layout on the system disk (firmware from /sys/firmware/efi).
-        plan.changes += try await DiskPlanner(root: demo.host.root).plan(DemoHost.disk, DiskOptions()).plan.changes
-        // xen-cmdline: hide the guest devices from dom0 at the next boot.
-        let boot = BootEditor(root: demo.host.root)
-        let hidden = demo.devices.filter(\.hide).map(\.spec.bdf.description)
-        plan.changes += try await boot.plan(try await BootKnobs.hide(add: hidden, remove: [], boot)).plan.changes
-        // control-slice: the control-plane daemons get ten times the datapath's CPU.
-        plan.changes += try SlicePlanner(root: demo.host.root).planApply(SliceConfig()).plan.changes
-        return plan
+    /// Writes the demo host's spec to `base/host.yaml` and its pack to `base/packs`; returns both paths.
+    public static func writeSpec(for demo: DemoHost, in base: FilePath) async throws(Dom0Error) -> (spec: FilePath, pack: FilePath) {
+        let pack = try await makePack(in: base.appending("packs"))
+        try AtomicWriter.write(Array(specText(demo, pack: pack).utf8), to: FilePath("/host.yaml"), in: HostRoot(base))
+        return (base.appending("host.yaml"), pack)
+    }
+
+    /// The demo host's spec: its disk laid out, a pack installed, the guest devices hidden and
+    /// bound to pciback, dom0's memory fixed, and the control plane in control.slice.
+    static func specText(_ demo: DemoHost, pack: FilePath) -> String {
+        let hidden = demo.devices.filter(\.hide)
+        return """
+            # The demo host's spec, written by host-prepare demo. On a real host this would be
+            # /etc/dom0kit/host.yaml (applied at first boot) or any file given to host-prepare.
+            disk:
+              device: \(DemoHost.disk)           # the system disk (here a sparse 64 GiB image)
+              layout: xs8
+              wipe: false                # never destroy what a disk holds unless told to
+            packs:
+              sources:
+                - \(pack)
+            boot:
+              hide:                      # kept from dom0 from the next boot on (xen-pciback.hide)
+            \(hidden.map { "    - bdf: \($0.spec.bdf)\n      note: \($0.role)\n" }.joined())\
+              dom0_mem: {min: 4096M, max: 4096M}
+            control_slice:
+              weight: 1000               # XenServer's CPUShares=10240, as a cgroup v2 weight
+            devices:
+              rules:                     # for pciback-agent, which binds them now and whenever they appear
+            \(hidden.map { "    - \($0.spec.bdf) pciback\n" }.joined())
+            """
+    }
+
+    /// A small pack with metadata only (a real pack carries RPMs): an ISO when xorriso is there,
+    /// as packs ship, else the pack directory, which supp-pack reads the same way.
+    static func makePack(in directory: FilePath) async throws(Dom0Error) -> FilePath {
+        let pack = directory.appending("dom0kit-demo-tools")
+        try FileSystem.createDirectories(pack)
+        let files = try HostRoot(pack)
+        try AtomicWriter.write(Array("""
+            <?xml version="1.0" ?>
+            <repository originator="dom0kit" name="demo-tools" version="1.0.0">
+              <description>Dom0Kit demo pack (metadata only)</description>
+            </repository>
+
+            """.utf8), to: "/XS-REPOSITORY", in: files)
+        try AtomicWriter.write(Array("<packages>\n</packages>\n".utf8), to: "/XS-PACKAGES", in: files)
+        guard CommandRunner.locate("xorriso") != nil else { return pack }
+        let image = directory.appending("dom0kit-demo-tools.iso")
+        if try FileSystem.status(image) != nil { try FileSystem.remove(image) }
+        try await CommandRunner().check(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", image.string, pack.string],
+                                        effect: .readOnly)
+        return image
     }
 
     private static func prepare(_ directory: FilePath?) throws(Dom0Error) -> FilePath {
@@ -97,7 +145,9 @@ public enum Demo {
                     throw Dom0Error(.refused, "refusing to build the demo in a directory that holds other files",
                                     at: directory.string, fix: "name a new or empty directory")
                 }
-                try FileSystem.removeTree(directory.appending("root"))
+                for earlier in ["root", "packs", "host.yaml"] where try FileSystem.status(directory.appending(earlier)) != nil {
+                    try FileSystem.removeTree(directory.appending(earlier))
+                }
             }
         } else {
             try FileSystem.createDirectories(directory)

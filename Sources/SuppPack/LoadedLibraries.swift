@@ -3,32 +3,6 @@ import Glibc
 #endif
 import Dom0Core
 
-/// libarchive and libcrypto, opened when a pack is read rather than linked: every Dom0Kit tool is
-/// the same binary, and loading these two (libarchive brings libxml2 and ICU) would cost each
-/// start of xen-cmdline about a millisecond and 3.5 MiB for nothing. The functions come from
-/// dlsym, typed as their C declarations (archive.h, openssl/evp.h) say.
-struct LoadedLibrary: @unchecked Sendable {
-    private let handle: UnsafeMutableRawPointer
-
-    /// Opens the first of `names` that loads.
-    init(_ names: [String], package: String) throws(Dom0Error) {
-        for name in names {
-            if let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) {
-                self.handle = handle
-                return
-            }
-        }
-        throw Dom0Error("cannot load \(names[0])", why: dlerror().map { String(cString: $0) } ?? "not found",
-                        fix: "install it with: apt-get install \(package)")
-    }
-
-    /// A function of the library, as the C declaration's type says.
-    func function<T>(_ name: String, as type: T.Type) throws(Dom0Error) -> T {
-        guard let symbol = dlsym(handle, name) else { throw Dom0Error("\(name) is missing from its library") }
-        return unsafeBitCast(symbol, to: type)
-    }
-}
-
 /// The libarchive functions pack reading uses.
 struct Archive: Sendable {
     static let ok: Int32 = 0, eof: Int32 = 1, warn: Int32 = -20  // ARCHIVE_OK, ARCHIVE_EOF, ARCHIVE_WARN

@@ -27,7 +27,8 @@ public enum PackRecords {
         let real = try root.resolve(directory)
         guard try FileSystem.status(real, followSymlinks: true)?.isDirectory == true else { return [] }
         var packs: [InstalledPack] = []
-        for name in try FileSystem.entries(real) {
+        // Names starting with "." are records being written (see WritePackRecord), not packs.
+        for name in try FileSystem.entries(real) where !name.hasPrefix(".") {
             if let pack = try read(name, root) { packs.append(pack) }
         }
         return packs
@@ -187,18 +188,16 @@ public struct PackInstaller: Sendable {
                 // One transaction: either every package of the pack installs, or none does.
                 let argv = type == "deb"
                     ? ["dpkg"] + (root.isSystem ? [] : ["--root=\(root.path)"]) + ["--install"] + files
-                    : ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-Uvh"] + files
+                    // --replacepkgs: installing again what a cut-short install already installed succeeds.
+                    : ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-Uvh", "--replacepkgs"] + files
                 plan.add(.tool(argv, module: "pack", summary: "install \(pack.identity) \(pack.version)"))
-            }
-            let folder = PackRecords.directory.appending(pack.identity)
-            for (name, content) in pack.recordFiles.sorted(by: { $0.key < $1.key }) {
-                plan.add(try Change.file(folder.appending(name), content: Array(content.utf8), in: root, module: "pack",
-                                         summary: "record \(pack.identity)"))
             }
             let record = InstalledPack(identity: pack.identity, version: pack.version, kind: pack.kind, description: pack.description,
                                        requires: pack.requires, packages: names, packageType: type, installedAt: now)
-            plan.add(try Change.file(folder.appending(PackRecords.dom0KitRecord), content: Array(try Output.json(record).utf8),
-                                     in: root, module: "pack", summary: "Dom0Kit's record of \(pack.identity)"))
+            var records = pack.recordFiles
+            records[PackRecords.dom0KitRecord] = try Output.json(record)
+            plan.add(.step(WritePackRecord(identity: pack.identity, files: records), module: "pack",
+                           summary: "record \(pack.identity) \(pack.version) as installed"))
         }
         return plan
     }
@@ -240,5 +239,33 @@ public struct PackInstaller: Sendable {
         }
         plan.add(.step(RemoveEmptyDirectory(path: folder.string), module: "pack", summary: "the record of \(identity)"))
         return plan
+    }
+}
+
+/// Writes a pack's install records as one directory renamed into place, after the packages are
+/// installed: a crash leaves either no record (installing again does it all, idempotently) or the
+/// whole record, never a part that would make the pack look installed.
+struct WritePackRecord: PlanStep {
+    var identity: String
+    /// File name → content: XS-REPOSITORY, XS-PACKAGES (as XenServer keeps them) and dom0kit.json.
+    var files: [String: String]
+
+    var kind: String { "recordPack" }
+    var details: [String: String] { ["pack": identity, "files": files.keys.sorted().joined(separator: " ")] }
+    var headline: String { "write \(PackRecords.directory)/\(identity)/ (\(files.keys.sorted().joined(separator: ", ")))" }
+
+    func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        let base = try context.root.resolve(PackRecords.directory)
+        let target = base.appending(identity), fresh = base.appending(".\(identity).new"), old = base.appending(".\(identity).old")
+        for leftover in [fresh, old] where try FileSystem.status(leftover) != nil { try FileSystem.removeTree(leftover) }
+        try FileSystem.createDirectories(fresh)
+        let folder = try HostRoot(fresh)
+        for (name, content) in files.sorted(by: { $0.key < $1.key }) {
+            try AtomicWriter.write(Array(content.utf8), to: FilePath("/" + name), in: folder)
+        }
+        if try FileSystem.status(target) != nil { try FileSystem.rename(target, to: old) }
+        try FileSystem.rename(fresh, to: target)
+        try FileSystem.syncDirectory(base)
+        if try FileSystem.status(old) != nil { try FileSystem.removeTree(old) }
     }
 }

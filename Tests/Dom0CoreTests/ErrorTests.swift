@@ -20,10 +20,4 @@ struct ErrorTests {
         #expect(error.fix?.contains("--root") == true)
         #expect(error.status == .failed)
     }
-
-    @Test func notImplementedFailsRatherThanPretending() {
-        let error = Dom0Error.notImplemented("xen-cmdline")
-        #expect(error.status == .failed)
-        #expect(error.what == "xen-cmdline is not implemented yet")
-    }
 }

@@ -37,34 +37,47 @@ struct EndToEndTests {
         #expect(result.stdout == Dom0Kit.version + "\n")
     }
 
-    @Test(arguments: [["host-prepare", "plan", "host.yaml"], ["host-prepare", "check", "host.yaml"]])
-    func commandsNotBuiltYetFailClearlyWithExitOne(command: [String]) async throws {
-        let result = try await run([links.appending(command[0]).string] + command.dropFirst())
-        #expect(result.status == 1)
-        #expect(result.stdout.isEmpty, "no fake output")
-        #expect(result.stderr.hasPrefix("\(command[0]): error: \(command[0]) \(command[1]) is not implemented yet"))
+    @Test(arguments: ["plan", "apply", "check"])
+    func specCommandsNameAMissingSpecAndExit64(command: String) async throws {
+        let result = try await run([links.appending("host-prepare").string, command, "/nonexistent/host.yaml"])
+        #expect(result.status == 64)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("host-prepare: error: no such spec: /nonexistent/host.yaml"))
     }
 
-    @Test func pcibackAgentOnceSaysWhatItWouldBindOnTheDemoHost() async throws {
+    @Test func pcibackAgentOnceAndHealthOnTheDemoHost() async throws {
         let directory = try TemporaryDirectory()
         _ = try await run([links.appending("host-prepare").string, "demo", directory.path.string])
         let root = directory.appending("root").string
-        let dryRun = try await run([links.appending("pciback-agent").string, "once", "--root", root, "--dry-run"])
-        // The demo hid three devices on the boot command line; the running /proc/cmdline does not have them yet.
-        #expect(dryRun.status == 0)
-        #expect(dryRun.stdout.hasSuffix("0 hidden, 0 bound, 0 pending\n"))
+        let once = try await run([links.appending("pciback-agent").string, "once", "--root", root, "--dry-run"])
+        // The demo's spec gave the agent three rules and apply bound the devices.
+        #expect(once.status == 0)
+        #expect(once.stdout.hasSuffix("3 hidden, 3 bound, 0 pending\n"), "\(once.stdout)")
         let bad = try await run([links.appending("pciback-agent").string, "restore", "0000.01:00.0", "--root", root])
         #expect(bad.status == 64)
+        let restored = try await run([links.appending("pciback-agent").string, "restore", "0000:04:00.0", "--root", root])
+        #expect(restored.stdout == "0000:04:00.0: now on e1000e\n", "the demo host's kernel gives it back to its driver")
         let health = try await run([links.appending("host-prepare").string, "health", "--root", root, "--json"])
-        #expect(health.status == 0, "the demo host has nothing that FAILs: \(health.stdout)")
-        #expect(health.stdout.contains("\"status\" : \"WARN\""))
+        #expect(health.status == 1, "the NIC is hidden but back on e1000e: \(health.stdout)")
+        #expect(health.stdout.contains("\"status\" : \"FAIL\""))
         #expect(try await run([links.appending("pciback-agent").string, "health", "--root", root]).stdout.contains("Dom0Kit: Checking IOMMU"))
     }
 
-    @Test func pendingHostPrepareSubcommandsFailClearly() async throws {
-        let result = try await run([links.appending("host-prepare").string, "disk", "plan"])
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("host-prepare disk is not implemented yet"))
+    @Test func hostPrepareDiskPackAndSliceAreTheToolsCommands() async throws {
+        for (subcommand, tool) in [("disk", "dom0-partition"), ("pack", "supp-pack"), ("slice", "control-slice")] {
+            let mine = try await run([links.appending("host-prepare").string, subcommand, "--help"])
+            let theirs = try await run([links.appending(tool).string, "--help"])
+            #expect(mine.status == 0)
+            let subcommands = { (text: String) in
+                text.split(separator: "\n").drop { !$0.hasPrefix("SUBCOMMANDS:") }.filter { !$0.hasPrefix("  See ") }
+            }
+            #expect(subcommands(mine.stdout) == subcommands(theirs.stdout), "\(subcommand) offers \(tool)'s subcommands")
+        }
+        let directory = try TemporaryDirectory()
+        _ = try await run([links.appending("host-prepare").string, "demo", directory.path.string])
+        let list = try await run([links.appending("host-prepare").string, "pack", "list", "--root", directory.appending("root").string])
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("dom0kit:demo-tools"))
     }
 
     @Test func theMultiCallBinaryDispatchesOnItsFirstArgument() async throws {
@@ -104,14 +117,18 @@ struct EndToEndTests {
         let demo = [links.appending("host-prepare").string, "demo", directory.appending("demo").string]
         let first = try await run(demo)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("Step 1 — plan"))
-        #expect(first.stdout.contains("0000:01:00.0"))
+        for step in ["Step 1 — host-prepare plan", "Step 2 — host-prepare apply", "Step 3 — host-prepare apply again",
+                     "Step 4 — host-prepare check", "0000:01:00.0", "Nothing to do: the host is as the spec says."] {
+            #expect(first.stdout.contains(step), "\(step)")
+        }
         let second = try await run(demo + ["--json"])
         #expect(second.status == 0)
         let report = try JSONDecoder().decode(DemoJSON.self, from: Data(second.stdout.utf8))
         #expect(report.plan.schemaVersion == 1)
-        #expect(report.planAfterApply.changes.isEmpty)
-        #expect(report.apply.succeeded)
+        #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(report.apply.succeeded && report.apply.needsReboot)
+        #expect(report.applyAgain.nothingToDo)
+        #expect(report.check.results.allSatisfy { $0.status != "FAIL" })
 
         try AtomicWriter.write(Array("mine".utf8), to: "/notes.txt", in: HostRoot(directory.path))
         let refused = try await run([links.appending("host-prepare").string, "demo", directory.path.string])
@@ -124,16 +141,24 @@ struct EndToEndTests {
 /// The demo's JSON as a script reads it.
 private struct DemoJSON: Decodable {
     struct PlanJSON: Decodable {
-        struct Change: Decodable { var kind: String }
+        struct Section: Decodable { var module: String }
         var schemaVersion: Int
-        var changes: [Change]
+        var sections: [Section]
     }
 
     struct ApplyJSON: Decodable {
         var succeeded: Bool
+        var needsReboot: Bool
+        var nothingToDo: Bool
+    }
+
+    struct CheckJSON: Decodable {
+        struct Result: Decodable { var status: String }
+        var results: [Result]
     }
 
     var plan: PlanJSON
     var apply: ApplyJSON
-    var planAfterApply: PlanJSON
+    var applyAgain: ApplyJSON
+    var check: CheckJSON
 }

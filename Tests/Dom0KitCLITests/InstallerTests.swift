@@ -32,6 +32,9 @@ struct InstallerTests {
         #expect(manifest.contains("\(prefix)/lib/udev/rules.d/85-dom0kit-pciback.rules\n"))
         #expect(try contents(prefix.appending("lib/systemd/system/pciback-agent.service"))?
             .contains("ExecStart=\(prefix)/bin/pciback-agent run\n") == true)
+        #expect(try contents(prefix.appending("lib/systemd/system/host-prepare-firstboot.service"))?
+            .contains("ExecStart=\(prefix)/bin/host-prepare firstboot --reboot\n") == true)
+        #expect(manifest.contains("\(prefix)/share/dom0kit/examples/xcp-ng-gpu-passthrough.yaml\n"))
         #expect(try FileSystem.readLink(prefix.appending("lib/systemd/system-generators/control-slice-generator"))
                 == prefix.appending("bin/dom0kit"))
 

@@ -36,19 +36,32 @@ struct PcibackAgentDaemonTests {
         #expect(findings.exit == 0, "SIGTERM stops it cleanly")
     }
 
-    @Test func theServiceVerifiesWithNothingOnStderr() async throws {
+    @Test(arguments: ["pciback-agent.service", "host-prepare-firstboot.service"])
+    func theServiceVerifiesWithNothingOnStderr(name: String) async throws {
         let directory = try TemporaryDirectory("dom0kit-units")
         let links = try TemporaryDirectory("dom0kit-bin")
-        try FileSystem.symlink(BuiltProducts.executable("dom0kit"), at: links.appending("pciback-agent"))
+        for tool in ["pciback-agent", "host-prepare"] {
+            try FileSystem.symlink(BuiltProducts.executable("dom0kit"), at: links.appending(tool))
+        }
         // As the installer does: the unit names the tool in the bin directory it installs to.
-        let unit = try #require(try contents(Self.repository.appending("units/pciback-agent.service")))
+        let unit = try #require(try contents(Self.repository.appending("units/\(name)")))
             .replacing("/usr/local/bin/", with: links.path.string + "/")
-        #expect(unit.contains("Type=notify"))
-        try AtomicWriter.write(Array(unit.utf8), to: directory.appending("pciback-agent.service"), in: .system)
+        try AtomicWriter.write(Array(unit.utf8), to: directory.appending(name), in: .system)
         let result = try await CommandRunner(environment: ["SYSTEMD_UNIT_PATH": directory.path.string + ":"])
-            .run(["systemd-analyze", "verify", directory.appending("pciback-agent.service").string], effect: .readOnly)
+            .run(["systemd-analyze", "verify", directory.appending(name).string], effect: .readOnly)
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty, "systemd-analyze verify said: \(result.stderr)")
+    }
+
+    @Test func theAgentIsNotifyAndFirstBootRunsOnceBeforeIt() throws {
+        let agent = try #require(try contents(Self.repository.appending("units/pciback-agent.service")))
+        #expect(agent.contains("Type=notify"))
+        let firstBoot = try #require(try contents(Self.repository.appending("units/host-prepare-firstboot.service")))
+        for line in ["Type=oneshot", "ConditionPathExists=/etc/dom0kit/host.yaml", "ConditionPathExists=!/var/lib/dom0kit/firstboot.done",
+                     "After=local-fs.target systemd-udevd.service", "Before=pciback-agent.service multi-user.target",
+                     "ExecStart=/usr/local/bin/host-prepare firstboot --reboot"] {
+            #expect(firstBoot.split(separator: "\n").contains(Substring(line)), "\(line)")
+        }
     }
 
     @Test func theUdevRuleWantsTheServiceOnEveryPCIAdd() throws {

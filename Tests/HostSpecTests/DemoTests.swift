@@ -18,15 +18,21 @@ struct DemoTests {
         #expect(try FileSystem.status(root.resolve("/dev/sda"))?.st_size == 64 << 30)
         #expect(report.devices.filter(\.hide).map(\.address) == ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"])
         #expect(report.devices.first { $0.address == "0000:01:00.0" }?.name.hasPrefix("NVIDIA Corporation") == true)
-        #expect(report.apply.succeeded)
-        #expect(report.planAfterApply.isEmpty)
+        // It wrote its spec and pack beside the host, then planned, applied, applied again and checked.
+        #expect(report.spec == directory.appending("demo/host.yaml").string)
+        #expect(try HostSpec.load(FilePath(report.spec)).boot?.hide == ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"])
+        #expect(report.pack.hasSuffix(".iso"), "xorriso is installed here, so the pack is an ISO")
+        #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(report.apply.succeeded && report.apply.needsReboot)
+        #expect(report.applyAgain.nothingToDo)
+        #expect(report.check.worst != .fail, "\(report.check.text)")
         // dom0-partition laid out the disk; xen-cmdline hid the three guest devices; control-slice
-        // wrote the slice, a drop-in per daemon and its record.
-        #expect(report.plan.changes.map(\.module) == ["disk", "boot"] + Array(repeating: "slice", count: 12))
-        #expect(report.plan.changes[1].path == "/boot/efi/EFI/xenserver/grub.cfg")
+        // wrote the slice and a drop-in per daemon; the agent's rules are written and the devices bound.
         #expect(try root.readText("/etc/systemd/system/xapi.service.d/50-dom0kit-slice.conf")?.contains("Slice=control.slice") == true)
         let grub = try #require(try root.readText("/boot/efi/EFI/xenserver/grub.cfg"))
         #expect(grub.ranges(of: "xen-pciback.hide=(0000:01:00.0)(0000:01:00.1)(0000:04:00.0)").count == 2)
+        #expect(try root.readText("/etc/dom0kit/pciback.conf")?.contains("0000:04:00.0 pciback\n") == true)
+        #expect(try root.exists("/etc/xensource/installed-repos/dom0kit:demo-tools/dom0kit.json"))
     }
 
     @Test func runsAgainInItsOwnDirectory() async throws {

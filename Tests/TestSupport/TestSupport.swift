@@ -115,3 +115,35 @@ public enum ImageDigest {
         return hash
     }
 }
+
+/// Every file, link and directory of a tree with its content, for comparing trees. The disk image
+/// (64 GiB, sparse) is compared by its partition table, without the random GUIDs sfdisk picks, and
+/// the pack record without its install time: two clean runs differ in those and nothing else.
+public func treeSnapshot(_ root: HostRoot) async throws -> [String: String] {
+    var entries: [String: String] = [:]
+    func walk(_ directory: FilePath, _ relative: String) throws {
+        for name in try FileSystem.entries(directory) {
+            let path = directory.appending(name), key = relative + "/" + name
+            guard let info = try FileSystem.status(path) else { continue }
+            if info.isSymlink {
+                entries[key] = "link " + (try FileSystem.readLink(path)).string
+            } else if info.isDirectory {
+                entries[key] = "directory \(String(info.st_mode & 0o7777, radix: 8))"
+                try walk(path, key)
+            } else if key == "/dev/sda" {
+                continue
+            } else {
+                var text = try contents(path) ?? ""
+                if name == "dom0kit.json" { text = text.split(separator: "\n").filter { !$0.contains("installedAt") }.joined(separator: "\n") }
+                entries[key] = "file \(String(info.st_mode & 0o7777, radix: 8)) " + text
+            }
+        }
+    }
+    try walk(root.path, "")
+    let dump = try await CommandRunner().run(["sfdisk", "--dump", root.path.appending("dev/sda").string], effect: .readOnly)
+    entries["/dev/sda"] = dump.status != 0 ? "no partition table" : dump.stdout.split(separator: "\n")
+        .filter { !$0.hasPrefix("label-id:") }
+        .map { $0.replacing(/, uuid=[0-9A-F-]+/, with: "").replacing(root.path.string, with: "ROOT") }
+        .joined(separator: "\n")
+    return entries
+}

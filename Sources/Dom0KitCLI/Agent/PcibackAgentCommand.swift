@@ -41,7 +41,8 @@ struct AgentRun: AsyncParsableCommand {
     @Flag(help: "Bind even devices dom0 needs or whose IOMMU group is not viable (logged loudly).") var force = false
 
     func run() async throws {
-        let reconciler = Reconciler(binder: Binder(root: try host.hostRoot()), force: force)
+        let root = try host.hostRoot()
+        let reconciler = Reconciler(binder: Binder(root: root, sysfs: try host.sysfs(for: root)), force: force)
         try await PcibackAgent(reconciler: reconciler).run()
     }
 }
@@ -54,7 +55,8 @@ struct AgentOnce: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Say what would be bound; bind nothing.") var dryRun = false
 
     func run() async throws {
-        let binder = Binder(root: try host.hostRoot())
+        let root = try host.hostRoot()
+        let binder = Binder(root: root, sysfs: try host.sysfs(for: root))
         let report = try await Reconciler(binder: binder, force: force, dryRun: dryRun).reconcile(names: PCINames())
         if host.json {
             print(try Output.json(report), terminator: "")
@@ -81,7 +83,8 @@ struct AgentRestore: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let binder = Binder(root: try host.hostRoot())
+        let root = try host.hostRoot()
+        let binder = Binder(root: root, sysfs: try host.sysfs(for: root))
         for address in addresses.compactMap({ BDF($0) }) {
             try await binder.restore(address)
             let driver = try PCIBus(root: binder.root).device(address)?.driver

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dom0Core
+import Health
 import HostSpec
 import SystemPackage
 
@@ -11,8 +12,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Lays out a fake host tree in DIR/root (a new temporary directory when DIR is omitted): \
             sysfs with a NIC and a GPU+audio pair to hide, an XCP-ng grub.cfg, /etc/default/grub, control \
-            daemons' units and a sparse 64 GiB disk image. Then it plans and applies every capability this \
-            build has, and plans again to show nothing is left to do. Nothing outside DIR is touched.
+            daemons' units and a sparse 64 GiB disk image; a small pack in DIR/packs (an ISO when xorriso \
+            is installed); and the host's spec in DIR/host.yaml. Then it runs what an operator would: \
+            plan, apply, apply again ("nothing to do") and check. Nothing outside DIR is touched; the \
+            demo host's kernel is simulated, so devices really move to pciback in its sysfs.
 
             DIR must be new, empty, or an earlier demo's; anything else is refused (exit 2).
             """)
@@ -31,7 +34,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let report = try await Demo.run(in: directory.map { FilePath($0) })
         print(host.json ? try Output.json(report) : DemoText.render(report), terminator: "")
-        if !report.apply.succeeded { throw ExitCode(ExitStatus.failed.rawValue) }
+        if !report.apply.succeeded || report.check.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
     }
 }
 
@@ -53,22 +56,23 @@ enum DemoText {
         }
         text += "  Files a real host would have:\n"
         for file in report.files { text += "    \(file)\n" }
-        text += "\nCapabilities in this build\n"
-        for capability in Capability.all {
-            let state = report.capabilities[capability.tool] == true ? "ready" : capability.partly == nil ? "not built yet" : "in part"
-            text += "  \(capability.tool.padding(16))\(state.padding(15))\(capability.summary)\n"
-            if let partly = capability.partly { text += "  \("".padding(31))(\(partly))\n" }
-        }
         text += """
 
-            Step 1 — plan: what would change, computed without touching anything
+            The spec: \(report.spec)
+            \(indent(report.specText))
+            Step 1 — host-prepare plan: what would change, module by module, computed without touching anything
             \(indent(report.plan.text))
-            Step 2 — apply: the plan, in order, stopping at the first failure
+            Step 2 — host-prepare apply: the plan, in order, each step recorded in a journal so that a crash
+            or power cut is finished by the next apply
             \(indent(report.apply.text))
-            Step 3 — plan again: after a successful apply, nothing is left to do
-            \(indent(report.planAfterApply.text))
-            Look around the host tree: ls \(report.root)
-            A real host gets the same steps with --root / (the default).
+            Step 3 — host-prepare apply again: the host is as the spec says
+            \(indent(report.applyAgain.text))
+            Step 4 — host-prepare check: health, and each module against the spec
+            \(indent(report.check.text))
+            Look around: ls \(report.root); run the steps yourself with
+              host-prepare plan \(report.spec) --root \(report.root)
+            A real host gets the same steps with --root / (the default), or at first boot from
+            /etc/dom0kit/host.yaml.
 
             """
         return text

@@ -1,0 +1,166 @@
+import ArgumentParser
+import BootConfig
+import Dom0Core
+import Health
+import HostSpec
+import SystemPackage
+
+/// The spec file argument of plan, apply and check.
+struct SpecArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("The host spec, YAML or JSON (see installer/examples/).", valueName: "SPEC"))
+    var path: String
+
+    /// The spec, read and checked: an error names the file, line and key path.
+    func load() throws(Dom0Error) -> HostSpec { try HostSpec.load(FilePath(path)) }
+}
+
+struct PlanHost: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what a host spec would change, module by module; change nothing.",
+        discussion: """
+            One plan from every module, in a safe order: disk → packs → boot → control slice → the \
+            agent's rules and unit → binding the hidden devices. Each module's changes are shown as its \
+            own tool would show them (diffs for files, argv for tools).
+
+            Exit status: 0 (whether or not there is something to do), 1 failed, 2 refused, 64 usage.
+            """)
+    @OptionGroup var spec: SpecArgument
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let plan = try await HostPlanner(root: try host.hostRoot()).plan(try spec.load())
+        defer { plan.cleanUp() }
+        print(host.json ? try Output.json(plan) : plan.text, terminator: "")
+    }
+}
+
+struct ApplyHost: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the host as a spec says; an interrupted apply is finished by the next.",
+        discussion: """
+            Plans, then applies step by step, recording progress in /var/lib/dom0kit/host-prepare.journal: \
+            after a crash or power loss, running apply again finishes the job (every step is idempotent, \
+            and the plan is made from the host as it is). Applying again when nothing is left says \
+            "Nothing to do". Says when a reboot is needed (a boot command line changed); --reboot then \
+            reboots, and only then.
+
+            Exit status: 0 done or nothing to do, 1 a step failed (the host is as far as the report says), \
+            2 refused (unsafe or unmet requirement, nothing changed), 64 usage.
+            """)
+    @OptionGroup var spec: SpecArgument
+    @OptionGroup var host: HostOptions
+    @Flag(help: "Reboot when, and only when, something that needs a reboot changed.") var reboot = false
+    @Flag(name: .customLong("dry-run"), help: "Show the plan and stop (as `plan`).") var dryRun = false
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let specification = try spec.load()
+        if dryRun {
+            let plan = try await HostPlanner(root: root).plan(specification)
+            defer { plan.cleanUp() }
+            print(host.json ? try Output.json(plan) : plan.text, terminator: "")
+            return
+        }
+        let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)))
+            .apply(specification, from: spec.path)
+        print(host.json ? try Output.json(report) : report.text, terminator: "")
+        guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
+        if reboot && report.needsReboot { try await Reboot.now(root) }
+    }
+}
+
+struct CheckHost: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check the host against a spec: health, and each module as the spec says.",
+        discussion: """
+            The health checks (as `host-prepare health`), then one line per module of the spec: PASS \
+            when applying would change nothing, FAIL naming what is left to do.
+
+            Exit status: 0 when nothing FAILs, 1 otherwise.
+            """)
+    @OptionGroup var spec: SpecArgument
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        let specification = try spec.load()
+        let runner = CommandRunner()
+        let context = HealthContext(root: root, runner: runner, xen: await XenFacts.read(root, runner: runner))
+        let report = await HostCheck.run(specification, context)
+        print(host.json ? try Output.json(report) : report.text, terminator: "")
+        if report.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
+    }
+}
+
+struct FirstBoot: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "firstboot",
+        abstract: "Apply /etc/dom0kit/host.yaml once, at first boot (host-prepare-firstboot.service).",
+        discussion: """
+            Does nothing when /var/lib/dom0kit/firstboot.done exists. Otherwise applies the spec and, \
+            when that succeeds, writes firstboot.done. A failure leaves the host bootable, the reason in \
+            the journal (and in /var/lib/dom0kit/host-prepare.journal), and firstboot.done absent, so the \
+            next boot tries again.
+            """)
+    static let done: FilePath = "/var/lib/dom0kit/firstboot.done"
+
+    @OptionGroup var host: HostOptions
+    @Option(help: ArgumentHelp("The spec to apply.", valueName: "SPEC")) var spec = HostSpec.firstBootPath.string
+    @Flag(help: "Reboot when a boot command line changed.") var reboot = false
+
+    func run() async throws {
+        let root = try host.hostRoot()
+        if try root.exists(Self.done) {
+            print("First boot was done already (\(Self.done)); nothing to do.")
+            return
+        }
+        // The spec is the host's own file, so under --root it is read from the root.
+        let specification = try HostSpec.load(try root.resolve(FilePath(spec)))
+        let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)))
+            .apply(specification, from: spec)
+        print(host.json ? try Output.json(report) : report.text, terminator: "")
+        guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
+        try FileSystem.createDirectories(root.resolve(Self.done).removingLastComponent())
+        try AtomicWriter.write(Array("\(spec) applied by host-prepare \(Dom0Kit.version)\n".utf8), to: Self.done, in: root)
+        if reboot && report.needsReboot { try await Reboot.now(root) }
+    }
+}
+
+/// The one way host-prepare reboots: systemctl on the running host; under --root there is no host to reboot.
+enum Reboot {
+    static func now(_ root: HostRoot) async throws(Dom0Error) {
+        guard root.isSystem else {
+            print("(--reboot: not rebooting a host tree under --root)")
+            return
+        }
+        print("Rebooting for the new boot command lines.")
+        try await CommandRunner().check(["systemctl", "reboot"])
+    }
+}
+
+/// `host-prepare disk`: dom0-partition's commands.
+struct DiskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "disk", abstract: Dom0PartitionCommand.configuration.abstract,
+        discussion: "The same commands as dom0-partition (see dom0-partition --help).",
+        subcommands: Dom0PartitionCommand.configuration.subcommands)
+}
+
+/// `host-prepare pack`: supp-pack's commands.
+struct PackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack", abstract: SuppPackCommand.configuration.abstract,
+        discussion: "The same commands as supp-pack (see supp-pack --help).",
+        subcommands: SuppPackCommand.configuration.subcommands)
+}
+
+/// `host-prepare slice`: control-slice's commands.
+struct SliceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slice", abstract: ControlSliceCommand.configuration.abstract,
+        discussion: "The same commands as control-slice (see control-slice --help).",
+        subcommands: ControlSliceCommand.configuration.subcommands)
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dom0Core
+import FoundationEssentials
+import SystemPackage
+
+/// The record of an apply in progress, kept in the host so that the next apply after a crash or
+/// power loss knows one was cut short. Every step is idempotent and planning reads the host as it
+/// is, so finishing the job is planning again and applying what is left; the journal says what
+/// was done and where it stopped.
+public struct ApplyJournal: Sendable, Codable, Equatable {
+    /// Where it is kept, under the host root.
+    public static let path: FilePath = "/var/lib/dom0kit/host-prepare.journal"
+
+    /// The spec applied.
+    public var spec: String
+    /// Each step, as `module: summary`.
+    public var steps: [String]
+    /// How many steps are done.
+    public var done: Int
+    /// Why it stopped, when a step failed.
+    public var failure: String?
+
+    /// The journal an earlier apply left, if any.
+    public static func read(_ root: HostRoot) throws(Dom0Error) -> ApplyJournal? {
+        guard let bytes = try root.read(path) else { return nil }
+        do {
+            return try JSONDecoder().decode(ApplyJournal.self, from: Data(bytes))
+        } catch {
+            throw Dom0Error("the apply journal is damaged", at: path.string, why: "\(error)",
+                            fix: "delete it; the next apply plans from the host as it is")
+        }
+    }
+
+    /// Writes it durably (the atomic writer fsyncs the file and its directory).
+    func write(_ root: HostRoot) throws(Dom0Error) {
+        try FileSystem.createDirectories(root.resolve(Self.path).removingLastComponent())
+        try AtomicWriter.write(Array(try Output.json(self).utf8), to: Self.path, in: root)
+    }
+
+    /// One line for people: "stopped after step 3 of 7 (boot: …)".
+    public var summary: String {
+        let last = done > 0 && done <= steps.count ? " (last done: \(steps[done - 1]))" : ""
+        return "an apply of \(spec) stopped after step \(done) of \(steps.count)\(last)" + (failure.map { ": \($0)" } ?? "")
+    }
+}
+
+/// What `host-prepare apply` did.
+public struct HostApplyReport: Sendable, Encodable {
+    /// The cut-short apply this one finished, if there was one.
+    public var resumed: ApplyJournal?
+    public var plan: HostPlan
+    /// nil when there was nothing to do.
+    public var apply: ApplyReport?
+
+    public var nothingToDo: Bool { plan.isEmpty }
+    public var succeeded: Bool { apply?.succeeded ?? true }
+    /// A boot command line changed: the host needs a reboot for it.
+    public var needsReboot: Bool { plan.needsReboot && succeeded }
+
+    private enum Key: String, CodingKey { case resumed, plan, apply, nothingToDo, succeeded, needsReboot }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(resumed, forKey: .resumed)
+        try container.encode(plan, forKey: .plan)
+        try container.encodeIfPresent(apply, forKey: .apply)
+        try container.encode(nothingToDo, forKey: .nothingToDo)
+        try container.encode(succeeded, forKey: .succeeded)
+        try container.encode(needsReboot, forKey: .needsReboot)
+    }
+}
+
+/// Applies a spec: plan, then each step with the journal updated after it.
+public struct HostApplier: Sendable {
+    /// For crash tests: the process kills itself (SIGKILL, as a power cut would stop it) right
+    /// after recording step N done.
+    public static let crashAfterStepVariable = "DOM0KIT_CRASH_AFTER_STEP"
+
+    public var context: ApplyContext
+
+    public init(context: ApplyContext) { self.context = context }
+
+    /// Applies `spec` (read from `specPath`, which the journal names).
+    public func apply(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
+        let root = context.root
+        let previous = try ApplyJournal.read(root)
+        // The journal's directory exists before planning, so that the plan is the same whether
+        // or not an earlier apply made it (control-slice records the directories it creates).
+        try FileSystem.createDirectories(root.resolve(ApplyJournal.path).removingLastComponent())
+        let host = try await HostPlanner(root: root, runner: context.runner).plan(spec)
+        defer { host.cleanUp() }
+        guard !host.isEmpty else {
+            if previous != nil { try AtomicWriter.delete(ApplyJournal.path, in: root) }
+            return HostApplyReport(resumed: previous, plan: host, apply: nil)
+        }
+        let plan = host.plan
+        var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.module): \($0.summary)" }, done: 0)
+        try journal.write(root)
+        let crashAfter = getenv(Self.crashAfterStepVariable).flatMap { Int(String(cString: $0)) }
+        let report = await plan.apply(context) { done throws(Dom0Error) in
+            journal.done = done
+            try journal.write(root)
+            if done == crashAfter { kill(getpid(), SIGKILL) }
+        }
+        if report.succeeded {
+            try AtomicWriter.delete(ApplyJournal.path, in: root)
+        } else {
+            journal.failure = report.error?.description
+            try journal.write(root)
+        }
+        return HostApplyReport(resumed: previous, plan: host, apply: report)
+    }
+}

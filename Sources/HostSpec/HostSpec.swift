@@ -1,0 +1,230 @@
+import BootConfig
+import ControlSlice
+import DiskLayout
+import Dom0Core
+import PCIDevices
+import SystemPackage
+
+/// A host described once: what `host-prepare plan`, `apply` and `check` make so. Every section is
+/// optional; a missing one leaves that part of the host alone.
+public struct HostSpec: Sendable, Equatable {
+    /// Where first boot looks for the spec.
+    public static let firstBootPath: FilePath = "/etc/dom0kit/host.yaml"
+
+    /// The dom0 disk.
+    public struct Disk: Sendable, Equatable {
+        /// What an existing layout may become.
+        public enum Upgrade: String, Sendable, CaseIterable {
+            /// Write the layout only on an empty disk (or with `wipe`).
+            case never
+            /// Upgrade an older layout as the XenServer installer does, keeping the local SR.
+            case allowed
+            /// As `allowed`, and accept converting to the XS8 layout, which re-creates the local SR empty.
+            case convert
+        }
+
+        /// A host path: `/dev/sda`, `/dev/disk/by-id/…`, or an image file.
+        public var device: String
+        public var layout = "xs8"
+        /// nil: from the host (UEFI when /sys/firmware/efi exists).
+        public var firmware: Firmware?
+        public var wipe = false
+        public var mkfs = false
+        public var upgrade = Upgrade.never
+    }
+
+    /// The boot command lines. Lists add to what is configured; nothing is ever removed.
+    public struct Boot: Sendable, Equatable {
+        public var style = BootStyle.auto
+        /// Xen's `iommu=` value.
+        public var iommu: String?
+        /// `dom0_mem=MIN[,max:MAX]`.
+        public var dom0Memory: (min: String, max: String?)?
+        /// Devices for `xen-pciback.hide`.
+        public var hide: [String] = []
+        /// Ids for `vfio-pci.ids`.
+        public var vfioIDs: [String] = []
+        /// More arguments for Xen and for dom0's kernel.
+        public var xenArguments: [String] = []
+        public var dom0Arguments: [String] = []
+
+        public static func == (a: Boot, b: Boot) -> Bool {
+            a.style == b.style && a.iommu == b.iommu && a.dom0Memory?.min == b.dom0Memory?.min && a.dom0Memory?.max == b.dom0Memory?.max
+                && a.hide == b.hide && a.vfioIDs == b.vfioIDs && a.xenArguments == b.xenArguments && a.dom0Arguments == b.dom0Arguments
+        }
+    }
+
+    /// Supplemental packs to install.
+    public struct Packs: Sendable, Equatable {
+        /// ISOs or pack directories (host paths), in order.
+        public var sources: [String]
+        public var acceptEULA = false
+    }
+
+    /// The pciback-agent's rules (`/etc/dom0kit/pciback.conf` lines) and whether it runs at boot.
+    public struct Devices: Sendable, Equatable {
+        public var rules: [String]
+    }
+
+    public var disk: Disk?
+    public var boot: Boot?
+    public var packs: Packs?
+    public var controlSlice: SliceConfig?
+    public var devices: Devices?
+    /// Enable pciback-agent.service.
+    public var enableAgent = false
+
+    public init() {}
+
+    /// Reads a spec file (YAML or JSON) under the machine's own root: the spec describes the host,
+    /// it is not part of it. Errors name the file, line and path (`boot.hide[2]`).
+    public static func load(_ file: FilePath) throws(Dom0Error) -> HostSpec {
+        guard let bytes = try FileSystem.read(file) else {
+            throw Dom0Error(.usage, "no such spec", at: file.string, fix: "name a host spec (YAML or JSON)")
+        }
+        return try parse(String(decoding: bytes, as: UTF8.self), file: file.string)
+    }
+
+    /// Parses spec text; `file` is what errors name.
+    public static func parse(_ text: String, file: String) throws(Dom0Error) -> HostSpec {
+        guard let node = try YAML.parse(text, file: file) else {
+            throw Dom0Error(.usage, "the spec is empty", at: file, fix: "describe at least one of disk, boot, packs, control_slice, devices")
+        }
+        let top = try SpecValue(node: node, path: "", file: file)
+            .fields(["disk", "boot", "packs", "control_slice", "devices", "agent"])
+        var spec = HostSpec()
+        spec.disk = try top["disk"].map(disk)
+        spec.boot = try top["boot"].map(boot)
+        spec.packs = try top["packs"].map(packs)
+        spec.controlSlice = try top["control_slice"].map(controlSlice)
+        spec.devices = try top["devices"].map(devices)
+        if let agent = top["agent"] {
+            let fields = try agent.fields(["enable"])
+            spec.enableAgent = try fields.required("enable").bool()
+        }
+        return spec
+    }
+
+    private static func disk(_ value: SpecValue) throws(Dom0Error) -> Disk {
+        let fields = try value.fields(["device", "layout", "firmware", "wipe", "mkfs", "upgrade"])
+        let device = try fields.required("device")
+        var disk = Disk(device: try device.string())
+        guard disk.device.hasPrefix("/") else { throw device.error("\"\(disk.device)\" is not an absolute path", fix: "as /dev/sda") }
+        if let layout = fields["layout"] { disk.layout = try layout.choice(Layout.names) }
+        if let firmware = fields["firmware"] {
+            let choice = try firmware.choice(["auto"] + Firmware.allCases.map(\.rawValue))
+            disk.firmware = Firmware(rawValue: choice)
+        }
+        disk.wipe = try fields["wipe"]?.bool() ?? false
+        disk.mkfs = try fields["mkfs"]?.bool() ?? false
+        if let upgrade = fields["upgrade"] {
+            disk.upgrade = Disk.Upgrade(rawValue: try upgrade.choice(Disk.Upgrade.allCases.map(\.rawValue))) ?? .never
+        }
+        return disk
+    }
+
+    private static func boot(_ value: SpecValue) throws(Dom0Error) -> Boot {
+        let fields = try value.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"])
+        var boot = Boot()
+        if let style = fields["style"] {
+            boot.style = BootStyle(rawValue: try style.choice(BootStyle.allCases.map(\.rawValue))) ?? .auto
+        }
+        if let iommu = fields["iommu"] {
+            // `iommu: true` is the common case; any of Xen's iommu= values may be given as text.
+            var text = try iommu.string()
+            if let flag = try? iommu.bool() { text = flag ? "on" : "off" }
+            do { try XenIOMMU.validate(text) } catch { throw iommu.error(error.what, fix: error.fix) }
+            boot.iommu = text
+        }
+        if let memory = fields["dom0_mem"] {
+            let sizes = try memory.fields(["min", "max"])
+            let minimum = try sizes.required("min"), maximum = sizes["max"]
+            boot.dom0Memory = (try minimum.string(), try maximum?.string())
+            let value = boot.dom0Memory.map { pair in pair.max.map { "max:\($0),\(pair.min)" } ?? pair.min } ?? ""
+            do { _ = try Dom0Memory(parsing: value) } catch { throw memory.error(error.what, fix: "sizes as 4096M or 8G") }
+        }
+        if let hide = fields["hide"] {
+            for item in try hide.items() {
+                // An address, or {bdf: ADDRESS, note: why} for the operators who come after.
+                let address: SpecValue
+                if case .mapping = item.node.kind {
+                    let entry = try item.fields(["bdf", "note"])
+                    address = try entry.required("bdf")
+                    _ = try entry["note"]?.string()
+                } else {
+                    address = item
+                }
+                let text = try address.string()
+                do { _ = try HideList.slot(text) } catch { throw address.error(error.what, fix: "as 0000:04:00.0 or 04:00.*") }
+                boot.hide.append(text)
+            }
+        }
+        if let ids = fields["vfio_ids"] {
+            for item in try ids.items() {
+                let text = try item.string()
+                var probe = VFIOIDs()
+                do { try probe.add(text) } catch { throw item.error(error.what, fix: "as 10de:1c81") }
+                boot.vfioIDs.append(text)
+            }
+        }
+        boot.xenArguments = try arguments(fields["xen_args"])
+        boot.dom0Arguments = try arguments(fields["dom0_args"])
+        return boot
+    }
+
+    /// Command-line arguments: one word each (`sched-gran=core`, `nosmt`).
+    private static func arguments(_ value: SpecValue?) throws(Dom0Error) -> [String] {
+        guard let value else { return [] }
+        var result: [String] = []
+        for item in try value.items() {
+            let text = try item.string()
+            guard !text.isEmpty, !text.contains(where: \.isWhitespace), !text.contains("\"") else {
+                throw item.error("\"\(text)\" is not one argument", fix: "one word per item, as key=value")
+            }
+            result.append(text)
+        }
+        return result
+    }
+
+    private static func packs(_ value: SpecValue) throws(Dom0Error) -> Packs {
+        let fields = try value.fields(["sources", "accept_eula"])
+        var packs = Packs(sources: [])
+        for item in try fields.required("sources").items() {
+            let text = try item.string()
+            guard text.hasPrefix("/") else { throw item.error("\"\(text)\" is not an absolute path", fix: "as /srv/packs/driver.iso") }
+            packs.sources.append(text)
+        }
+        packs.acceptEULA = try fields["accept_eula"]?.bool() ?? false
+        return packs
+    }
+
+    private static func controlSlice(_ value: SpecValue) throws(Dom0Error) -> SliceConfig {
+        let fields = try value.fields(["weight", "shares", "members"])
+        var config = SliceConfig()
+        if let weight = fields["weight"], let shares = fields["shares"] {
+            throw shares.error("give weight or shares, not both (weight \(try weight.string()))")
+        }
+        if let weight = fields["weight"] { config.cpuWeight = try weight.int(in: CPUWeight.range) }
+        if let shares = fields["shares"] { config.cpuWeight = CPUWeight.fromShares(try shares.int(in: CPUWeight.sharesRange)) }
+        if let members = fields["members"] {
+            var units: [String] = []
+            for item in try members.items() {
+                let location = "\(item.file):\(item.node.line)"
+                do { units.append(try SliceConfig.unitName(try item.string(), at: location)) } catch { throw item.error(error.what, fix: error.fix) }
+            }
+            config.members = units
+        }
+        return config
+    }
+
+    private static func devices(_ value: SpecValue) throws(Dom0Error) -> Devices {
+        let fields = try value.fields(["rules"])
+        var rules: [String] = []
+        for item in try fields.required("rules").items() {
+            let text = try item.string()
+            do { _ = try BindRules.parse(text, file: item.file) } catch { throw item.error(error.why ?? error.what, fix: error.fix) }
+            rules.append(text)
+        }
+        return Devices(rules: rules)
+    }
+}

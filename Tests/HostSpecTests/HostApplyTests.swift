@@ -1,0 +1,115 @@
+import BootConfig
+import Dom0Core
+import FakeHost
+import Health
+import HostSpec
+import PCIDevices
+import SystemPackage
+import Testing
+import TestSupport
+
+/// The demo host in a temporary directory, with its spec (DIR/host.yaml) and pack written.
+struct DemoFixture {
+    let directory: TemporaryDirectory
+    let demo: DemoHost
+    var root: HostRoot { demo.host.root }
+    /// The demo host's kernel (one, so failures injected into it are the applier's too).
+    let kernel: KernelSimulator
+    var specPath: FilePath { directory.appending("host.yaml") }
+
+    init() throws {
+        directory = try TemporaryDirectory("dom0kit-spec")
+        demo = try DemoHost.build(at: directory.appending("root"))
+        kernel = KernelSimulator(demo.host)
+    }
+
+    /// Writes the demo spec and returns it read back.
+    func spec() async throws -> HostSpec {
+        _ = try await Demo.writeSpec(for: demo, in: directory.path)
+        return try HostSpec.load(specPath)
+    }
+
+    /// Dom0Kit's agent unit, as the installer puts it on a host.
+    func installAgentUnit() async throws {
+        let unit = try #require(try contents(SpecParsingTests.examples.removingLastComponent().removingLastComponent()
+            .appending("units/pciback-agent.service")))
+        try demo.host.write("/usr/local/lib/systemd/system/pciback-agent.service", unit)
+    }
+
+    var applier: HostApplier { HostApplier(context: ApplyContext(root: root, sysfs: kernel)) }
+}
+
+@Suite("host-prepare plan, apply and check on the demo host")
+struct HostApplyTests {
+    @Test func thePlanTakesEachModuleInTheSafeOrder() async throws {
+        let host = try DemoFixture()
+        let spec = try await host.spec()
+        let before = try await treeSnapshot(host.root)
+        let plan = try await HostPlanner(root: host.root).plan(spec)
+        defer { plan.cleanUp() }
+        #expect(plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(plan.sections.allSatisfy { !$0.plan.isEmpty })
+        #expect(plan.needsReboot)
+        #expect(plan.plan.changes.first?.module == "disk")
+        #expect(plan.plan.changes.last?.summary == "as pciback-agent once would")
+        #expect(plan.text.contains("agent:\n  Plan: 1 change\n"))
+        #expect(try await treeSnapshot(host.root) == before, "planning changed nothing")
+    }
+
+    @Test func applyThenApplyAgainLeavesNothingToDoAndTheTreeAsItWas() async throws {
+        let host = try DemoFixture()
+        let spec = try await host.spec()
+        let first = try await host.applier.apply(spec, from: host.specPath.string)
+        #expect(first.succeeded, "\(first.text)")
+        #expect(first.needsReboot)
+        #expect(try host.root.exists(ApplyJournal.path) == false, "a finished apply leaves no journal")
+        for bdf in ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"] {
+            #expect(try PCIBus(root: host.root).device(BDF(bdf)!)?.driver == "pciback")
+        }
+        let after = try await treeSnapshot(host.root)
+        let again = try await host.applier.apply(spec, from: host.specPath.string)
+        #expect(again.nothingToDo && again.apply == nil && !again.needsReboot)
+        #expect(again.text.contains("Nothing to do"))
+        #expect(try await treeSnapshot(host.root) == after, "byte-identical")
+    }
+
+    @Test func checkPassesOnTheAppliedHostAndFailsOnceAHiddenDeviceIsUnbound() async throws {
+        let host = try DemoFixture()
+        let spec = try await host.spec()
+        let context = HealthContext(root: host.root, xen: XenFacts(info: nil, dmesg: nil))
+        let before = await HostCheck.run(spec, context)
+        #expect(before.worst == .fail, "nothing applied yet")
+        #expect(before.results.first { $0.what == "spec: boot" }?.status == .fail)
+        _ = try await host.applier.apply(spec, from: host.specPath.string)
+        let applied = await HostCheck.run(spec, context)
+        #expect(applied.worst != .fail, "\(applied.text)")
+        #expect(applied.results.filter { $0.what.hasPrefix("spec: ") }.allSatisfy { $0.status == .pass })
+        #expect(applied.results.contains { $0.what == "spec: pack dom0kit:demo-tools" && $0.status == .pass })
+        // Behind host-prepare's back, the GPU goes back to dom0's driver.
+        try host.kernel.write("0000:01:00.0", to: "/sys/bus/pci/drivers/pciback/unbind", in: host.root)
+        let unbound = await HostCheck.run(spec, context)
+        #expect(unbound.worst == .fail)
+        #expect(unbound.results.first { $0.what == "hidden device 0000:01:00.0" }?.status == .fail)
+        #expect(unbound.results.first { $0.what == "spec: devices" }?.status == .fail)
+    }
+
+    @Test func aFailedStepLeavesTheJournalSayingWhereItStopped() async throws {
+        let host = try DemoFixture()
+        var spec = try await host.spec()
+        spec.disk = nil
+        spec.packs = nil
+        // The NIC's driver answers EBUSY to the first write and every retry: the bind step, the last, fails.
+        try host.kernel.injectFailure(.resourceBusy, at: "/sys/bus/pci/drivers/e1000e/unbind", times: 6)
+        let report = try await host.applier.apply(spec, from: host.specPath.string)
+        #expect(!report.succeeded)
+        let journal = try #require(try ApplyJournal.read(host.root))
+        #expect(journal.done == journal.steps.count - 1)
+        #expect(journal.failure?.contains("0000:04:00.0") == true)
+        #expect(journal.summary.contains("stopped after step \(journal.done) of \(journal.steps.count)"))
+        // The next apply says it is finishing that one, and does.
+        let next = try await host.applier.apply(spec, from: host.specPath.string)
+        #expect(next.resumed == journal)
+        #expect(next.succeeded)
+        #expect(try ApplyJournal.read(host.root) == nil)
+    }
+}
