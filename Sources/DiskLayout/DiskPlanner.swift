@@ -95,6 +95,20 @@ public struct DiskPlanner: Sendable {
         if let current = disk.table, current.sameLayout(as: target) {
             report.decision = .nothingToDo
             report.reason = "the disk already has the \(layout.name) layout"
+            if options.mkfs {
+                // A run cut short after the table: make the filesystems it did not, with the labels' suffix it chose.
+                var resumed = options
+                let root = current.partition(1).map { $0.start * disk.sectorSize }
+                if resumed.labelSuffix == nil, let root, let label = try FormatPartition.ext4Label(disk.device, offset: root),
+                   label.hasPrefix("root-") {
+                    resumed.labelSuffix = String(label.dropFirst("root-".count))
+                }
+                for change in format(current, on: disk, numbers: [1, 5, 4, 6], resumed) {
+                    if case .custom(let step) = change.action, let format = step as? FormatPartition, try format.isDone() { continue }
+                    report.plan.add(change)
+                }
+                if !report.plan.isEmpty { report.reason += "; the filesystems a cut-short run did not make are made now" }
+            }
             return
         }
         if !options.wipe, disk.table != nil || !disk.signatures.isEmpty || disk.damage != nil {

@@ -1,4 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dom0Core
+import SystemPackage
 
 /// Makes a filesystem (or swap) on one partition through a loop device over that partition's
 /// bytes, so it works the same on image files and on disks whose partition nodes are missing.
@@ -52,5 +56,40 @@ public struct FormatPartition: PlanStep, Equatable {
             throw error
         }
         try await context.runner.check(["losetup", "--detach", loop])
+    }
+
+    /// Whether the partition already holds this filesystem, by its on-disk signature: ext4's
+    /// superblock magic, a FAT boot sector, swap's SWAPSPACE2. A run cut short between writing
+    /// the table and making the filesystems is finished by making only the missing ones.
+    public func isDone() throws(Dom0Error) -> Bool {
+        switch filesystem {
+        case .ext4:
+            return try Self.bytes(device, offset + 1080, 2) == [0x53, 0xef]
+        case .vfat:
+            // The boot sector's signature, and "FAT" where FAT32 (82) or FAT12/16 (54) name their type.
+            let signature = try Self.bytes(device, offset + 510, 2)
+            let fat32 = try Self.bytes(device, offset + 82, 3), fat16 = try Self.bytes(device, offset + 54, 3)
+            return signature == [0x55, 0xaa] && (fat32 == Array("FAT".utf8) || fat16 == Array("FAT".utf8))
+        case .swap:
+            return try Self.bytes(device, offset + 4086, 10) == Array("SWAPSPACE2".utf8)
+        }
+    }
+
+    /// The volume label of an ext4 filesystem at `offset` of `device`, if there is one.
+    public static func ext4Label(_ device: String, offset: UInt64) throws(Dom0Error) -> String? {
+        guard try bytes(device, offset + 1080, 2) == [0x53, 0xef] else { return nil }
+        let name = try bytes(device, offset + 1024 + 120, 16).prefix { $0 != 0 }
+        return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+    }
+
+    /// `count` bytes of `device` (a real path) at `offset`; fewer at its end.
+    static func bytes(_ device: String, _ offset: UInt64, _ count: Int) throws(Dom0Error) -> [UInt8] {
+        let fd = open(device, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .system("cannot open", at: device, Errno(rawValue: errno)) }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let read = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+        guard read >= 0 else { throw .system("cannot read", at: device, Errno(rawValue: errno)) }
+        return Array(buffer.prefix(read))
     }
 }

@@ -121,4 +121,27 @@ struct FreshLayoutTests {
         }
         #expect(try await image.runner.check(["losetup", "--associated", image.real.string]).stdout.isEmpty)
     }
+
+    @Test func aRunCutShortAfterTheTableMakesOnlyTheMissingFilesystemsWithTheSameLabels() async throws {
+        let image = try DiskImage.gibibytes(64)
+        let first = try await image.plan { $0.mkfs = true; $0.firmware = .uefi; $0.labelSuffix = "abcdef" }
+        // The table and the root filesystem were made; then the power went.
+        let kinds = first.plan.changes.map(\.kind)
+        #expect(kinds.filter { $0 == "formatPartition" }.count == 4)
+        let cut = Plan(Array(first.plan.changes.prefix { $0.kind != "formatPartition" }) + [first.plan.changes[kinds.firstIndex(of: "formatPartition")!]])
+        #expect(await cut.apply(ApplyContext(root: image.root)).succeeded)
+        // Planned again without a suffix, as a new run would: the three others, labelled as root is.
+        var options = DiskOptions()
+        options.mkfs = true
+        options.firmware = .uefi
+        let resumed = try await image.planner.plan(image.path, options)
+        #expect(resumed.decision == .nothingToDo)
+        #expect(resumed.plan.changes.map(\.headline) == [
+            "format partition 5 of \(image.real) as ext4 labelled logs-abcdef — make the logs filesystem",
+            "format partition 4 of \(image.real) as vfat labelled BOOT-ABCDEF — make the ESP filesystem",
+            "format partition 6 of \(image.real) as swap labelled swap-abcdef — make the swap filesystem",
+        ])
+        #expect(await resumed.plan.apply(ApplyContext(root: image.root)).succeeded)
+        #expect(try await image.planner.plan(image.path, options).plan.isEmpty, "every filesystem is there now")
+    }
 }
