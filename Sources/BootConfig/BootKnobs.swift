@@ -56,8 +56,7 @@ public enum BootKnobs {
     /// dom0's memory, `dom0_mem=SIZE[,max:SIZE]`, and a warning when it is more than the host has.
     public static func dom0Memory(_ amount: String, maximum: String?, _ editor: BootEditor) async throws(Dom0Error)
         -> (edits: [BootEdit], warnings: [String]) {
-        let value = maximum.map { "max:\($0),\(amount)" } ?? amount
-        let memory = try Dom0Memory(parsing: value)
+        let memory = try Dom0Memory(amount: amount, maximum: maximum)
         var warnings: [String] = []
         if let hostBytes = try await HostFacts.memory(editor.root, runner: editor.runner) {
             for size in [memory.amount, memory.maximum].compactMap({ $0 }) where size.bytes > hostBytes {

@@ -83,6 +83,11 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
     public var maximum: XenSize?
 
     /// Parses the value after `dom0_mem=`; the amount and minimum may not exceed the maximum.
+    /// From an amount and an optional maximum, as host-prepare and specs give them (`4096M`, `8G`).
+    public init(amount: String, maximum: String?) throws(Dom0Error) {
+        try self.init(parsing: maximum.map { "max:\($0),\(amount)" } ?? amount)
+    }
+
     public init(parsing value: String) throws(Dom0Error) {
         func size(_ text: Substring) throws(Dom0Error) -> XenSize {
             guard let size = XenSize(text) else {

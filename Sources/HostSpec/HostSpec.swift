@@ -39,7 +39,7 @@ public struct HostSpec: Sendable, Equatable {
         /// Xen's `iommu=` value.
         public var iommu: String?
         /// `dom0_mem=MIN[,max:MAX]`.
-        public var dom0Memory: (min: String, max: String?)?
+        public var dom0Memory: MemoryRange?
         /// Devices for `xen-pciback.hide`.
         public var hide: [String] = []
         /// Ids for `vfio-pci.ids`.
@@ -47,11 +47,12 @@ public struct HostSpec: Sendable, Equatable {
         /// More arguments for Xen and for dom0's kernel.
         public var xenArguments: [String] = []
         public var dom0Arguments: [String] = []
+    }
 
-        public static func == (a: Boot, b: Boot) -> Bool {
-            a.style == b.style && a.iommu == b.iommu && a.dom0Memory?.min == b.dom0Memory?.min && a.dom0Memory?.max == b.dom0Memory?.max
-                && a.hide == b.hide && a.vfioIDs == b.vfioIDs && a.xenArguments == b.xenArguments && a.dom0Arguments == b.dom0Arguments
-        }
+    /// dom0's memory: what it starts with and, if given, the most it may balloon to (sizes as 4096M).
+    public struct MemoryRange: Sendable, Equatable {
+        public var min: String
+        public var max: String?
     }
 
     /// Supplemental packs to install.
@@ -61,7 +62,7 @@ public struct HostSpec: Sendable, Equatable {
         public var acceptEULA = false
     }
 
-    /// The pciback-agent's rules (`/etc/dom0kit/pciback.conf` lines) and whether it runs at boot.
+    /// The pciback-agent's rules, as `/etc/dom0kit/pciback.conf` lines.
     public struct Devices: Sendable, Equatable {
         public var rules: [String]
     }
@@ -139,9 +140,9 @@ public struct HostSpec: Sendable, Equatable {
         if let memory = fields["dom0_mem"] {
             let sizes = try memory.fields(["min", "max"])
             let minimum = try sizes.required("min"), maximum = sizes["max"]
-            boot.dom0Memory = (try minimum.string(), try maximum?.string())
-            let value = boot.dom0Memory.map { pair in pair.max.map { "max:\($0),\(pair.min)" } ?? pair.min } ?? ""
-            do { _ = try Dom0Memory(parsing: value) } catch { throw memory.error(error.what, fix: "sizes as 4096M or 8G") }
+            let range = MemoryRange(min: try minimum.string(), max: try maximum?.string())
+            do { _ = try Dom0Memory(amount: range.min, maximum: range.max) } catch { throw memory.error(error.what, fix: "sizes as 4096M or 8G") }
+            boot.dom0Memory = range
         }
         if let hide = fields["hide"] {
             for item in try hide.items() {

@@ -136,8 +136,7 @@ public struct Binder: Sendable {
     public func restore(_ bdf: BDF) async throws(Dom0Error) {
         let bus = PCIBus(root: root)
         guard let device = try bus.device(bdf) else { throw Dom0Error(.usage, "no such device", at: bdf.description) }
-        let hasOverride = try bus.hasDriverOverride(bdf)
-        if hasOverride { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
+        if try bus.hasDriverOverride(bdf) { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
         if let current = device.driver, BindRule.drivers.contains(current) {
             try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")
         }
