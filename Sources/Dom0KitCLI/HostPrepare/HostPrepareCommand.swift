@@ -16,7 +16,7 @@ struct HostPrepareCommand: AsyncParsableCommand {
             host-prepare make it so:
 
               host-prepare plan host.yaml        what would change, module by module
-              host-prepare apply host.yaml       make it so (resumable; --reboot when needed)
+              host-prepare apply host.yaml       make it so (resumable after a crash)
               host-prepare check host.yaml       health, and each module as the spec says
 
             At first boot, host-prepare-firstboot.service applies /etc/dom0kit/host.yaml once. The \
