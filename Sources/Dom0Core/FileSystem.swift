@@ -172,7 +172,7 @@ public enum FileSystem {
         guard template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) != nil else {
             throw .system("cannot create a temporary directory", at: base, Errno(rawValue: errno))
         }
-        return FilePath(String(cString: template))
+        return template.withUnsafeBufferPointer { FilePath(String(decoding: $0.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
     }
 
     /// Flushes a directory's entries to disk, so a rename in it survives power loss.

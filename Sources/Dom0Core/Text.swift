@@ -17,6 +17,13 @@ extension StringProtocol {
     }
 }
 
+extension String {
+    /// Each non-empty line indented by two spaces, for nesting one report in another.
+    public var indented: String {
+        split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+    }
+}
+
 /// Space, tab, newline, vertical tab, form feed, carriage return.
 @inline(__always)
 private func isASCIIWhitespace(_ byte: UInt8) -> Bool {

@@ -65,7 +65,7 @@ public struct HostPlanner: Sendable {
                 host.sections.append(HostPlanSection(module: "control-slice", plan: try SlicePlanner(root: root).planApply(slice).plan))
             }
             if spec.devices != nil || spec.enableAgent { host.sections.append(try await planAgent(spec)) }
-            if let devices = spec.devices { host.sections.append(try planBinding(devices)) }
+            if let devices = spec.devices { host.sections.append(try await planBinding(devices)) }
         } catch {
             host.cleanUp()
             throw error
@@ -125,9 +125,7 @@ public struct HostPlanner: Sendable {
     private func planAgent(_ spec: HostSpec) async throws(Dom0Error) -> HostPlanSection {
         var section = HostPlanSection(module: "agent", plan: Plan())
         if let devices = spec.devices {
-            let text = "# Written by host-prepare from its host spec; edit the spec, not this file.\n"
-                + devices.rules.map { $0 + "\n" }.joined()
-            section.plan.add(try Change.file(BindRules.path, content: Array(text.utf8), in: root, module: "agent",
+            section.plan.add(try Change.file(BindRules.path, content: Array(devices.configFile.utf8), in: root, module: "agent",
                                              summary: "pciback-agent's rules"))
         }
         if spec.enableAgent {
@@ -148,16 +146,15 @@ public struct HostPlanner: Sendable {
         return section
     }
 
-    /// The hidden devices not yet on their drivers, bound now rather than at the next udev event.
-    private func planBinding(_ devices: HostSpec.Devices) throws(Dom0Error) -> HostPlanSection {
-        var rules: [BindRule] = []
-        for text in devices.rules { rules += try BindRules.parse(text, file: "spec") }
-        let set = BindRuleSet(rules)
-        let pending = try PCIBus(root: root).all().filter { device in set.target(for: device).map { $0.driver != device.driver } ?? false }
+    /// The hidden devices not yet on their drivers, bound now rather than at the next udev event:
+    /// what a dry-run pass of the agent finds, with the rules file as the plan writes it.
+    private func planBinding(_ devices: HostSpec.Devices) async throws(Dom0Error) -> HostPlanSection {
+        let rules = try BindRules.load(root, config: devices.configFile)
+        let pass = try await Reconciler(binder: Binder(root: root, runner: runner), dryRun: true).reconcile(rules: rules)
+        let pending = pass.devices.filter { $0.outcome == .pending }.map(\.bdf.description)
         var section = HostPlanSection(module: "devices", plan: Plan())
         if !pending.isEmpty {
-            section.plan.add(.step(BindHiddenDevices(devices: pending.map(\.bdf.description)), module: "devices",
-                                   summary: "as pciback-agent once would"))
+            section.plan.add(.step(BindHiddenDevices(devices: pending), module: "devices", summary: "as pciback-agent once would"))
         }
         return section
     }
@@ -191,8 +188,7 @@ extension HostPlan {
         for section in sections {
             text += "\(section.module):\n"
             for note in section.notes where !note.isEmpty { text += "  note: \(note)\n" }
-            text += section.plan.text.split(separator: "\n", omittingEmptySubsequences: false)
-                .map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+            text += section.plan.text.indented
         }
         if needsReboot { text += "The boot command lines change: the host needs a reboot to use them.\n" }
         return text

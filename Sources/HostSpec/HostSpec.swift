@@ -65,6 +65,11 @@ public struct HostSpec: Sendable, Equatable {
     /// The pciback-agent's rules, as `/etc/dom0kit/pciback.conf` lines.
     public struct Devices: Sendable, Equatable {
         public var rules: [String]
+
+        /// `/etc/dom0kit/pciback.conf` as host-prepare writes it.
+        public var configFile: String {
+            "# Written by host-prepare from its host spec; edit the spec, not this file.\n" + rules.map { $0 + "\n" }.joined()
+        }
     }
 
     public var disk: Disk?

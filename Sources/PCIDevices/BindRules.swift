@@ -56,20 +56,19 @@ func hex4(_ value: UInt16) -> String {
 public enum BindRules {
     public static let path: FilePath = "/etc/dom0kit/pciback.conf"
 
-    /// Reads both sources under the root.
-    public static func load(_ root: HostRoot) throws(Dom0Error) -> BindRuleSet {
-        BindRuleSet(try loadList(root))
-    }
-
-    private static func loadList(_ root: HostRoot) throws(Dom0Error) -> [BindRule] {
-        var rules = try root.readText(path).map { text throws(Dom0Error) in try parse(text, file: path.string) } ?? []
+    /// Reads both sources under the root; `config`, when given, stands for the config file's
+    /// content (the rules as a plan is about to write them).
+    public static func load(_ root: HostRoot, config: String? = nil) throws(Dom0Error) -> BindRuleSet {
+        var text = config
+        if text == nil { text = try root.readText(path) }
+        var rules = try text.map { text throws(Dom0Error) in try parse(text, file: path.string) } ?? []
         if let cmdline = try root.readText("/proc/cmdline") {
             for token in cmdline.split(whereSeparator: \.isWhitespace) where token.hasPrefix("xen-pciback.hide=") {
                 let list = try HideList(parsing: String(token.dropFirst("xen-pciback.hide=".count)))
                 rules += list.slots.map { BindRule(match: .slot($0), driver: "pciback", source: "/proc/cmdline") }
             }
         }
-        return rules
+        return BindRuleSet(rules)
     }
 
     /// Lines of `MATCH DRIVER`: a PCI address (with * wildcards), `id vvvv:dddd[:svvv:sddd]`,

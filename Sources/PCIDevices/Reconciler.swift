@@ -59,11 +59,13 @@ public struct Reconciler: Sendable {
         self.dryRun = dryRun
     }
 
-    /// One pass: rules from the config and the running command line, over every device on the bus,
-    /// or only over `only` (the devices udev just announced).
-    public func reconcile(only: Set<BDF>? = nil, names: PCINames? = nil) async throws(Dom0Error) -> ReconcileReport {
+    /// One pass: rules from the config and the running command line (or `rules`), over every
+    /// device on the bus, or only over `only` (the devices udev just announced).
+    public func reconcile(only: Set<BDF>? = nil, names: PCINames? = nil, rules given: BindRuleSet? = nil)
+        async throws(Dom0Error) -> ReconcileReport {
         let root = binder.root
-        let rules = try BindRules.load(root)
+        let rules: BindRuleSet
+        if let given { rules = given } else { rules = try BindRules.load(root) }
         let bus = PCIBus(root: root)
         var devices: [PCIDevice] = []
         if let only {

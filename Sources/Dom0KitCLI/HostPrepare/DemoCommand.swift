@@ -59,16 +59,16 @@ enum DemoText {
         text += """
 
             The spec: \(report.spec)
-            \(indent(report.specText))
+            \(report.specText.indented)
             Step 1 — host-prepare plan: what would change, module by module, computed without touching anything
-            \(indent(report.plan.text))
+            \(report.plan.text.indented)
             Step 2 — host-prepare apply: the plan, in order, each step recorded in a journal so that a crash
             or power cut is finished by the next apply
-            \(indent(report.apply.text))
+            \(report.apply.text.indented)
             Step 3 — host-prepare apply again: the host is as the spec says
-            \(indent(report.applyAgain.text))
+            \(report.applyAgain.text.indented)
             Step 4 — host-prepare check: health, and each module against the spec
-            \(indent(report.check.text))
+            \(report.check.text.indented)
             Look around: ls \(report.root); run the steps yourself with
               host-prepare plan \(report.spec) --root \(report.root)
             A real host gets the same steps with --root / (the default), or at first boot from
@@ -76,11 +76,6 @@ enum DemoText {
 
             """
         return text
-    }
-
-    private static func indent(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }
-            .joined(separator: "\n")
     }
 }
 

@@ -29,10 +29,24 @@ struct PlanHost: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() async throws {
-        let plan = try await HostPlanner(root: try host.hostRoot()).plan(try spec.load())
-        defer { plan.cleanUp() }
-        print(host.json ? try Output.json(plan) : plan.text, terminator: "")
+        try await showPlan(try spec.load(), host)
     }
+}
+
+/// `plan`, and `apply --dry-run`: the plan, shown; nothing changes.
+private func showPlan(_ spec: HostSpec, _ host: HostOptions) async throws {
+    let plan = try await HostPlanner(root: try host.hostRoot()).plan(spec)
+    defer { plan.cleanUp() }
+    print(host.json ? try Output.json(plan) : plan.text, terminator: "")
+}
+
+/// `apply` and `firstboot`: apply with the journal and show what happened; a failed step is exit 1.
+private func applyAndShow(_ spec: HostSpec, from path: String, _ host: HostOptions) async throws -> HostApplyReport {
+    let root = try host.hostRoot()
+    let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root))).apply(spec, from: path)
+    print(host.json ? try Output.json(report) : report.text, terminator: "")
+    guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
+    return report
 }
 
 struct ApplyHost: AsyncParsableCommand {
@@ -55,19 +69,13 @@ struct ApplyHost: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show the plan and stop (as `plan`).") var dryRun = false
 
     func run() async throws {
-        let root = try host.hostRoot()
         let specification = try spec.load()
         if dryRun {
-            let plan = try await HostPlanner(root: root).plan(specification)
-            defer { plan.cleanUp() }
-            print(host.json ? try Output.json(plan) : plan.text, terminator: "")
-            return
+            try await showPlan(specification, host)
+        } else {
+            let report = try await applyAndShow(specification, from: spec.path, host)
+            if reboot && report.needsReboot { try await Reboot.now(try host.hostRoot()) }
         }
-        let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)))
-            .apply(specification, from: spec.path)
-        print(host.json ? try Output.json(report) : report.text, terminator: "")
-        guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
-        if reboot && report.needsReboot { try await Reboot.now(root) }
     }
 }
 
@@ -119,10 +127,8 @@ struct FirstBoot: AsyncParsableCommand {
         }
         // The spec is the host's own file, so under --root it is read from the root.
         let specification = try HostSpec.load(try root.resolve(FilePath(spec)))
-        let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)))
-            .apply(specification, from: spec)
-        print(host.json ? try Output.json(report) : report.text, terminator: "")
-        guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
+        // The marker is written only after success (the next boot retries a failure) and before a reboot.
+        let report = try await applyAndShow(specification, from: spec, host)
         try FileSystem.createDirectories(root.resolve(Self.done).removingLastComponent())
         try AtomicWriter.write(Array("\(spec) applied by host-prepare \(Dom0Kit.version)\n".utf8), to: Self.done, in: root)
         if reboot && report.needsReboot { try await Reboot.now(root) }
