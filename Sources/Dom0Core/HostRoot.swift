@@ -59,8 +59,8 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
             throw Dom0Error(.refused, "refusing a path with '..'", at: hostPath.string,
                             why: "host paths must name a place under the host root directly")
         }
-        // On the machine's own root nothing can lead outside it: let the kernel follow links.
-        if isSystem { return hostPath.lexicallyNormalized() }
+        // One rule for every root, `/` included: what a path means (a PCI address in the real
+        // path of /sys/class/net/eth0/device, say) must not depend on where the tree is.
         return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink)
     }
 
@@ -72,7 +72,6 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         guard let component, component.kind == .regular, directory.starts(with: path) else {
             throw Dom0Error(.usage, "'\(name)' is not an entry of a directory under the host root", at: directory.string)
         }
-        if isSystem { return directory.appending(component) }
         return try walk([component], from: directory, hostPath: directory.appending(component), followFinalLink: true)
     }
 
@@ -149,7 +148,6 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
 
     /// The host path of a real path under this root ("/tmp/r/etc/x" → "/etc/x").
     public func hostPath(of realPath: FilePath) -> FilePath? {
-        if isSystem { return realPath }
         guard realPath.starts(with: path) else { return nil }
         var host = FilePath("/")
         host.append(realPath.components.dropFirst(path.components.count))

@@ -93,6 +93,23 @@ struct HostRootTests {
         #expect(HostRoot.system.hostPath(of: "/etc/hosts") == "/etc/hosts")
     }
 
+    /// One resolution rule whatever the root: the same tree gives the same real path through a
+    /// root at the tree and through the machine's own root.
+    @Test func theSystemRootFollowsLinksAsATreeRootDoes() throws {
+        try FileSystem.symlink("../run/real", at: directory.appending("etc/link"))
+        let throughTree = try root.resolve("/etc/link/file")
+        let throughSystem = try HostRoot.system.resolve(root.path.appending("etc/link/file"))
+        #expect(throughSystem == throughTree)
+        #expect(throughSystem == root.path.appending("run/real/file"))
+    }
+
+    /// On the running kernel, a sysfs class link resolves to the device's real place, as the
+    /// device guard needs (/sys/class/net/IF/device → …/0000:00:03.0).
+    @Test func theSystemRootResolvesSysfsLinksToTheirDevices() throws {
+        let loopback = try HostRoot.system.resolve("/sys/class/net/lo")
+        #expect(loopback.string.hasPrefix("/sys/devices/"), "\(loopback)")
+    }
+
     @Test func theSystemRootStillRefusesDotDot() throws {
         #expect(throws: Dom0Error.self) { try HostRoot.system.resolve("/etc/../root") }
         #expect(try HostRoot.system.resolve("/etc/hosts") == "/etc/hosts")
