@@ -20,7 +20,7 @@ public struct XenFacts: Sendable {
     public static func read(_ root: HostRoot, runner: CommandRunner) async -> XenFacts {
         guard root.isSystem else { return XenFacts(info: nil, dmesg: nil, unavailable: "cannot ask the Xen of a host under --root") }
         guard CommandRunner.locate("xl") != nil else {
-            return XenFacts(info: nil, dmesg: nil, unavailable: "xl is not installed (not a Xen dom0?)")
+            return XenFacts(info: nil, dmesg: nil, unavailable: "xl is not installed; install Xen's tools (xen-utils) so Xen can be asked")
         }
         let info = try? await runner.run(["xl", "info"], effect: .readOnly, timeout: .seconds(20))
         let dmesg = try? await runner.run(["xl", "dmesg"], effect: .readOnly, timeout: .seconds(20))

@@ -24,7 +24,7 @@ public struct PcibackAgent: Sendable {
     public func run() async throws(Dom0Error) {
         let monitor = try UdevMonitor()  // before the first pass, so no event between them is lost
         let signals = try installSignalHandlers()
-        try await pass("start")
+        var host = try await pass("start", over: nil)
         SystemdNotify.send("READY=1")
         let watchdog = SystemdNotify.watchdogPeriod
         let timeout = watchdog.map { Int32($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
@@ -41,7 +41,7 @@ public struct PcibackAgent: Sendable {
                     if Int32(signal) == SIGHUP {
                         Self.logger.notice("SIGHUP: reloading the rules")
                         SystemdNotify.send("RELOADING=1")
-                        try await pass("reload")
+                        host = try await pass("reload", over: nil)
                         SystemdNotify.send("READY=1")
                     } else {
                         SystemdNotify.send("STOPPING=1")
@@ -53,22 +53,26 @@ public struct PcibackAgent: Sendable {
                 let (devices, overflowed) = monitor.drain()
                 if overflowed {
                     Self.logger.warning("udev events were lost (ENOBUFS): rescanning every device")
-                    try await pass("rescan")
+                    host = try await pass("rescan", over: nil)
                 } else if !devices.isEmpty {
-                    try await pass("udev", only: devices)
+                    host = try await pass("udev", over: devices, updating: host)
                 }
             }
         }
     }
 
-    /// One reconcile pass (over the devices named, or all), its state written and its summary sent to systemd.
-    private func pass(_ why: String, only devices: Set<BDF>? = nil) async throws(Dom0Error) {
-        let report = try await reconciler.reconcile(only: devices)
+    /// One reconcile pass over the devices udev named (or all, when nil); the state written and the
+    /// summary sent to systemd describe the whole host (`host`, the last state, updated by the pass).
+    private func pass(_ why: String, over devices: Set<BDF>?, updating host: ReconcileReport? = nil)
+        async throws(Dom0Error) -> ReconcileReport {
+        let pass = try await reconciler.reconcile(only: devices)
+        let report = if let devices, let host { host.updated(by: pass, over: devices) } else { pass }
         let root = reconciler.binder.root
         try FileSystem.createDirectories(root.resolve(Self.statePath).removingLastComponent())
         try AtomicWriter.write(Array(try Output.json(report).utf8), to: Self.statePath, in: root)
         SystemdNotify.send("STATUS=\(report.summary)")
         Self.logger.info("pass (\(why)): \(report.summary)")
+        return report
     }
 
     /// Routes SIGHUP, SIGTERM and SIGINT into a pipe; returns its read end.

@@ -50,13 +50,12 @@ public struct Binder: Sendable {
     public func bind(_ requests: [(device: PCIDevice, driver: String)], force: Bool = false)
         async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let bus = PCIBus(root: root)
-        let guarded = try DeviceGuard(root: root).protected()
-        let companions = Set(requests.filter { $0.driver == "vfio-pci" }.map(\.device.bdf))
+        let refused = try refusals(requests, bus: bus)
         var results: [BDF: (BindOutcome, String)] = [:]
         var probing: [BDF: String] = [:]
         var loaded: Set<String> = []
         for (device, driver) in requests {
-            if let finished = try await start(device, to: driver, companions: companions, guarded: guarded, force: force,
+            if let finished = try await start(device, to: driver, refusal: refused[device.bdf], force: force,
                                               loaded: &loaded, bus: bus) {
                 results[device.bdf] = finished
             } else {
@@ -68,14 +67,13 @@ public struct Binder: Sendable {
 
     /// Everything up to the probe: checks, module, attribute writes. nil when the device is now
     /// being probed; else how it ended.
-    private func start(_ device: PCIDevice, to driver: String, companions: Set<BDF>, guarded: [BDF: String], force: Bool,
+    private func start(_ device: PCIDevice, to driver: String, refusal: BindRefusal?, force: Bool,
                        loaded: inout Set<String>, bus: PCIBus) async throws(Dom0Error) -> (BindOutcome, String)? {
         let bdf = device.bdf
         if device.driver == driver { return (.alreadyBound, "already on \(driver)") }
-        let groupReason = try groupRefusal(device, driver: driver, companions: companions, bus: bus)
-        if let reason = guarded[bdf] ?? groupReason {
-            guard force else { return (.refused, reason) }
-            Self.logger.critical("binding \(bdf) to \(driver) although \(reason) (--force)",
+        if let refusal {
+            guard force else { return (.refused, refusal.description) }
+            Self.logger.critical("binding \(bdf) to \(driver) although \(refusal.reason) (--force)",
                                  metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.forced)"])
         }
         if !loaded.contains(driver) {
@@ -143,11 +141,31 @@ public struct Binder: Sendable {
         try await write(bdf.description, "/sys/bus/pci/drivers_probe")
     }
 
-    /// Why a device must not go to vfio-pci: its IOMMU group is not viable.
-    func groupRefusal(_ device: PCIDevice, driver: String, companions: Set<BDF>, bus: PCIBus) throws(Dom0Error) -> String? {
-        guard driver == "vfio-pci", let group = device.iommuGroup else { return nil }
-        let offenders = try bus.groupOffenders(of: device, companions: companions)
-        return offenders.isEmpty ? nil : "IOMMU group \(group) is not viable: " + offenders.joined(separator: ", ") + " stay with dom0"
+    /// Which of these binds would be refused, and why with what to do: dom0 needs the device (its
+    /// root disk's controller, its default route's NIC), or its IOMMU group is not viable for
+    /// vfio-pci. Devices going to vfio-pci together count as viable in each other's groups. The
+    /// one rule for binding, dry runs and health.
+    public func refusals(_ requests: [(device: PCIDevice, driver: String)], bus: PCIBus? = nil)
+        throws(Dom0Error) -> [BDF: BindRefusal] {
+        let bus = bus ?? PCIBus(root: root)
+        let pending = requests.filter { $0.device.driver != $0.driver }
+        guard !pending.isEmpty else { return [:] }
+        let guarded = try DeviceGuard(root: root).protected()
+        let companions = Set(requests.filter { $0.driver == "vfio-pci" }.map(\.device.bdf))
+        var result: [BDF: BindRefusal] = [:]
+        for (device, driver) in pending {
+            if let refusal = guarded[device.bdf] {
+                result[device.bdf] = refusal
+            } else if driver == "vfio-pci", let group = device.iommuGroup {
+                let offenders = try bus.groupOffenders(of: device, companions: companions)
+                if !offenders.isEmpty {
+                    result[device.bdf] = BindRefusal(
+                        reason: "IOMMU group \(group) is not viable: " + offenders.joined(separator: ", ") + " stay with dom0",
+                        fix: "hide the whole group (add them to the rules) or use pciback")
+                }
+            }
+        }
+        return result
     }
 
     private func loadModule(_ driver: String, bus: PCIBus) async throws(Dom0Error) {

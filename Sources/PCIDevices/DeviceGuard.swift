@@ -9,9 +9,14 @@ public struct DeviceGuard: Sendable {
     public init(root: HostRoot) { self.root = root }
 
     /// The devices that must stay with dom0, each with the reason; read once per pass, not per device.
-    public func protected() throws(Dom0Error) -> [BDF: String] {
-        var reasons = try defaultRouteDevices().mapValues { "it carries dom0's default route (\($0))" }
-        for bdf in try rootDiskControllers() { reasons[bdf] = "it controls the disk of dom0's root filesystem" }
+    public func protected() throws(Dom0Error) -> [BDF: BindRefusal] {
+        var reasons = try defaultRouteDevices().mapValues {
+            BindRefusal(reason: "it carries dom0's default route (\($0))", fix: "move the route to another NIC first, or pass --force")
+        }
+        for bdf in try rootDiskControllers() {
+            reasons[bdf] = BindRefusal(reason: "it controls the disk of dom0's root filesystem",
+                                       fix: "dom0 cannot run without it; move / to a disk on another controller first")
+        }
         return reasons
     }
 
@@ -61,4 +66,12 @@ public struct DeviceGuard: Sendable {
         }
         return result
     }
+}
+
+/// Why a device is not bound although a rule hides it, and what the operator can do about it.
+public struct BindRefusal: Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var fix: String
+
+    public var description: String { "\(reason); \(fix)" }
 }

@@ -32,6 +32,14 @@ public struct ReconcileReport: Sendable, Encodable {
         return .success
     }
 
+    /// The whole host after a pass over only `announced` (the devices udev named): their reports
+    /// replace the earlier ones, a device no longer there or no longer hidden drops out, and every
+    /// other hidden device keeps its last report.
+    public func updated(by pass: ReconcileReport, over announced: Set<BDF>) -> ReconcileReport {
+        let kept = devices.filter { !announced.contains($0.bdf) }
+        return ReconcileReport(devices: (kept + pass.devices).sorted { $0.bdf < $1.bdf })
+    }
+
     private enum Key: String, CodingKey { case devices, hidden, bound, summary }
 
     public func encode(to encoder: any Encoder) throws {
@@ -75,15 +83,14 @@ public struct Reconciler: Sendable {
         }
         let targets = devices.compactMap { device in rules.target(for: device).map { (device, $0) } }
         let toBind = targets.filter { $0.0.driver != $0.1.driver }.map { (device: $0.0, driver: $0.1.driver) }
-        let outcomes = dryRun || toBind.isEmpty ? [:] : try await binder.bind(toBind, force: force)
+        let outcomes = toBind.isEmpty ? [:] : dryRun ? try dryRunOutcomes(toBind) : try await binder.bind(toBind, force: force)
         var reports: [DeviceReport] = []
         for (device, rule) in targets {
             let name = names.map { names in
                 [names.vendor(device.vendor), names.device(vendor: device.vendor, device: device.device)].compactMap { $0 }
                     .joined(separator: " ")
             }
-            var (outcome, message) = outcomes[device.bdf] ?? (.alreadyBound, "already on \(rule.driver)")
-            if dryRun && device.driver != rule.driver { (outcome, message) = (.pending, "would bind to \(rule.driver) (dry run)") }
+            let (outcome, message) = outcomes[device.bdf] ?? (.alreadyBound, "already on \(rule.driver)")
             let after: String? = switch outcome {
             case .alreadyBound, .pending, .refused: device.driver
             case .bound: rule.driver
@@ -92,9 +99,19 @@ public struct Reconciler: Sendable {
             }
             reports.append(DeviceReport(bdf: device.bdf, name: name?.isEmpty == false ? name : nil, rule: rule.description,
                                         driverBefore: device.driver, driverAfter: after, outcome: outcome, message: message))
-            log(device.bdf, outcome, message)
+            if !dryRun { log(device.bdf, outcome, message) }
         }
         return ReconcileReport(devices: reports)
+    }
+
+    /// What binding would do, binding nothing: the binder's own refusals (unless forced), else pending.
+    private func dryRunOutcomes(_ requests: [(device: PCIDevice, driver: String)]) throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+        let refused = force ? [:] : try binder.refusals(requests)
+        var outcomes: [BDF: (BindOutcome, String)] = [:]
+        for (device, driver) in requests {
+            outcomes[device.bdf] = refused[device.bdf].map { (.refused, $0.description) } ?? (.pending, "would bind to \(driver) (dry run)")
+        }
+        return outcomes
     }
 
     private func log(_ bdf: BDF, _ outcome: BindOutcome, _ message: String) {

@@ -19,7 +19,15 @@ enum XenOutputs {
 
         """
     static let infoWithoutIOMMU = infoWithIOMMU.replacing("pv hvm hvm_directio pv_directio hap shadow", with: "pv hvm hap shadow")
-    static let dmesgWithIOMMU = "(XEN) Intel VT-d iommu 0 supported page sizes: 4kB, 2MB, 1GB\n(XEN) Interrupt remapping enabled\n(XEN) I/O virtualisation enabled\n"
+    /// Xen's VT-d words (xen/drivers/passthrough/vtd/iommu.c): "Intel VT-d <feature> [not ]enabled."
+    static let dmesgWithIOMMU = """
+        (XEN) Intel VT-d iommu 0 supported page sizes: 4kB, 2MB, 1GB
+        (XEN) Intel VT-d Queued Invalidation enabled.
+        (XEN) Intel VT-d Interrupt Remapping enabled.
+        (XEN) I/O virtualisation enabled
+
+        """
+    static let dmesgWithoutRemapping = dmesgWithIOMMU.replacing("Interrupt Remapping enabled", with: "Interrupt Remapping not enabled")
     static let dmesgWithoutIOMMU = "(XEN) I/O virtualisation disabled\n"
 }
 
@@ -63,16 +71,27 @@ struct HealthTests {
         let host = try HealthHost()
         let report = await host.check(XenFacts(info: XenOutputs.infoWithoutIOMMU, dmesg: XenOutputs.dmesgWithoutIOMMU))
         #expect(report.status(of: "IOMMU") == .fail)
+        #expect(report.status(of: "interrupt remapping") == .fail, "no IOMMU, no remapping: FAIL, not cannot tell")
         #expect(report.worst == .fail)
         let byCaps = await host.check(XenFacts(info: XenOutputs.infoWithoutIOMMU, dmesg: nil))
         #expect(byCaps.results.first { $0.what == "IOMMU" }?.hint?.contains("lacks hvm_directio") == true)
     }
 
+    @Test func remappingThatXenDidNotEnableFails() async throws {
+        let host = try HealthHost()
+        let report = await host.check(XenFacts(info: XenOutputs.infoWithIOMMU, dmesg: XenOutputs.dmesgWithoutRemapping))
+        #expect(report.status(of: "IOMMU") == .pass)
+        #expect(report.status(of: "interrupt remapping") == .fail)
+    }
+
     @Test func withoutXlTheIOMMUIsCannotTellNeverPass() async throws {
         let host = try HealthHost()
-        let report = await host.check(XenFacts(info: nil, dmesg: nil))
+        let report = await host.check(XenFacts(info: nil, dmesg: nil, unavailable: "xl is not installed; install Xen's tools"))
         #expect(report.status(of: "IOMMU") == .warn)
-        #expect(report.results.first { $0.what == "IOMMU" }?.hint?.hasPrefix("cannot tell") == true)
+        let hint = report.results.first { $0.what == "IOMMU" }?.hint ?? ""
+        #expect(hint.hasPrefix("cannot tell"))
+        #expect(hint.contains("xl is not installed"), "says why Xen cannot be asked")
+        #expect(!hint.contains("not a Xen dom0"), "never doubts the dom0 check it follows")
     }
 
     @Test func aPendingRebootWarns() async throws {
@@ -123,6 +142,21 @@ struct HealthTests {
         #expect(report.status(of: "running as Xen dom0") == .warn)
         #expect(report.status(of: "IOMMU") == .pass)
         #expect(report.statuses(of: "hidden device 0000:01:00.0") == [.pass, .fail, .warn], "shared group for vfio, and an RMRR")
+    }
+
+    @Test func aDeviceTheAgentWouldRefuseIsNotSentBackToTheAgent() async throws {
+        let test = try TestHost()
+        let host = test.host
+        try host.add(FakeDriver("snd_hda_intel", ids: [PCIID(vendor: 0x10de, device: 0x0fb9)]))
+        try host.add(.vfioPCI)
+        try host.add(FakePCIDevice(BDF("0000:01:00.0")!, vendor: 0x10de, device: 0x1c81, classCode: 0x030000, iommuGroup: 1))
+        try host.add(FakePCIDevice(BDF("0000:01:00.1")!, vendor: 0x10de, device: 0x0fb9, classCode: 0x040300, driver: "snd_hda_intel", iommuGroup: 1))
+        try host.write("/etc/dom0kit/pciback.conf", "0000:01:00.0 vfio-pci\n")
+        let report = await HealthChecks.run(HealthContext(root: test.root, xen: XenFacts(info: nil, dmesg: nil)))
+        let hint = report.results.first { $0.what == "hidden device 0000:01:00.0" }?.hint ?? ""
+        #expect(report.statuses(of: "hidden device 0000:01:00.0") == [.fail])
+        #expect(hint.contains("pciback-agent refuses it: IOMMU group 1 is not viable: 0000:01:00.1"), "\(hint)")
+        #expect(!hint.contains("run pciback-agent once"), "that advice would be refused again")
     }
 
     @Test func aNativeHostWhoseFirmwareHasDMARButNoGroupsIsTold() async throws {

@@ -20,21 +20,24 @@ struct HiddenDevicesCheck: HealthCheck {
                 results.append(CheckResult("hidden device \(address)", .fail, "not present on the bus (\(rule.source))"))
             }
         }
-        for device in devices {
-            guard let rule = rules.target(for: device) else { continue }
+        let targets = devices.compactMap { device in rules.target(for: device).map { (device: device, driver: $0.driver) } }
+        // Advise what pciback-agent would do: the same refusals, so the advice is never a command it refuses.
+        let refused = try Binder(root: context.root).refusals(targets)
+        for (device, driver) in targets {
             let what = "hidden device \(device.bdf)"
-            guard device.driver == rule.driver else {
-                results.append(CheckResult(what, .fail, "on \(device.driver ?? "no driver"), not \(rule.driver); run pciback-agent once"))
+            guard device.driver == driver else {
+                let advice = refused[device.bdf].map { "pciback-agent refuses it: \($0)" } ?? "run pciback-agent once"
+                results.append(CheckResult(what, .fail, "on \(device.driver ?? "no driver"), not \(driver); \(advice)"))
                 continue
             }
-            results.append(CheckResult(what, .pass, "on \(rule.driver)"))
+            results.append(CheckResult(what, .pass, "on \(driver)"))
             if device.classCode >> 8 == 0x0c03 {
                 results.append(CheckResult(what, .warn, "a USB controller: its ports and what is plugged in go with it"))
             }
             guard let group = device.iommuGroup else { continue }
             let offenders = PCIBus.offenders(among: groups[group] ?? [], besides: device.bdf)
             if !offenders.isEmpty {
-                results.append(CheckResult(what, rule.driver == "vfio-pci" ? .fail : .warn,
+                results.append(CheckResult(what, driver == "vfio-pci" ? .fail : .warn,
                                            "IOMMU group \(group) shared with " + offenders.joined(separator: ", ")))
             }
             let direct: Bool

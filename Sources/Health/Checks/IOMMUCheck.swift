@@ -19,7 +19,7 @@ struct IOMMUCheck: HealthCheck {
                     ? [CheckResult(what, .pass, "Xen: virt_caps has hvm_directio")]
                     : [CheckResult(what, .fail, "Xen: virt_caps lacks hvm_directio (\(caps))")]
             }
-            return [.cannotTell(what, "under Xen only xl can say, and xl cannot be asked here")]
+            return [.cannotTell(what, "under Xen only Xen can say: \(context.xen.unavailable ?? "xl's answer says nothing of it")")]
         }
         let groups = try entries(context.root, "/sys/kernel/iommu_groups")
         let units = try entries(context.root, "/sys/class/iommu")
