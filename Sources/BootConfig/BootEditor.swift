@@ -124,7 +124,7 @@ public struct BootEditor: Sendable {
                 throw Dom0Error(.usage, "--config names a XenServer grub.cfg; it does not go with --style \(style.rawValue)")
             }
             guard try root.exists(DebianGrub.defaults) else {
-                throw Dom0Error(.usage, "no \(DebianGrub.defaults)", at: root.path.string,
+                throw Dom0Error("no \(DebianGrub.defaults)", at: root.path.string,
                                 fix: "Debian-style hosts keep their boot arguments there; check --root")
             }
             return .debian(dropIn: style == .debianDropin)
@@ -140,7 +140,8 @@ public struct BootEditor: Sendable {
                 if style == .xenserver || !generated { return .xenserver(path) }
             }
             if style == .auto, try root.exists(DebianGrub.defaults) { return .debian(dropIn: false) }
-            throw Dom0Error(.usage, "no boot configuration found", at: root.path.string,
+            // The host lacks it, not the command: a failure (1), not a usage error (64).
+            throw Dom0Error("no boot configuration found", at: root.path.string,
                             why: "looked for " + (Self.xenServerConfigs + [DebianGrub.defaults]).map(\.string).joined(separator: ", "),
                             fix: "pass --config FILE, or --style debian on a Debian host")
         }

@@ -28,6 +28,22 @@ struct XenCmdlineEndToEndTests {
 
     private var text: String { get throws { try test.root.readText(grub) ?? "" } }
 
+    /// A host without a boot configuration is the host's failure (1), not a usage error (64): the command was right.
+    @Test(arguments: [
+        (["xen-cmdline", "--get-dom0", "console"], "no boot configuration found"),
+        (["host-prepare", "boot", "status"], "no boot configuration found"),
+        (["host-prepare", "boot", "hide", "list"], "no boot configuration found"),
+        (["xen-cmdline", "--style", "debian", "--get-xen", "x"], "no /etc/default/grub"),
+    ] as [([String], String)])
+    func aHostWithoutBootConfigurationFailsSayingWhereItLooked(argv: [String], message: String) async throws {
+        let empty = try TestHost()
+        let result = try await CommandRunner().run([BuiltProducts.executable(argv[0]).string] + argv.dropFirst()
+                                                   + ["--root", empty.root.path.string])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.contains("/etc/default/grub"), "it names where it looked")
+    }
+
     @Test func getPrintsMatchingTokensOnePerLine() async throws {
         let result = try await xenCmdline(["--get-dom0", "console", "root", "--get-xen", "dom0_mem"])
         #expect(result.status == 0)
@@ -73,7 +89,6 @@ struct XenCmdlineEndToEndTests {
         (["--list-cpuid-masks", "x"], "takes no arguments"),
         (["--set-cpuid-masks", "cpuid_mask_ecx=zz"], "malformed cpuid mask"),
         (["--delete-cpuid-masks", "dom0_mem"], "not a cpuid mask"),
-        (["--style", "debian", "--get-xen", "x"], "no /etc/default/grub"),
     ] as [([String], String)])
     func usageErrorsExitSixtyFour(arguments: [String], message: String) async throws {
         let result = try await xenCmdline(arguments)
