@@ -43,6 +43,8 @@ let package = Package(
         ),
         .target(name: "PCIDevices", dependencies: ["Dom0Core", "CPci", "CUdev", .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
+        // Test scaffolding: fake host trees and the kernel simulator. Linked by tests, benchmarks
+        // and the demo only, never by the libraries or the tools.
         .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
@@ -52,18 +54,26 @@ let package = Package(
                 swiftSettings: strict),
         .target(
             name: "HostSpec",
-            dependencies: ["CYaml", "Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health", "FakeHost"],
+            dependencies: ["CYaml", "Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health"],
             swiftSettings: strict
         ),
         .target(
             name: "Dom0KitCLI",
             dependencies: [
-                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack", "Health", "PCIDevices", "FakeHost",
+                "HostSpec", "BootConfig", "DiskLayout", "ControlSlice", "SuppPack", "Health", "PCIDevices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(name: "dom0kit", dependencies: ["Dom0KitCLI"], swiftSettings: strict),
+        // The demo: a demo host with a simulated kernel, prepared by host-prepare's own code.
+        // `host-prepare demo` runs this program; the tools themselves hold none of it.
+        .target(
+            name: "Dom0KitDemo",
+            dependencies: ["Dom0KitCLI", "HostSpec", "Health", "FakeHost", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "dom0kit-demo", dependencies: ["Dom0KitCLI", "Dom0KitDemo"], swiftSettings: strict),
         // The benchmarks' helper: large fake hosts, and timing of library passes (benchmarks/*.sh).
         .executableTarget(name: "dom0kit-bench", dependencies: ["BootConfig", "Dom0Core", "FakeHost", "Health", "PCIDevices"],
                           path: "benchmarks/dom0kit-bench", swiftSettings: strict),
@@ -73,6 +83,9 @@ let package = Package(
                 exclude: ["Fixtures"], swiftSettings: strict),
         .executableTarget(name: "atomic-write-child", dependencies: ["Dom0Core", "TestSupport"], path: "Tests/AtomicWriteChild",
                           swiftSettings: strict),
+        // The tools with the fake kernel and crash injection, for end-to-end tests on fake trees.
+        .executableTarget(name: "fakehost-dom0kit", dependencies: ["Dom0KitCLI", "FakeHost", "TestSupport"],
+                          path: "Tests/FakeHostTools", swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport", "FakeHost"], swiftSettings: strict),
@@ -81,8 +94,10 @@ let package = Package(
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PCIDevicesTests", dependencies: ["PCIDevices", "CUdev", "TestSupport", "FakeHost"], swiftSettings: strict),
         .testTarget(name: "FakeHostTests", dependencies: ["FakeHost", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "HostSpecTests", dependencies: ["HostSpec", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "Dom0KitCLITests", dependencies: ["Dom0KitCLI", "TestSupport", "dom0kit"] + tools.map { .target(name: $0) },
+        .testTarget(name: "HostSpecTests", dependencies: ["HostSpec", "Dom0KitDemo", "FakeHost", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "Dom0KitCLITests",
+                    dependencies: ["Dom0KitCLI", "Dom0KitDemo", "FakeHost", "TestSupport", "dom0kit", "dom0kit-demo", "fakehost-dom0kit"]
+                        + tools.map { .target(name: $0) },
                     swiftSettings: strict),
     ] + tools.map { .executableTarget(name: $0, dependencies: ["Dom0KitCLI"], swiftSettings: strict) }
 )

@@ -66,10 +66,15 @@ public enum Dom0KitMain {
 
     /// Runs one tool with its arguments and exits with DESIGN.md's exit status.
     public static func run(_ tool: Tool, _ arguments: [String]) async -> Never {
-        let command = tool.command
+        await run(tool.command, named: tool.rawValue, arguments)
+    }
+
+    /// Runs a command (a tool, or a program beside them such as the demo) and exits with
+    /// DESIGN.md's exit status.
+    public static func run(_ command: any AsyncParsableCommand.Type, named name: String, _ arguments: [String]) async -> Never {
         do {
             var parsed = try command.parseAsRoot(arguments)
-            Dom0Logging.bootstrap(tool: tool.rawValue, level: HostOptions.logLevel(verbosity: verbosity(arguments)))
+            Dom0Logging.bootstrap(tool: name, level: HostOptions.logLevel(verbosity: verbosity(arguments)))
             if var asynchronous = parsed as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
@@ -77,7 +82,7 @@ public enum Dom0KitMain {
             }
             exit(ExitStatus.success.rawValue)
         } catch let error as Dom0Error {
-            fail(tool.rawValue, error)
+            fail(name, error)
         } catch {
             // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering.
             command.exit(withError: error)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Dom0Core
-import FakeHost
 import Logging
 import SystemPackage
 
@@ -22,10 +21,9 @@ struct HostOptions: ParsableArguments {
         return try HostRoot(FilePath(root))
     }
 
-    /// What sysfs writes go to: the kernel, or on a fake host tree (the demo's, a test's) the
-    /// tree's own simulated kernel, so binding there behaves as on a host.
+    /// What sysfs writes under `root` go to: the kernel (a test binary may stand in for it).
     func sysfs(for root: HostRoot) throws(Dom0Error) -> any SysfsWriter {
-        try KernelSimulator.forTree(at: root) ?? KernelSysfs()
+        try ToolEnvironment.current.sysfs(root)
     }
 
     /// The log level for a count of `-v`.
@@ -43,4 +41,11 @@ struct HostOptions: ParsableArguments {
 struct Applied<Report: Encodable>: Encodable {
     var report: Report
     var apply: ApplyReport?
+}
+
+extension String {
+    /// The string padded with spaces to at least `width` characters.
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
 }

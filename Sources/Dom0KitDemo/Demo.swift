@@ -2,6 +2,7 @@ import BootConfig
 import Dom0Core
 import FakeHost
 import Health
+import HostSpec
 import PCIDevices
 import SystemPackage
 

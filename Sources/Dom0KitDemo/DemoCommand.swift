@@ -4,10 +4,11 @@ import Health
 import HostSpec
 import SystemPackage
 
-/// `host-prepare demo [DIR]`: builds the demo host and runs every capability on it.
-struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "demo",
+/// `host-prepare demo [DIR]` (this program, `dom0kit-demo`, which `host-prepare demo` runs):
+/// builds the demo host and runs every capability on it.
+public struct DemoCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "host-prepare demo",
         abstract: "Build a small XCP-ng-like demo host and prepare it, showing each step.",
         discussion: """
             Lays out a fake host tree in DIR/root (a new temporary directory when DIR is omitted): \
@@ -20,20 +21,29 @@ struct DemoCommand: AsyncParsableCommand {
             DIR must be new, empty, or an earlier demo's; anything else is refused (exit 2).
             """)
 
-    @OptionGroup var host: HostOptions
-
     @Argument(help: ArgumentHelp("Where to build the demo host.", valueName: "DIR"))
     var directory: String?
 
-    func validate() throws {
-        if host.root != nil {
+    @Flag(name: .long, help: "Print the report as JSON for scripts.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Log what happens (-v info, -vv debug) on stderr.")
+    var verbose: Int
+
+    @Option(name: .long, help: ArgumentHelp("Not for the demo, which builds its own host in DIR.", visibility: .hidden))
+    var root: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if root != nil {
             throw ValidationError("demo builds its own host in DIR; --root does not apply to it")
         }
     }
 
-    func run() async throws {
+    public func run() async throws {
         let report = try await Demo.run(in: directory.map { FilePath($0) })
-        print(host.json ? try Output.json(report) : DemoText.render(report), terminator: "")
+        print(json ? try Output.json(report) : DemoText.render(report), terminator: "")
         if !report.apply.succeeded || report.check.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
     }
 }
@@ -76,12 +86,5 @@ enum DemoText {
 
             """
         return text
-    }
-}
-
-extension String {
-    /// The string padded with spaces to at least `width` characters.
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }

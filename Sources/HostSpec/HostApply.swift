@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dom0Core
 import FoundationEssentials
 import SystemPackage
@@ -74,13 +71,15 @@ public struct HostApplyReport: Sendable, Encodable {
 
 /// Applies a spec: plan, then each step with the journal updated after it.
 public struct HostApplier: Sendable {
-    /// For crash tests: the process kills itself (SIGKILL, as a power cut would stop it) right
-    /// after recording step N done.
-    public static let crashAfterStepVariable = "DOM0KIT_CRASH_AFTER_STEP"
-
     public var context: ApplyContext
+    /// Called with N right after step N is recorded done (tests stop the process there, as a
+    /// power cut would, to prove the next apply finishes the job).
+    public var afterStep: (@Sendable (Int) -> Void)?
 
-    public init(context: ApplyContext) { self.context = context }
+    public init(context: ApplyContext, afterStep: (@Sendable (Int) -> Void)? = nil) {
+        self.context = context
+        self.afterStep = afterStep
+    }
 
     /// Applies `spec` (read from `specPath`, which the journal names).
     public func apply(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
@@ -98,11 +97,10 @@ public struct HostApplier: Sendable {
         let plan = host.plan
         var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.module): \($0.summary)" }, done: 0)
         try journal.write(root)
-        let crashAfter = getenv(Self.crashAfterStepVariable).flatMap { Int(String(cString: $0)) }
         let report = await plan.apply(context) { done throws(Dom0Error) in
             journal.done = done
             try journal.write(root)
-            if done == crashAfter { kill(getpid(), SIGKILL) }
+            afterStep?(done)
         }
         if report.succeeded {
             try AtomicWriter.delete(ApplyJournal.path, in: root)

@@ -55,7 +55,8 @@ struct EndToEndTests {
         #expect(once.stdout.hasSuffix("3 hidden, 3 bound, 0 pending\n"), "\(once.stdout)")
         let bad = try await run([links.appending("pciback-agent").string, "restore", "0000.01:00.0", "--root", root])
         #expect(bad.status == 64)
-        let restored = try await run([links.appending("pciback-agent").string, "restore", "0000:04:00.0", "--root", root])
+        // Binding needs a kernel: the demo host's simulated one, through the tools' test binary.
+        let restored = try await run([FakeHostTools.executable.string, "pciback-agent", "restore", "0000:04:00.0", "--root", root])
         #expect(restored.stdout == "0000:04:00.0: now on e1000e\n", "the demo host's kernel gives it back to its driver")
         let health = try await run([links.appending("host-prepare").string, "health", "--root", root, "--json"])
         #expect(health.status == 1, "the NIC is hidden but back on e1000e: \(health.stdout)")

@@ -1,11 +1,13 @@
 import Dom0Core
+import Dom0KitDemo
 import FakeHost
 import HostSpec
 import SystemPackage
 import Testing
 import TestSupport
 
-/// host-prepare plan, apply and firstboot as the real binary, on the demo host's tree.
+/// host-prepare plan, apply and firstboot as the real commands, on the demo host's tree, its kernel
+/// simulated (the tools' test binary, fakehost-dom0kit).
 @Suite("host-prepare with a spec, end to end")
 struct HostSpecEndToEndTests {
     /// A demo host and its spec in a temporary directory.
@@ -24,7 +26,7 @@ struct HostSpecEndToEndTests {
 
     func hostPrepare(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
         try await CommandRunner(timeout: .seconds(120), environment: environment)
-            .run([BuiltProducts.executable("host-prepare").string] + arguments)
+            .run([FakeHostTools.executable.string, "host-prepare"] + arguments)
     }
 
     @Test func planPrintsEveryModuleAndJSONForScripts() async throws {
@@ -60,7 +62,7 @@ struct HostSpecEndToEndTests {
         for step in 1...steps {
             let site = try await Site()
             let crashed = try await hostPrepare(["apply", site.spec.string, "--root", site.root],
-                                                environment: [HostApplier.crashAfterStepVariable: "\(step)"])
+                                                environment: [FakeHostTools.crashAfterStepVariable: "\(step)"])
             #expect(crashed.status == 128 + 9, "SIGKILLed after step \(step)")
             let journal = try #require(try ApplyJournal.read(HostRoot(FilePath(site.root))), "step \(step)")
             #expect(journal.done == step)

@@ -1,4 +1,5 @@
 import Dom0Core
+import Dom0KitDemo
 import HostSpec
 import SystemPackage
 import Testing

@@ -54,6 +54,14 @@ public enum BuiltProducts {
     public static func executable(_ name: String) -> FilePath { directory.appending(name) }
 }
 
+/// `fakehost-dom0kit`, the tools as tests run them on fake host trees (Tests/FakeHostTools).
+public enum FakeHostTools {
+    /// Its path: run it as `fakehost-dom0kit TOOL ARGUMENTS…`.
+    public static var executable: FilePath { BuiltProducts.executable("fakehost-dom0kit") }
+    /// Set to N, `host-prepare apply` SIGKILLs itself right after recording step N done.
+    public static let crashAfterStepVariable = "DOM0KIT_TEST_CRASH_AFTER_STEP"
+}
+
 /// Reads a real file as text, for assertions.
 public func contents(_ path: FilePath) throws -> String? {
     try FileSystem.read(path).map { String(decoding: $0, as: UTF8.self) }

@@ -27,7 +27,7 @@ struct HostPrepareCommand: AsyncParsableCommand {
             """,
         version: Dom0Kit.version,
         subcommands: [
-            DemoCommand.self, PlanHost.self, ApplyHost.self, CheckHost.self, FirstBoot.self, HealthCommand.self,
+            DemoLauncher.self, PlanHost.self, ApplyHost.self, CheckHost.self, FirstBoot.self, HealthCommand.self,
             BootCommand.self, DiskCommand.self, PackCommand.self, SliceCommand.self,
         ])
 }

@@ -43,7 +43,9 @@ private func showPlan(_ spec: HostSpec, _ host: HostOptions) async throws {
 /// `apply` and `firstboot`: apply with the journal and show what happened; a failed step is exit 1.
 private func applyAndShow(_ spec: HostSpec, from path: String, _ host: HostOptions) async throws -> HostApplyReport {
     let root = try host.hostRoot()
-    let report = try await HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root))).apply(spec, from: path)
+    let applier = HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)),
+                              afterStep: ToolEnvironment.current.afterApplyStep)
+    let report = try await applier.apply(spec, from: path)
     print(host.json ? try Output.json(report) : report.text, terminator: "")
     guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
     return report
