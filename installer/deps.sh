@@ -13,6 +13,7 @@ packages=(
   rpm xorriso dpkg-dev                                             # supplemental packs
   grub-common                                                      # grub-script-check
   binutils time                                                    # strip and /usr/bin/time, for benchmarks
+  qemu-system-x86 cpio kmod python3                                # end-to-end scenarios on real kernels (script/e2e)
 )
 
 missing=()
