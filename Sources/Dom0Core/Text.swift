@@ -29,3 +29,23 @@ extension String {
 private func isASCIIWhitespace(_ byte: UInt8) -> Bool {
     byte == 0x20 || (0x09...0x0d).contains(byte)
 }
+
+extension String {
+    /// The string in double quotes as a message shows it: control characters (a newline, a
+    /// terminal escape) and quotes written as escapes, so text taken from a file or an argument
+    /// cannot forge lines or drive the terminal.
+    public var quotedForDisplay: String {
+        var shown = "\""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\"", "\\": shown += "\\" + String(scalar)
+            case "\n": shown += "\\n"
+            case "\t": shown += "\\t"
+            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value):
+                shown += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default: shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown + "\""
+    }
+}

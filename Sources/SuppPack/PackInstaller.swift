@@ -213,6 +213,18 @@ public struct PackInstaller: Sendable {
 
     /// Erases a pack's packages and its record; refuses while another installed pack requires it.
     public func planRemove(_ identity: String) throws(Dom0Error) -> Plan {
+        let parts = identity.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else {
+            throw Dom0Error(.usage, "an installed pack is named ORIGINATOR:NAME", at: identity.quotedForDisplay,
+                            fix: "supp-pack list shows the installed packs' names")
+        }
+        do throws(Dom0Error) {
+            _ = try PackReader.identityField(parts[0], "originator", "the pack named")
+            _ = try PackReader.identityField(parts[1], "name", "the pack named")
+        } catch {
+            throw Dom0Error(.usage, "\(identity.quotedForDisplay) is not a pack's name", why: error.why,
+                            fix: "supp-pack list shows the installed packs' names")
+        }
         guard let pack = try PackRecords.read(identity, root) else {
             throw Dom0Error(.usage, "\(identity) is not installed", at: PackRecords.directory.string, fix: "supp-pack list shows what is")
         }

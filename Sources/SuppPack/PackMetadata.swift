@@ -115,8 +115,10 @@ public enum PackReader {
                                type: type.hasSuffix("deb") ? "deb" : "rpm", file: path, size: size, checksumType: "md5", checksum: md5)
         }
         return PackMetadata(
-            kind: "legacy", originator: try attribute(repository, "originator", file + "XS-REPOSITORY"),
-            name: try attribute(repository, "name", file + "XS-REPOSITORY"), product: repository.attributes["product"],
+            kind: "legacy", originator: try identityField(try attribute(repository, "originator", file + "XS-REPOSITORY"),
+                                                          "originator", file + "XS-REPOSITORY"),
+            name: try identityField(try attribute(repository, "name", file + "XS-REPOSITORY"), "name", file + "XS-REPOSITORY"),
+            product: repository.attributes["product"],
             version: try attribute(repository, "version", file + "XS-REPOSITORY"), build: repository.attributes["build"],
             description: repository.child("description")?.text.trimmingWhitespace ?? "", requires: requires, packages: packages,
             eula: eula, afterApplyGuidance: [], uuid: nil, enforceHomogeneity: nil,
@@ -133,6 +135,7 @@ public enum PackReader {
         guard let label = field("name-label"), let version = field("version") else {
             throw malformed(file + "update.xml", "<update> lacks name-label or version")
         }
+        _ = try identityField(label, "name-label", file + "update.xml")
         guard let repomdBytes = try source.read("repodata/repomd.xml") else {
             throw Dom0Error(.refused, "an update pack without repodata/repomd.xml", at: source.location.string)
         }
@@ -179,6 +182,21 @@ public enum PackReader {
             throw Dom0Error(.refused, "the pack lacks the package \(name)", at: source.location.string)
         }
         return entry.linkTarget ?? path
+    }
+
+    /// A field of a pack's identity (originator, name, an update's name-label) names the directory
+    /// of its install record, so it is one plain name: letters, digits and `._+~-`, not starting
+    /// with a dot. Anything else (`..`, `/`, `:`, control characters) is refused before it is used.
+    public static func identityField(_ value: String, _ what: String, _ file: String) throws(Dom0Error) -> String {
+        let allowed = value.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._+~-".unicodeScalars.contains(scalar))
+        }
+        guard !value.isEmpty, value.count <= 128, allowed, !value.hasPrefix(".") else {
+            throw Dom0Error(.refused, "refusing a pack whose \(what) is not a plain name", at: file,
+                            why: "\(what)=\(value.quotedForDisplay) must be letters, digits and ._+~- (not starting with '.'), at most 128",
+                            fix: "this pack is malformed or hostile; ask its vendor for a corrected one")
+        }
+        return value
     }
 
     private static func malformed(_ file: String, _ why: String) -> Dom0Error {

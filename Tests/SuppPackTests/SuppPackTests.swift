@@ -161,6 +161,35 @@ struct HostilePackTests {
         #expect(error.why?.contains("../../../etc/passwd") == true)
     }
 
+    /// A pack's identity names its record's directory: `..` there would write outside the root.
+    @Test(arguments: [("../../../../tmp/dom0kit-escape", "driver"), ("vendor", "../../escape"), ("vendor", "a/b"),
+                      ("vendor", ".hidden"), ("ven:dor", "x"), ("vendor", "tab\there")])
+    func anIdentityThatIsNotAPlainNameIsRefusedBeforeAnythingIsWritten(originator: String, name: String) async throws {
+        let factory = try PackFactory()
+        let host = try await PackHost()
+        let before = try await treeSnapshot(host.root)
+        let pack = try await factory.legacyPack("placeholder", originator: originator, version: "1.0", packages: [])
+        try factory.write(pack.appending("XS-REPOSITORY"), try #require(try contents(pack.appending("XS-REPOSITORY")))
+            .replacing("name=\"placeholder\"", with: "name=\"\(name)\""))
+        let error = try await #require(throws: Dom0Error.self) { try await install(pack, on: host) }
+        #expect(error.status == .refused)
+        #expect(error.what.contains("not a plain name"), "\(error)")
+        #expect(error.location?.hasSuffix("XS-REPOSITORY") == true, "it names the file")
+        #expect(!error.description.contains("\t"), "control characters are shown escaped")
+        #expect(try await treeSnapshot(host.root) == before, "nothing written")
+        #expect(try FileSystem.status("/tmp/dom0kit-escape") == nil)
+    }
+
+    @Test func anUpdatePackWhoseLabelClimbsOutIsRefused() async throws {
+        let factory = try PackFactory()
+        let pack = try await factory.updatePack("placeholder", version: "1.0", packages: [])
+        try factory.write(pack.appending("update.xml"), try #require(try contents(pack.appending("update.xml")))
+            .replacing("name-label=\"placeholder\"", with: "name-label=\"../../escape\""))
+        let error = try #require(throws: Dom0Error.self) { try PackReader.read(try PackSource.open(pack)) }
+        #expect(error.status == .refused)
+        #expect(error.what.contains("name-label is not a plain name"))
+    }
+
     @Test func aLinkLeavingThePackIsRefused() async throws {
         let factory = try PackFactory()
         let pack = try await factory.legacyPack("link", version: "1.0", packages: [try await factory.rpm("dom0kit-test-link", "1.0")])
