@@ -56,20 +56,32 @@ struct DebianGrub: Sendable {
         let environment = try evaluate()
         guard let entry = environment[name] else { return "" }
         guard let value = entry else {
-            throw Dom0Error("cannot tell the value of \(name)", at: try lastAssignment(of: name) ?? Self.defaults.string,
-                            why: "it is computed by a command", fix: "write it as a plain quoted string")
+            let (location, why) = try unknownAssignment(of: name)
+            throw Dom0Error("cannot tell the value of \(name)", at: location ?? Self.defaults.string,
+                            why: why, fix: "write it as one plain quoted assignment")
         }
         return value
     }
 
     /// The source file and line of the effective assignment of `name`, as "path:line".
     func lastAssignment(of name: String) throws(Dom0Error) -> String? {
-        var found: String?
+        try last(name).map { "\($0.file):\($0.assignment.line)" }
+    }
+
+    /// Where the last assignment of `name` is, and why its value is unknown.
+    private func unknownAssignment(of name: String) throws(Dom0Error) -> (String?, String) {
+        let found = try last(name)
+        return (found.map { "\($0.file):\($0.assignment.line)" }, found?.assignment.unknownBecause ?? "it is computed by a command")
+    }
+
+    /// The last assignment of `name` across the sources, and its file.
+    private func last(_ name: String) throws(Dom0Error) -> (file: FilePath, assignment: ShellAssignments.Assignment)? {
+        var found: (FilePath, ShellAssignments.Assignment)?
         var environment: ShellAssignments.Environment = [:]
         for source in sources {
             guard let text = source.text else { continue }
             let parsed = try ShellAssignments(text, path: source.path.string, environment: &environment)
-            if let assignment = parsed.last(name) { found = "\(source.path):\(assignment.line)" }
+            if let assignment = parsed.last(name) { found = (source.path, assignment) }
         }
         return found
     }
@@ -97,9 +109,9 @@ struct DebianGrub: Sendable {
             _ = try ShellAssignments(text, path: source.path.string, environment: &environment)
         }
         let parsed = try ShellAssignments(text, path: file.string, environment: &environment)
-        if let assignment = parsed.last(name), assignment.value == nil {
-            throw Dom0Error(.refused, "refusing to rewrite \(name), which is computed by a command",
-                            at: "\(file):\(assignment.line)", fix: "write it as a plain quoted string first")
+        if let assignment = parsed.last(name), let why = assignment.unknownBecause {
+            throw Dom0Error(.refused, "refusing to rewrite \(name)", at: "\(file):\(assignment.line)", why: why,
+                            fix: "write it as one plain quoted assignment first")
         }
         sources[index].text = parsed.setting(name, to: value)
     }

@@ -18,6 +18,15 @@ struct ShellAssignments: Sendable {
         var singleQuoted: Bool
         /// Its line, from 1.
         var line: Int
+        /// Whether it runs only as part of a command list (after `&&`, `||`, `|` or `&`): the
+        /// shell may or may not make it, so the variable's value is unknown after it.
+        var conditional = false
+
+        /// Why the value cannot be known, when it cannot.
+        var unknownBecause: String? {
+            if conditional { return "it is assigned only when a command before it succeeds (after &&, ||, | or &)" }
+            return value == nil ? "it is computed by a command" : nil
+        }
     }
 
     /// Values as the shell holds them after a file: nil for a variable whose value is unknown.
@@ -32,17 +41,25 @@ struct ShellAssignments: Sendable {
         self.text = text
         self.path = path
         var index = text.startIndex
+        // After `&&`, `||`, `|` or `&` the rest of the command list may or may not run.
+        var conditional = false
         while index < text.endIndex {
             let character = text[index]
-            if character == " " || character == "\t" || character == "\n" || character == ";" {
+            if character == "\n" || character == ";" {
+                conditional = false
+                index = text.index(after: index)
+            } else if character == " " || character == "\t" {
+                index = text.index(after: index)
+            } else if character == "&" || character == "|" {
+                conditional = true
                 index = text.index(after: index)
             } else if character == "#" {
                 index = text[index...].firstIndex(of: "\n") ?? text.endIndex
             } else if let (name, valueStart) = assignmentStart(at: index) {
                 let (value, singleQuoted, end) = try word(from: valueStart, environment: environment)
-                assignments.append(Assignment(name: name, range: index..<end, value: value, singleQuoted: singleQuoted,
-                                              line: line(of: index)))
-                environment[name] = .some(value)
+                assignments.append(Assignment(name: name, range: index..<end, value: conditional ? nil : value,
+                                              singleQuoted: singleQuoted, line: line(of: index), conditional: conditional))
+                environment[name] = .some(conditional ? nil : value)
                 index = end
             } else {
                 index = try skipCommand(from: index)
@@ -208,17 +225,18 @@ struct ShellAssignments: Sendable {
         }
     }
 
-    /// Skips a command that is not an assignment, to the end of its line, honouring quotes.
+    /// Skips a command that is not an assignment, honouring quotes, up to what ends it: a newline,
+    /// `;`, or an operator (`&&`, `||`, `|`, `&`) that the caller reads.
     private func skipCommand(from start: String.Index) throws(Dom0Error) -> String.Index {
         var index = start
-        while index < text.endIndex, text[index] != "\n", text[index] != ";" {
+        while index < text.endIndex, !"\n;&|".contains(text[index]) {
             if text[index] == " " || text[index] == "\t" {
                 index = text.index(after: index)
             } else if text[index] == "#" {
                 return text[index...].firstIndex(of: "\n") ?? text.endIndex
             } else {
+                // A word always advances: it stops only before the characters this loop stops at.
                 index = try word(from: index, environment: [:]).2
-                if index == start { index = text.index(after: index) }
             }
         }
         return index

@@ -146,6 +146,33 @@ struct DebianStyleTests {
         #expect(error.location?.hasSuffix("/etc/default/grub:1") == true)
     }
 
+    /// `&&`, `||`, `|` and `&` once sent the reader round in circles; an assignment after one may
+    /// or may not happen, so its variable is unknown, and everything around it reads as sh reads it.
+    @Test(.timeLimit(.minutes(1)))
+    func commandListsEndAndMakeTheirAssignmentsUnknown() async throws {
+        let test = try TestHost()
+        try test.host.write("/etc/default/grub", """
+            GRUB_TIMEOUT=5 && true
+            [ -f /etc/dom0kit-none ] && GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=1G"
+            true || GRUB_CMDLINE_LINUX_DEFAULT="never"
+            echo "a|b" | cat >/dev/null
+            sleep 0 &
+            GRUB_DISTRIBUTOR="after"
+
+            """)
+        let grub = try DebianGrub(root: test.root, including: nil)
+        #expect(try grub.effective("GRUB_TIMEOUT") == "5")
+        #expect(try grub.effective("GRUB_DISTRIBUTOR") == "after")
+        let unknown = try #require(throws: Dom0Error.self) { try grub.effective("GRUB_CMDLINE_XEN_DEFAULT") }
+        #expect(unknown.location?.hasSuffix("/etc/default/grub:2") == true)
+        #expect(unknown.why?.contains("after &&") == true)
+        let before = try test.root.read("/etc/default/grub")
+        let refused = try await #require(throws: Dom0Error.self) { try await BootEditor(root: test.root).plan([.set(.dom0, "quiet")]) }
+        #expect(refused.status == .refused)
+        #expect(refused.location?.hasSuffix("/etc/default/grub:3") == true)
+        #expect(try test.root.read("/etc/default/grub") == before)
+    }
+
     @Test func anUnterminatedQuoteNamesTheFileAndLine() async throws {
         let test = try TestHost()
         try test.host.write("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n")
