@@ -1,3 +1,5 @@
+import Dom0Core
+
 /// A boot command line (Xen's or a kernel's) as tokens.
 ///
 /// Tokens are separated by spaces, tabs and newlines; a double-quoted part keeps its spaces, so
@@ -59,8 +61,36 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
         tokens.append(argument)
     }
 
-    /// Removes every token of `key`.
-    public mutating func delete(_ key: String) {
-        tokens.removeAll { Self.token($0, matches: key) }
+    /// Removes every token of `key`; given `KEY=VALUE`, only tokens equal to it (as XenServer's
+    /// xen-cmdline deletes `dom0_max_vcpus=1-16`).
+    public mutating func delete(_ keyOrArgument: String) {
+        if keyOrArgument.contains("=") {
+            tokens.removeAll { $0 == keyOrArgument }
+        } else {
+            tokens.removeAll { Self.token($0, matches: keyOrArgument) }
+        }
+    }
+
+    /// Characters GRUB's script reader treats as syntax (command separators, redirections, blocks):
+    /// inside an argument written to grub.cfg they would start new commands.
+    static let scriptSyntax: Set<Character> = [";", "&", "|", "<", ">", "{", "}", "`"]
+
+    /// Checks that `argument` is one command-line argument and nothing more: not empty, no
+    /// control characters (a newline would start a new grub command), no unquoted blanks (`x=a b`
+    /// is two arguments), balanced quotes, no GRUB script syntax. The one rule for xen-cmdline's
+    /// arguments and a host spec's.
+    public static func checkOne(_ argument: String) throws(Dom0Error) {
+        let problem: String? =
+            if argument.isEmpty { "it is empty" }
+            else if argument.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                "it holds a control character (a newline, a tab, an escape)"
+            } else if BootArguments(parsing: argument).tokens != [argument] { "it is more than one argument (a blank outside quotes)" }
+            else if argument.count(where: { $0 == "\"" }) % 2 != 0 { "its quotes are not balanced" }
+            else if let found = argument.first(where: { scriptSyntax.contains($0) }) { "'\(found)' is GRUB script syntax" }
+            else { nil }
+        if let problem {
+            throw Dom0Error(.usage, "not one boot argument", at: argument.quotedForDisplay, why: problem,
+                            fix: "give each argument on its own, as KEY or KEY=VALUE")
+        }
     }
 }

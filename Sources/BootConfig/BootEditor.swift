@@ -156,13 +156,21 @@ public struct BootEditor: Sendable {
     private func check(_ edit: BootEdit) throws(Dom0Error) {
         switch edit {
         case .set(let line, let argument):
+            // What reaches the file is checked even with --force, which only skips the knobs' own rules.
+            try BootArguments.checkOne(argument)
             guard !BootArguments.key(of: argument).isEmpty else {
-                throw Dom0Error(.usage, "an argument needs a key", at: "'\(argument)'", fix: "write KEY or KEY=VALUE")
+                throw Dom0Error(.usage, "an argument needs a key", at: argument.quotedForDisplay, fix: "write KEY or KEY=VALUE")
             }
             if !force { try BootKnob.validate(argument, on: line) }
-        case .delete(_, let key), .get(_, let key):
+        case .delete(_, let key):
+            // KEY deletes every token of the key, KEY=VALUE that exact token.
+            try BootArguments.checkOne(key)
+            guard !BootArguments.key(of: key).isEmpty else {
+                throw Dom0Error(.usage, "malformed key", at: key.quotedForDisplay, fix: "name a key, as in dom0_mem, or KEY=VALUE")
+            }
+        case .get(_, let key):
             guard !key.isEmpty, !key.contains("=") else {
-                throw Dom0Error(.usage, "malformed key", at: "'\(key)'", fix: "name a key without '=', as in dom0_mem")
+                throw Dom0Error(.usage, "malformed key", at: key.quotedForDisplay, fix: "name a key without '=', as in dom0_mem")
             }
         case .listCPUIDMasks:
             break
@@ -242,7 +250,7 @@ public struct BootEditor: Sendable {
             if let value = try debian.ownValue(name, in: file) { return BootArguments(parsing: value ?? "") }
             return BootArguments(parsing: dropIn ? try debian.effective(name) : "")
         }
-        var intended: [(BootLine, String, String?)] = []  // line, key, the token it should end as (nil: gone)
+        var intended: [(BootLine, String, [String])] = []  // line, key, the tokens of the key it should end with
         for edit in edits {
             switch edit {
             case .set(let line, let argument), .delete(let line, let argument):
@@ -251,7 +259,7 @@ public struct BootEditor: Sendable {
                 try debian.set(variables[line] ?? "", to: arguments.description, in: file)
                 let key = BootArguments.key(of: argument)
                 intended.removeAll { $0.0 == line && $0.1 == key }
-                if case .set = edit { intended.append((line, key, argument)) } else { intended.append((line, key, nil)) }
+                intended.append((line, key, arguments.values(of: key)))
             case .get(let line, let key):
                 let effective = BootArguments(parsing: try debian.effective(variables[line] ?? ""))
                 report.values.append(BootValue(line: line, key: key, tokens: effective.values(of: key)))
@@ -262,10 +270,10 @@ public struct BootEditor: Sendable {
             }
         }
         // A later drop-in that assigns the same variable would undo the edit: refuse rather than pretend.
-        for (line, key, token) in intended {
+        for (line, key, expected) in intended {
             let name = variables[line] ?? ""
             let effective = BootArguments(parsing: try debian.effective(name)).values(of: key)
-            if effective != (token.map { [$0] } ?? []) {
+            if effective != expected {
                 throw Dom0Error(.refused, "\(name) is overridden after \(file)", at: try debian.lastAssignment(of: name),
                                 why: "the edit of \(key) would not take effect",
                                 fix: dropIn ? "remove the later assignment" : "use --style debian-dropin, or edit that file")

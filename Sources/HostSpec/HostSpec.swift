@@ -184,8 +184,10 @@ public struct HostSpec: Sendable, Equatable {
         var result: [String] = []
         for item in try value.items() {
             let text = try item.string()
-            guard !text.isEmpty, !text.contains(where: \.isWhitespace), !text.contains("\"") else {
-                throw item.error("\"\(text)\" is not one argument", fix: "one word per item, as key=value")
+            do throws(Dom0Error) {
+                try BootArguments.checkOne(text)
+            } catch {
+                throw item.error("\(text.quotedForDisplay) is not one argument: \(error.why ?? "")", fix: "one word per item, as key=value")
             }
             result.append(text)
         }

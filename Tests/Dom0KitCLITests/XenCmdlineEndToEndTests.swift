@@ -58,6 +58,31 @@ struct XenCmdlineEndToEndTests {
         #expect(try text.contains("crashkernel=256M,below=4G console=vga vga=mode-0x0311 loglvl=all guest_loglvl=all\n"))
     }
 
+    /// A value is one argument: a newline, a brace or a blank would write new grub commands or a
+    /// second argument. Refused (64) with the file untouched, --force or not.
+    @Test(arguments: [["--set-xen", "loglvl=all\n}\nmenuentry 'evil' {\n\tlinux /evil"], ["--set-dom0", "quiet}"],
+                      ["--set-dom0", "x=a b"], ["--set-dom0", "a;reboot"], ["--set-xen", "console=\u{1b}[2J"],
+                      ["--set-dom0", "x=\"open"], ["--force", "--set-dom0", "quiet\nreboot"], ["--delete-dom0", "quiet\nx"]])
+    func aValueThatIsNotOneArgumentIsRefused(arguments: [String]) async throws {
+        let result = try await xenCmdline(arguments)
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("not one boot argument"), "\(result.stderr)")
+        #expect(!result.stderr.contains("\u{1b}"), "a terminal escape is shown escaped, not sent")
+        #expect(try text == original)
+    }
+
+    /// As XenServer's xen-cmdline: --delete-xen KEY=VALUE deletes that exact argument.
+    @Test func deletingKeyEqualsValueDeletesThatArgumentOnly() async throws {
+        let other = try await xenCmdline(["--delete-xen", "dom0_max_vcpus=1-8"])
+        #expect(other.status == 0, "\(other.stderr)")
+        #expect(try text == original, "a value not present deletes nothing")
+        let result = try await xenCmdline(["--delete-xen", "dom0_max_vcpus=1-16", "--get-xen", "dom0_max_vcpus", "watchdog"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "watchdog\n")
+        let count = { (text: String) in text.ranges(of: "dom0_max_vcpus=1-16").count }
+        #expect(try count(text) == count(original) - 2, "gone from the product entry and its serial twin only")
+    }
+
     @Test func dryRunShowsTheDiffAndWritesNothing() async throws {
         let result = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:04:01.0)", "--dry-run"])
         #expect(result.status == 0)

@@ -80,6 +80,10 @@ struct SpecParsingTests {
         ("devices:\n  rules: [0000:04:00.0 virtio]\n", "devices.rules[0]: the last word must be one of", "host.yaml:2"),
         ("packs:\n  sources: [relative.iso]\n", #"packs.sources[0]: "relative.iso" is not an absolute path"#, "host.yaml:2"),
         ("- disk\n", "the spec: expected a mapping", "host.yaml:1"),
+        // The one rule for boot arguments, as xen-cmdline's.
+        ("boot:\n  xen_args: [\"a;reboot\"]\n", #"boot.xen_args[0]: "a;reboot" is not one argument: ';' is GRUB script syntax"#, "host.yaml:2"),
+        ("boot:\n  dom0_args: [\"x=a b\"]\n", #"boot.dom0_args[0]: "x=a b" is not one argument"#, "host.yaml:2"),
+        ("boot:\n  dom0_args: [\"quiet\\n}\"]\n", #"boot.dom0_args[0]: "quiet\n}" is not one argument: it holds a control character"#, "host.yaml:2"),
         // Missing values.
         ("disk:\n  layout: xs8\n", "disk.device: missing value (the key is required)", "host.yaml:2"),
         ("disk:\n  device:\n", "disk.device: missing value", "host.yaml:2"),
