@@ -72,6 +72,9 @@ public struct DiskPlanner: Sendable {
         guard Layout.names.contains(options.layout) else {
             throw Dom0Error(.usage, "unknown layout '\(options.layout)'", fix: "layouts: " + Layout.names.joined(separator: ", "))
         }
+        // Every argument is checked before anything is read or written: a label mkfs would refuse
+        // must not be found out after the table is written.
+        if let suffix = options.labelSuffix { try Self.checkLabelSuffix(suffix) }
         let disk = try await Disk.read(hostPath, root: root, runner: runner)
         var firmware = options.firmware
         if firmware == nil { firmware = try root.exists("/sys/firmware/efi") ? .uefi : .bios }
@@ -281,6 +284,16 @@ public struct DiskPlanner: Sendable {
                                        length: partition.size * disk.sectorSize, sectorSize: disk.sectorSize,
                                        filesystem: filesystem, label: label)
             return .step(step, module: "disk", summary: "make the \(partition.name ?? "partition \(number)") filesystem")
+        }
+    }
+
+    /// A labels' suffix fits every filesystem's label: 1 to 6 lower-case letters or digits, so that
+    /// "BOOT-SUFFIX" stays within FAT's 11 characters and nothing needs quoting.
+    static func checkLabelSuffix(_ suffix: String) throws(Dom0Error) {
+        guard (1...6).contains(suffix.count), suffix.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber) }) else {
+            throw Dom0Error(.usage, "unusable label suffix", at: suffix.quotedForDisplay,
+                            why: "labels are root-SUFFIX, logs-SUFFIX, swap-SUFFIX and BOOT-SUFFIX (FAT: 11 characters)",
+                            fix: "give 1 to 6 lower-case letters or digits, as XenServer's installer does (abcdef)")
         }
     }
 

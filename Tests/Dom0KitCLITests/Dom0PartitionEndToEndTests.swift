@@ -47,6 +47,17 @@ struct Dom0PartitionEndToEndTests {
         #expect(again.stdout.contains("Decision: nothingToDo"))
     }
 
+    /// A suffix mkfs would refuse is refused before the table is written, not after: the disk stays as it was.
+    @Test(arguments: ["a\"b", "x\ny", "toolongsuffix", "UPPER", ""])
+    func aBadLabelSuffixIsRefusedBeforeTheDiskIsTouched(suffix: String) async throws {
+        let before = try ImageDigest.of(image)
+        let result = try await run(["apply", "--disk", image.string, "--yes", "--mkfs", "--label-suffix", suffix])
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("unusable label suffix"), "\(result.stderr)")
+        #expect(!result.stderr.contains("\ny"), "shown escaped")
+        #expect(try ImageDigest.of(image) == before, "nothing written")
+    }
+
     @Test func refusalsExitTwoAndBadInputSixtyFour() async throws {
         _ = try await run(["apply", "--disk", image.string, "--yes", "--firmware", "uefi"])
         let refused = try await run(["apply", "--disk", image.string, "--yes", "--firmware", "bios"])
