@@ -22,6 +22,8 @@ public struct SlicePlanner: Sendable {
     public static let record: FilePath = "/var/lib/dom0kit/control-slice.record"
     /// The drop-in's name in each member's `.d` directory.
     public static let dropInName = "50-dom0kit-slice.conf"
+    /// How every file control-slice writes begins: remove deletes only files that still do.
+    static let header = "# Written by Dom0Kit (control-slice): "
 
     /// The host.
     public var root: HostRoot
@@ -33,7 +35,7 @@ public struct SlicePlanner: Sendable {
     public func render(_ config: SliceConfig) throws(Dom0Error) -> SliceFiles {
         let host = try SliceHost.read(root)
         var slice = """
-            # Written by Dom0Kit (control-slice): control-plane daemons get more CPU than the datapath.
+            \(Self.header)control-plane daemons get more CPU than the datapath.
             [Unit]
             Description=Dom0 control plane (Dom0Kit)
             Documentation=man:systemd.slice(5)
@@ -61,7 +63,7 @@ public struct SlicePlanner: Sendable {
             }
             members.append(unit)
             files["\(unit).d/\(Self.dropInName)"] = """
-                # Written by Dom0Kit (control-slice): moves \(unit) into \(config.name).
+                \(Self.header)moves \(unit) into \(config.name).
                 [Service]
                 Slice=\(config.name)
 
@@ -106,10 +108,12 @@ public struct SlicePlanner: Sendable {
     }
 
     /// The plan that deletes exactly what apply wrote (and the directories it made), then the record.
+    /// A listed file whose content is no longer Dom0Kit's (an operator rewrote it) is left alone.
     public func planRemove() throws(Dom0Error) -> Plan {
         let record = try readRecord()
         var plan = Plan()
         for file in record.files.sorted() {
+            guard let content = try root.read(FilePath(file)), content.starts(with: Self.header.utf8) else { continue }
             plan.add(try Change.delete(FilePath(file), in: root, module: "slice", summary: "written by control-slice apply"))
         }
         plan.add(try Change.delete(Self.record, in: root, module: "slice", summary: "the record itself"))
@@ -163,11 +167,44 @@ public struct SlicePlanner: Sendable {
 
     func readRecord() throws(Dom0Error) -> Record {
         guard let bytes = try root.read(Self.record) else { return Record() }
+        let record: Record
         do {
-            return try JSONDecoder().decode(Record.self, from: Data(bytes))
+            record = try JSONDecoder().decode(Record.self, from: Data(bytes))
         } catch {
             throw Dom0Error("cannot read the record of what control-slice wrote", at: Self.record.string, why: "\(error)",
                             fix: "restore it, or delete the files it listed by hand")
         }
+        // The record says what to delete, so it is trusted only where control-slice writes.
+        for file in record.files where !Self.isOwnedFile(FilePath(file)) {
+            throw Dom0Error(.refused, "the record lists a file control-slice never writes", at: Self.record.string,
+                            why: file.quotedForDisplay, fix: "the record was edited or damaged: correct it, or delete it and the slice's files by hand")
+        }
+        for directory in record.directories where !Self.isOwnedDirectory(FilePath(directory)) {
+            throw Dom0Error(.refused, "the record lists a directory control-slice never makes", at: Self.record.string,
+                            why: directory.quotedForDisplay, fix: "the record was edited or damaged: correct it, or delete it by hand")
+        }
+        return record
+    }
+
+    /// A slice unit in the unit directory, or a member's drop-in there.
+    static func isOwnedFile(_ path: FilePath) -> Bool {
+        let components = Array(path.components)
+        guard path.isAbsolute, path.lexicallyNormalized() == path, path.starts(with: unitDirectory) else { return false }
+        let inside = components.dropFirst(unitDirectory.components.count).map(\.string)
+        if inside.count == 1 { return inside[0].hasSuffix(".slice") && isUnitName(inside[0]) }
+        return inside.count == 2 && inside[0].hasSuffix(".d") && isUnitName(String(inside[0].dropLast(2))) && inside[1] == dropInName
+    }
+
+    /// The unit directory, a member's `.d` directory in it, the record's directory, or a directory above them.
+    static func isOwnedDirectory(_ path: FilePath) -> Bool {
+        guard path.isAbsolute, path.lexicallyNormalized() == path else { return false }
+        if unitDirectory.starts(with: path) || record.removingLastComponent().starts(with: path) { return true }
+        let inside = path.components.dropFirst(unitDirectory.components.count).map(\.string)
+        return path.starts(with: unitDirectory) && inside.count == 1 && inside[0].hasSuffix(".d") && isUnitName(String(inside[0].dropLast(2)))
+    }
+
+    /// systemd's unit name characters.
+    private static func isUnitName(_ name: String) -> Bool {
+        !name.isEmpty && !name.hasPrefix(".") && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ":-_.\\@".contains($0)) }
     }
 }

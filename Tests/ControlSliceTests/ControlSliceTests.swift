@@ -193,6 +193,44 @@ struct SliceUnitTests {
         #expect(try host.planner.planRemove().isEmpty)
     }
 
+    /// The record says what remove deletes, so a record naming anything control-slice never writes
+    /// (/etc/os-release, a path with ..) is refused whole, and nothing is deleted.
+    @Test(arguments: ["/etc/os-release", "/etc/systemd/system/../../os-release", "/etc/systemd/system/xapi.service",
+                      "/etc/systemd/system/xapi.service.d/10-local.conf", "/var/lib/dom0kit/control-slice.record"])
+    func aRecordListingFilesControlSliceNeverWritesIsRefused(listed: String) async throws {
+        let host = try SliceTestHost(cgroup: 2, systemd: 252)
+        try host.test.host.write("/etc/os-release", "ID=debian\n")
+        try host.test.host.write("/etc/systemd/system/xapi.service", "[Service]\nExecStart=/bin/true\n")
+        try await host.apply()
+        let record = try #require(try host.root.readText(SlicePlanner.record))
+        try host.test.host.write(SlicePlanner.record, record.replacing("\"files\" : [", with: "\"files\" : [\n    \"\(listed)\","))
+        let before = try host.tree()
+        let error = try #require(throws: Dom0Error.self) { try host.planner.planRemove() }
+        #expect(error.status == .refused)
+        #expect(error.what.contains("never writes"), "\(error)")
+        #expect(error.location == SlicePlanner.record.string)
+        #expect(try host.tree() == before)
+    }
+
+    @Test func aDirectoryControlSliceNeverMakesIsRefused() async throws {
+        let host = try SliceTestHost(cgroup: 2, systemd: 252)
+        try await host.apply()
+        let record = try #require(try host.root.readText(SlicePlanner.record))
+        try host.test.host.write(SlicePlanner.record, record.replacing("\"directories\" : [", with: "\"directories\" : [\n    \"/home\","))
+        #expect(throws: Dom0Error.self) { try host.planner.planRemove() }
+    }
+
+    @Test func aDropInTheOperatorRewroteIsLeftByRemove() async throws {
+        let host = try SliceTestHost(cgroup: 2, systemd: 252)
+        try await host.apply()
+        let dropIn: FilePath = "/etc/systemd/system/xapi.service.d/50-dom0kit-slice.conf"
+        try host.test.host.write(dropIn, "[Service]\nSlice=mine.slice\n")
+        let report = await (try host.planner.planRemove()).apply(ApplyContext(root: host.root))
+        #expect(report.succeeded, "\(report.text)")
+        #expect(try host.root.readText(dropIn) == "[Service]\nSlice=mine.slice\n", "no longer Dom0Kit's, so kept")
+        #expect(try !host.root.exists("/etc/systemd/system/control.slice"))
+    }
+
     @Test func changingMembersDeletesTheDropInsNoLongerWanted() async throws {
         let host = try SliceTestHost(cgroup: 2, systemd: 252)
         try await host.apply()
