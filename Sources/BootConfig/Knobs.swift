@@ -101,6 +101,13 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
             else if part.hasPrefix("min:") { minimum = try size(part.dropFirst(4)) }
             else { amount = try size(part) }
         }
+        // dom0 does not boot in less; 0 (or a typo as small) would leave the host without a control domain.
+        for (name, bound) in [("the amount", amount), ("min", minimum), ("max", maximum)] {
+            if let bound, bound.bytes < Self.least.bytes {
+                throw Dom0Error(.usage, "\(BootKnob.dom0Memory)=\(value): \(name) \(bound) is too small for dom0", at: value,
+                                why: "dom0 needs at least \(Self.least) to boot", fix: "give dom0 \(Self.least) or more, as in 4096M")
+            }
+        }
         if let maximum {
             for (name, bound) in [("the amount", amount), ("min", minimum)] {
                 if let bound, bound > maximum {
@@ -111,11 +118,8 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// A value from an amount and an optional maximum, as `dom0_mem=SIZE[,max:SIZE]`.
-    public init(amount: XenSize, maximum: XenSize?) {
-        self.amount = amount
-        self.maximum = maximum
-    }
+    /// The least memory any part of a dom0_mem value may give dom0.
+    public static let least = XenSize("128M")!
 
     /// The value as Xen reads it.
     public var description: String {

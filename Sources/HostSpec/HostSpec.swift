@@ -173,13 +173,14 @@ public struct HostSpec: Sendable, Equatable {
                 boot.vfioIDs.append(text)
             }
         }
-        boot.xenArguments = try arguments(fields["xen_args"])
-        boot.dom0Arguments = try arguments(fields["dom0_args"])
+        boot.xenArguments = try arguments(fields["xen_args"], for: .xen)
+        boot.dom0Arguments = try arguments(fields["dom0_args"], for: .dom0)
         return boot
     }
 
-    /// Command-line arguments: one word each (`sched-gran=core`, `nosmt`).
-    private static func arguments(_ value: SpecValue?) throws(Dom0Error) -> [String] {
+    /// Command-line arguments: one word each (`sched-gran=core`, `nosmt`), and a knob's value
+    /// (dom0_mem=, iommu=, xen-pciback.hide=) as xen-cmdline would check it.
+    private static func arguments(_ value: SpecValue?, for line: BootLine) throws(Dom0Error) -> [String] {
         guard let value else { return [] }
         var result: [String] = []
         for item in try value.items() {
@@ -188,6 +189,11 @@ public struct HostSpec: Sendable, Equatable {
                 try BootArguments.checkOne(text)
             } catch {
                 throw item.error("\(text.quotedForDisplay) is not one argument: \(error.why ?? "")", fix: "one word per item, as key=value")
+            }
+            do throws(Dom0Error) {
+                try BootKnob.validate(text, on: line)
+            } catch {
+                throw item.error(error.what, fix: error.fix ?? "as xen-cmdline would take it")
             }
             result.append(text)
         }

@@ -32,6 +32,8 @@ struct KnobTests {
     @Test(arguments: [
         ("512M", true), ("4096M,max:4096M", true), ("max:8G,4G", true), ("min:1G,max:4G,2G", true), ("1048576", true),
         ("4G,max:2G", false), ("min:4G,max:2G", false), ("4Q", false), ("max:", false), ("lots", false), ("", false),
+        // dom0 cannot boot on nothing: 0 or a size as small is refused, whichever part carries it.
+        ("0", false), ("0M", false), ("4G,max:0", false), ("min:0M,4G", false), ("64M", false), ("128M", true),
     ])
     func dom0MemoryFollowsXensGrammarAndBounds(value: String, valid: Bool) {
         #expect(((try? Dom0Memory(parsing: value)) != nil) == valid)

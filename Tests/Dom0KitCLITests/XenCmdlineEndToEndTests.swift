@@ -114,6 +114,7 @@ struct XenCmdlineEndToEndTests {
         (["--list-cpuid-masks", "x"], "takes no arguments"),
         (["--set-cpuid-masks", "cpuid_mask_ecx=zz"], "malformed cpuid mask"),
         (["--delete-cpuid-masks", "dom0_mem"], "not a cpuid mask"),
+        (["--set-xen", "dom0_mem=0"], "too small for dom0"),
     ] as [([String], String)])
     func usageErrorsExitSixtyFour(arguments: [String], message: String) async throws {
         let result = try await xenCmdline(arguments)

@@ -83,6 +83,8 @@ struct SpecParsingTests {
         // The one rule for boot arguments, as xen-cmdline's.
         ("boot:\n  xen_args: [\"a;reboot\"]\n", #"boot.xen_args[0]: "a;reboot" is not one argument: ';' is GRUB script syntax"#, "host.yaml:2"),
         ("boot:\n  dom0_args: [\"x=a b\"]\n", #"boot.dom0_args[0]: "x=a b" is not one argument"#, "host.yaml:2"),
+        ("boot:\n  xen_args: [dom0_mem=0]\n", "boot.xen_args[0]: dom0_mem=0: the amount 0 is too small for dom0", "host.yaml:2"),
+        ("boot:\n  dom0_mem: {min: 0M}\n", "boot.dom0_mem: dom0_mem=0M: the amount 0M is too small for dom0", "host.yaml:2"),
         ("boot:\n  dom0_args: [\"quiet\\n}\"]\n", #"boot.dom0_args[0]: "quiet\n}" is not one argument: it holds a control character"#, "host.yaml:2"),
         // Missing values.
         ("disk:\n  layout: xs8\n", "disk.device: missing value (the key is required)", "host.yaml:2"),
