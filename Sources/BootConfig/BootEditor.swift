@@ -135,7 +135,16 @@ public struct BootEditor: Sendable {
                 }
                 return .xenserver(config)
             }
-            for path in Self.xenServerConfigs where try root.exists(path) {
+            for path in Self.xenServerConfigs {
+                guard try root.exists(path) else {
+                    // A link to nothing is a broken XenServer host, not a Debian one: say so.
+                    if let target = try FileSystem.linkTarget(root.resolve(path, followFinalLink: false)) {
+                        throw Dom0Error("the boot configuration is a link to nothing", at: path.string,
+                                        why: "it points to \(target), which does not exist",
+                                        fix: "restore \(target) (or the link), or pass --config FILE")
+                    }
+                    continue
+                }
                 let generated = try isGenerated(path)
                 if style == .xenserver || !generated { return .xenserver(path) }
             }
@@ -224,7 +233,7 @@ public struct BootEditor: Sendable {
                             + "(\(ToolPackages.installHint(for: "grub-script-check")))")
             return
         }
-        let scratch = try FileSystem.makeTemporaryDirectory(prefix: "dom0kit-grub")
+        let scratch = try FileSystem.makeScratchDirectory(prefix: "dom0kit-grub")
         defer { try? FileSystem.removeTree(scratch) }
         try AtomicWriter.write(content, to: "/grub.cfg", in: HostRoot(scratch))
         let result = try await runner.run(["grub-script-check", scratch.appending("grub.cfg").string], effect: .readOnly)

@@ -39,6 +39,7 @@ public enum AtomicWriter {
         guard let name = target.lastComponent?.string else {
             throw Dom0Error(.usage, "cannot write a file without a name", at: target.string)
         }
+        removeLeftoverTemporaries(of: name, in: directory)
         var random = SystemRandomNumberGenerator()
         let temporary = directory.appending(".\(name).dom0kit-\(getpid())-\(String(random.next(), radix: 36))")
         let fd: FileDescriptor
@@ -69,6 +70,16 @@ public enum AtomicWriter {
         guard rc == 0 else { throw .system("cannot replace", at: target.string, Errno(rawValue: errno)) }
         renamed = true
         try FileSystem.syncDirectory(directory)
+    }
+
+    /// Temporary copies of `name` whose writer died before its rename (`.NAME.dom0kit-PID-…` with
+    /// no process PID): a killed write is cleaned up by the next write of the same file.
+    private static func removeLeftoverTemporaries(of name: String, in directory: FilePath) {
+        let prefix = ".\(name).dom0kit-"
+        for entry in (try? FileSystem.entries(directory)) ?? [] where entry.hasPrefix(prefix) {
+            let owner = entry.dropFirst(prefix.count).prefix { $0 != "-" }
+            if let pid = pid_t(owner), FileSystem.isGone(pid) { try? FileSystem.remove(directory.appending(entry)) }
+        }
     }
 
     /// Deletes a host file, durably; a missing file is not an error.

@@ -109,18 +109,29 @@ public enum FileSystem {
     }
 
     /// Creates a directory and its missing parents (like `mkdir -p`).
-    public static func createDirectories(_ path: FilePath, mode: mode_t = 0o755) throws(Dom0Error) {
+    /// Returns the directories it made, outermost first (none when `path` existed).
+    @discardableResult
+    public static func createDirectories(_ path: FilePath, mode: mode_t = 0o755) throws(Dom0Error) -> [FilePath] {
         if let existing = try status(path, followSymlinks: true) {
             guard existing.st_mode & S_IFMT == S_IFDIR else {
                 throw Dom0Error("cannot create directory", at: path.string, why: "a file of another kind is in the way")
             }
-            return
+            return []
         }
         let parent = path.removingLastComponent()
-        if parent != path, !parent.isEmpty { try createDirectories(parent, mode: mode) }
-        if path.withPlatformString({ mkdir($0, mode) }) != 0, errno != EEXIST {
-            throw .system("cannot create directory", at: path.string, Errno(rawValue: errno))
+        var made: [FilePath] = []
+        if parent != path, !parent.isEmpty { made = try createDirectories(parent, mode: mode) }
+        if path.withPlatformString({ mkdir($0, mode) }) != 0 {
+            guard errno == EEXIST else { throw .system("cannot create directory", at: path.string, Errno(rawValue: errno)) }
+            return made
         }
+        return made + [path]
+    }
+
+    /// Removes directories that are empty, innermost first (`createDirectories`' list undone);
+    /// one that holds anything is left.
+    public static func removeEmptyDirectories(_ made: [FilePath]) {
+        for directory in made.reversed() { _ = directory.withPlatformString { rmdir($0) } }
     }
 
     /// Creates a symbolic link at `path` pointing to `target`.
@@ -173,6 +184,23 @@ public enum FileSystem {
             throw .system("cannot create a temporary directory", at: base, Errno(rawValue: errno))
         }
         return template.withUnsafeBufferPointer { FilePath(String(decoding: $0.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+    }
+
+    /// A working directory that lives as long as this process: named `PREFIX-PID.XXXXXX` under
+    /// $TMPDIR, so that one left by a process that died (SIGKILL, power loss) is recognised and
+    /// removed the next time a directory of that prefix is made.
+    public static func makeScratchDirectory(prefix: String) throws(Dom0Error) -> FilePath {
+        let base = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
+        for name in (try? entries(base)) ?? [] where name.hasPrefix(prefix + "-") {
+            let owner = name.dropFirst(prefix.count + 1).prefix { $0 != "." }
+            if let pid = pid_t(owner), isGone(pid) { try? removeTree(base.appending(name)) }
+        }
+        return try makeTemporaryDirectory(prefix: "\(prefix)-\(getpid())")
+    }
+
+    /// Whether no process has this PID (a temporary it named is left over).
+    public static func isGone(_ pid: pid_t) -> Bool {
+        pid > 0 && kill(pid, 0) != 0 && errno == ESRCH
     }
 
     /// Flushes a directory's entries to disk, so a rename in it survives power loss.

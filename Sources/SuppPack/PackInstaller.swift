@@ -162,7 +162,7 @@ public struct PackInstaller: Sendable {
                                 fix: "read it (supp-pack info) and pass --accept-eula")
             }
         }
-        let staging = try FileSystem.makeTemporaryDirectory(prefix: "dom0kit-pack")
+        let staging = try FileSystem.makeScratchDirectory(prefix: "dom0kit-pack")
         do {
             try verify(source, packs, stagingInto: staging, progress: progress)
             return PackInstall(packs: packs, product: product, plan: try await plan(packs, staging: staging, runner: runner),

@@ -156,6 +156,19 @@ struct XenServerStyleTests {
         #expect(try test.root.readText("/boot/grub/grub.cfg") == text)
     }
 
+    /// A grub.cfg link to nothing is a broken XenServer host: never quietly edited as a Debian one.
+    @Test func aDanglingGrubCfgLinkIsAnErrorNotDebianStyle() async throws {
+        let test = try TestHost()
+        try test.host.write("/etc/default/grub", "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
+        try FileSystem.createDirectories(test.root.resolve("/boot/grub"))
+        try FileSystem.symlink("grub-gone.cfg", at: test.root.resolve("/boot/grub/grub.cfg", followFinalLink: false))
+        let error = try await #require(throws: Dom0Error.self) { try await BootEditor(root: test.root).plan([.set(.xen, "x=1")]) }
+        #expect(error.status == .failed)
+        #expect(error.what == "the boot configuration is a link to nothing")
+        #expect(error.location == "/boot/grub/grub.cfg")
+        #expect(try test.root.readText("/etc/default/grub") == "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
+    }
+
     @Test func withoutAnyBootConfigurationTheErrorSaysWhereItLooked() async throws {
         let test = try TestHost()
         let error = try await #require(throws: Dom0Error.self) { try await BootEditor(root: test.root).plan([.get(.xen, "x")]) }

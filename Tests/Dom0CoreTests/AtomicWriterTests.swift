@@ -78,6 +78,29 @@ struct AtomicWriterTests {
         #expect(try FileSystem.entries(directory.path).isEmpty)
     }
 
+    /// The next write of a file removes the temporary a killed writer left beside it (its PID is
+    /// gone), and never one whose writer still runs.
+    @Test func aKilledWritersTemporaryIsRemovedByTheNextWrite() throws {
+        let dead = directory.appending(".journal.dom0kit-999999999-x1"), live = directory.appending(".journal.dom0kit-\(getpid())-x2")
+        let other = directory.appending(".other.dom0kit-999999999-x3")
+        for leftover in [dead, live, other] { try AtomicWriter.write([1], to: FilePath("/" + (leftover.lastComponent?.string ?? "")), in: root) }
+        try AtomicWriter.write(Array("new\n".utf8), to: "/journal", in: root)
+        #expect(try FileSystem.status(dead) == nil)
+        #expect(try FileSystem.status(live) != nil, "a running writer's temporary stays")
+        #expect(try FileSystem.status(other) != nil, "only the file being written is swept")
+    }
+
+    /// A scratch directory whose process died is removed when the next one of its prefix is made.
+    @Test func aDeadProcesssScratchDirectoryIsRemovedByTheNext() throws {
+        let base = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
+        let stale = base.appending("dom0kit-scratch-test-999999999.abcdef")
+        try FileSystem.createDirectories(stale.appending("inside"))
+        let fresh = try FileSystem.makeScratchDirectory(prefix: "dom0kit-scratch-test")
+        defer { try? FileSystem.removeTree(fresh) }
+        #expect(try FileSystem.status(stale) == nil)
+        #expect(fresh.lastComponent?.string.hasPrefix("dom0kit-scratch-test-\(getpid()).") == true)
+    }
+
     /// A child process rewrites a file in a loop and is killed with SIGKILL at random moments:
     /// after every kill the file holds one whole content or the other, never a mix or a truncation.
     @Test func survivesSigkillAtRandomMomentsTwoHundredTimes() async throws {

@@ -94,6 +94,16 @@ struct HostApplyTests {
         #expect(unbound.results.first { $0.what == "spec: devices" }?.status == .fail)
     }
 
+    /// A spec refused while planning leaves the host as it was: not even the journal's directory.
+    @Test func aRefusedApplyLeavesTheTreeByteIdentical() async throws {
+        let fixture = try DemoFixture()
+        let spec = try HostSpec.parse("packs:\n  sources: [/nonexistent/dom0kit-pack.iso]\n", file: "host.yaml")
+        let before = try await treeSnapshot(fixture.root)
+        #expect(try fixture.root.exists(ApplyJournal.path.removingLastComponent()) == false)
+        await #expect(throws: Dom0Error.self) { try await fixture.applier.apply(spec, from: "host.yaml") }
+        #expect(try await treeSnapshot(fixture.root) == before)
+    }
+
     @Test func aFailedStepLeavesTheJournalSayingWhereItStopped() async throws {
         let host = try DemoFixture()
         var spec = try await host.spec()
