@@ -25,6 +25,18 @@ public enum BootEdit: Sendable, Equatable {
     case listCPUIDMasks
 }
 
+extension BootEdit {
+    /// The edit with its argument or key as byte-text, to meet files read as byte-text.
+    var inByteText: BootEdit {
+        switch self {
+        case .set(let line, let argument): .set(line, ByteText.fromUnicode(argument))
+        case .delete(let line, let key): .delete(line, ByteText.fromUnicode(key))
+        case .get(let line, let key): .get(line, ByteText.fromUnicode(key))
+        case .listCPUIDMasks: .listCPUIDMasks
+        }
+    }
+}
+
 /// What a get read.
 public struct BootValue: Sendable, Encodable, Equatable {
     /// The line read.
@@ -90,12 +102,20 @@ public struct BootEditor: Sendable {
     }
 
     /// Carries out the edits in memory, in order, and returns what the gets read and the plan.
+    ///
+    /// Files are read and written as byte-text (`ByteText`): a line that is not edited keeps its
+    /// bytes, invalid UTF-8 included, and a read alone never writes.
     public func plan(_ edits: [BootEdit]) async throws(Dom0Error) -> BootEditReport {
         for edit in edits { try check(edit) }
-        switch try chooseStyle() {
-        case .xenserver(let path): return try await planXenServer(edits, path: path)
-        case .debian(let dropIn): return try planDebian(edits, dropIn: dropIn)
+        let edits = edits.map(\.inByteText)
+        var report = switch try chooseStyle() {
+        case .xenserver(let path): try await planXenServer(edits, path: path)
+        case .debian(let dropIn): try planDebian(edits, dropIn: dropIn)
         }
+        report.values = report.values.map { value in
+            BootValue(line: value.line, key: ByteText.toUnicode(value.key), tokens: value.tokens.map(ByteText.toUnicode))
+        }
+        return report
     }
 
     /// The configured arguments of a line: the default entry's, or the effective Debian value.
@@ -106,10 +126,10 @@ public struct BootEditor: Sendable {
             guard let entry = grub.defaultEntry else {
                 throw Dom0Error("no default entry", at: path.string, fix: "check the file's menuentry blocks")
             }
-            return grub.arguments(line, of: entry)
+            return BootArguments(grub.arguments(line, of: entry).tokens.map(ByteText.toUnicode))
         case .debian:
             let debian = try DebianGrub(root: root, including: nil)
-            return BootArguments(parsing: try debian.effective(try debian.variable(for: line)))
+            return BootArguments(parsing: ByteText.toUnicode(try debian.effective(try debian.variable(for: line))))
         }
     }
 
@@ -189,10 +209,10 @@ public struct BootEditor: Sendable {
     // MARK: XenServer
 
     private func readXenServer(_ path: FilePath) throws(Dom0Error) -> XenServerGrub {
-        guard let text = try root.readText(path) else {
+        guard let bytes = try root.read(path) else {
             throw Dom0Error(.usage, "no such grub.cfg", at: path.string)
         }
-        return XenServerGrub(text)
+        return XenServerGrub(ByteText.decode(bytes))
     }
 
     private func planXenServer(_ edits: [BootEdit], path: FilePath) async throws(Dom0Error) -> BootEditReport {
@@ -217,7 +237,7 @@ public struct BootEditor: Sendable {
                 report.values.append(BootValue(line: .xen, key: Self.cpuidMaskPrefix + "*", tokens: masks))
             }
         }
-        let content = Array(grub.text.utf8)
+        let content = ByteText.encode(grub.text)
         if let change = try Change.file(path, content: content, in: root, module: "boot",
                                         summary: "edit the boot command lines of " + targets.map { "'\($0.title)'" }.joined(separator: ", ")) {
             try await checkScript(content, path: path, warnings: &report.warnings)
@@ -289,7 +309,7 @@ public struct BootEditor: Sendable {
             }
         }
         guard let text = debian.text(of: file),
-              let change = try Change.file(file, content: Array(text.utf8), in: root, module: "boot",
+              let change = try Change.file(file, content: ByteText.encode(text), in: root, module: "boot",
                                            summary: "set " + Set(intended.map { variables[$0.0] ?? "" }).sorted().joined(separator: ", "))
         else { return report }
         report.plan.add(change)

@@ -28,7 +28,8 @@ struct DebianGrub: Sendable {
         if let extra, !paths.contains(extra) { paths.append(extra) }
         // grub-mkconfig sources /etc/default/grub, then the drop-ins as its glob sorts them.
         paths = [paths[0]] + paths.dropFirst().sorted { $0.string.utf8.lexicographicallyPrecedes($1.string.utf8) }
-        sources = try paths.map { path throws(Dom0Error) in (path, try root.readText(path)) }
+        // Byte-text: what is not edited keeps its bytes (see BootEditor.plan).
+        sources = try paths.map { path throws(Dom0Error) in (path, try root.read(path).map(ByteText.decode)) }
     }
 
     /// Evaluates every source in order; the environment after the last.

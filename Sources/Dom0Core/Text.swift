@@ -49,3 +49,27 @@ extension String {
         return shown + "\""
     }
 }
+
+/// A file's bytes as text with one character per byte (U+0000 to U+00FF), for configuration
+/// files that are edited, not interpreted: the ASCII syntax parses as usual, and encoding gives
+/// back exactly the bytes read, valid UTF-8 or not. Text from elsewhere (an argument) enters with
+/// `fromUnicode` and leaves, for people, with `toUnicode`.
+public enum ByteText {
+    /// The bytes as byte-text.
+    public static func decode(_ bytes: [UInt8]) -> String {
+        var text = ""
+        text.unicodeScalars.append(contentsOf: bytes.map { Unicode.Scalar($0) })
+        return text
+    }
+
+    /// The bytes of byte-text (every scalar is below 256).
+    public static func encode(_ text: String) -> [UInt8] {
+        text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+    }
+
+    /// Unicode text (an argument) as the byte-text of its UTF-8 bytes.
+    public static func fromUnicode(_ text: String) -> String { decode(Array(text.utf8)) }
+
+    /// Byte-text as Unicode for people: its bytes read as UTF-8, invalid ones replaced.
+    public static func toUnicode(_ text: String) -> String { String(decoding: encode(text), as: UTF8.self) }
+}

@@ -173,6 +173,20 @@ struct DebianStyleTests {
         #expect(try test.root.read("/etc/default/grub") == before)
     }
 
+    @Test func invalidUTF8InADebianFileIsKeptAndAReadWritesNothing() async throws {
+        let test = try TestHost()
+        let bytes: [UInt8] = Array("# r".utf8) + [0xE9, 0xFF] + Array("sum\nGRUB_CMDLINE_XEN_DEFAULT=\"a=1\"\n".utf8)
+        try test.host.write("/etc/default/grub", "")
+        try AtomicWriter.write(bytes, to: "/etc/default/grub", in: test.root)
+        let editor = BootEditor(root: test.root, regenerate: false)
+        let get = try await editor.plan([.get(.xen, "a")])
+        #expect(get.values.first?.tokens == ["a=1"])
+        #expect(get.plan.isEmpty, "a read plans no write")
+        let set = try await editor.plan([.set(.xen, "b=2")])
+        _ = await set.plan.apply(ApplyContext(root: test.root))
+        #expect(try test.root.read("/etc/default/grub") == Array(bytes.prefix(9)) + Array("GRUB_CMDLINE_XEN_DEFAULT=\"a=1 b=2\"\n".utf8))
+    }
+
     @Test func anUnterminatedQuoteNamesTheFileAndLine() async throws {
         let test = try TestHost()
         try test.host.write("/etc/default/grub", "GRUB_TIMEOUT=5\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\n")

@@ -71,6 +71,30 @@ struct XenCmdlineEndToEndTests {
         #expect(try text == original)
     }
 
+    /// Files are bytes: with invalid UTF-8 in the file, a get writes nothing and a set changes the
+    /// bytes of the lines it edits and no others.
+    @Test func invalidUTF8IsKeptByteForByteAndAReadNeverWrites() async throws {
+        var bytes = Array(original.utf8)
+        let invalid: [UInt8] = Array("# caf".utf8) + [0xE9, 0x20, 0xFF, 0xFE, 0x0A]  // Latin-1 é, then bytes UTF-8 never has
+        bytes.insert(contentsOf: invalid, at: 0)
+        try AtomicWriter.write(bytes, to: grub, in: test.root)
+        let inode = try FileSystem.status(test.root.resolve(grub))?.st_ino
+        let get = try await xenCmdline(["--get-dom0", "quiet"])
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(get.stdout == "quiet\n")
+        #expect(try test.root.read(grub) == bytes)
+        #expect(try FileSystem.status(test.root.resolve(grub))?.st_ino == inode, "not even rewritten with the same bytes")
+
+        let set = try await xenCmdline(["--set-dom0", "dom0kit=é"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let after = try #require(try test.root.read(grub))
+        #expect(Array(after.prefix(invalid.count)) == invalid, "the invalid line is untouched")
+        let lines = { (bytes: [UInt8]) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init) }
+        let changed = zip(lines(bytes), lines(after)).filter { $0.0 != $0.1 }
+        #expect(changed.count == 2, "the product entry's dom0 line and its serial twin's")
+        #expect(changed.allSatisfy { String(decoding: $0.1, as: UTF8.self).hasSuffix(" dom0kit=é") })
+    }
+
     /// As XenServer's xen-cmdline: --delete-xen KEY=VALUE deletes that exact argument.
     @Test func deletingKeyEqualsValueDeletesThatArgumentOnly() async throws {
         let other = try await xenCmdline(["--delete-xen", "dom0_max_vcpus=1-8"])
