@@ -126,7 +126,7 @@ public struct BootEditor: Sendable {
             guard let entry = grub.defaultEntry else {
                 throw Dom0Error("no default entry", at: path.string, fix: "check the file's menuentry blocks")
             }
-            return BootArguments(grub.arguments(line, of: entry).tokens.map(ByteText.toUnicode))
+            return BootArguments(try grub.arguments(line, of: entry, in: path.string).tokens.map(ByteText.toUnicode))
         case .debian:
             let debian = try DebianGrub(root: root, including: nil)
             return BootArguments(parsing: ByteText.toUnicode(try debian.effective(try debian.variable(for: line))))
@@ -224,16 +224,16 @@ public struct BootEditor: Sendable {
             switch edit {
             case .set(let line, let argument), .delete(let line, let argument):
                 for entry in targets {
-                    var arguments = grub.arguments(line, of: entry)
+                    var arguments = try grub.arguments(line, of: entry, in: path.string)
                     if case .set = edit { arguments.set(argument) } else { arguments.delete(argument) }
                     try grub.setArguments(arguments, line, of: entry, in: path.string)
                 }
             case .get(let line, let key):
                 guard let entry = grub.defaultEntry else { throw Dom0Error("no default entry", at: path.string) }
-                report.values.append(BootValue(line: line, key: key, tokens: grub.arguments(line, of: entry).values(of: key)))
+                report.values.append(BootValue(line: line, key: key, tokens: try grub.arguments(line, of: entry, in: path.string).values(of: key)))
             case .listCPUIDMasks:
                 guard let entry = grub.defaultEntry else { throw Dom0Error("no default entry", at: path.string) }
-                let masks = grub.arguments(.xen, of: entry).tokens.filter { $0.hasPrefix(Self.cpuidMaskPrefix) }
+                let masks = try grub.arguments(.xen, of: entry, in: path.string).tokens.filter { $0.hasPrefix(Self.cpuidMaskPrefix) }
                 report.values.append(BootValue(line: .xen, key: Self.cpuidMaskPrefix + "*", tokens: masks))
             }
         }

@@ -1,7 +1,9 @@
 import Dom0Core
 
 /// A XenServer/XCP-ng grub.cfg: menu entries whose `multiboot2 /boot/xen.gz …` line carries
-/// Xen's arguments and whose first `module2` line after it carries dom0's.
+/// Xen's arguments and whose first `module2` line after it carries dom0's. GRUB's other forms of
+/// the same lines (`multiboot`/`module`, and `xen_hypervisor`/`xen_module`, which XenServer's
+/// bootloader library also writes) are read and edited alike.
 ///
 /// Editing rewrites only the lines whose arguments change; every other byte stays.
 public struct XenServerGrub: Sendable {
@@ -48,9 +50,9 @@ public struct XenServerGrub: Sendable {
             case "menuentry":
                 if let current { entries.append(current) }
                 current = Entry(title: Self.title(of: line), xenLine: nil, dom0Line: nil)
-            case "multiboot2", "multiboot":
+            case "multiboot2", "multiboot", "xen_hypervisor":
                 if current?.xenLine == nil { current?.xenLine = number }
-            case "module2", "module":
+            case "module2", "module", "xen_module":
                 if current?.xenLine != nil && current?.dom0Line == nil { current?.dom0Line = number }
             case "}":
                 if let current { entries.append(current) }
@@ -100,19 +102,17 @@ public struct XenServerGrub: Sendable {
         return productEntry
     }
 
-    /// The arguments on one of an entry's lines (empty when the entry lacks that line).
-    public func arguments(_ line: BootLine, of entry: Entry) -> BootArguments {
-        guard let index = self.index(line, of: entry) else { return BootArguments() }
-        return BootArguments(BootArguments(parsing: lines[index].trimmingTrailingWhitespace).tokens.dropFirst(2).map { $0 })
+    /// The arguments on one of an entry's lines; an entry without that line is an error, never an
+    /// empty answer.
+    public func arguments(_ line: BootLine, of entry: Entry, in path: String) throws(Dom0Error) -> BootArguments {
+        BootArguments(BootArguments(parsing: lines[try index(line, of: entry, in: path)].trimmingTrailingWhitespace).tokens.dropFirst(2).map { $0 })
     }
 
     /// Replaces the arguments on one of an entry's lines; the line is rewritten only if they differ.
     public mutating func setArguments(_ arguments: BootArguments, _ line: BootLine, of entry: Entry,
                                       in path: String) throws(Dom0Error) {
-        guard let index = self.index(line, of: entry) else {
-            throw Dom0Error("menu entry '\(entry.title)' has no \(line == .xen ? "multiboot2" : "module2") line", at: path)
-        }
-        guard arguments != self.arguments(line, of: entry) else { return }
+        let index = try index(line, of: entry, in: path)
+        guard arguments != (try self.arguments(line, of: entry, in: path)) else { return }
         let original = lines[index]
         let indent = original.prefix { $0 == " " || $0 == "\t" }
         let words = BootArguments(parsing: original.trimmingTrailingWhitespace).tokens
@@ -120,8 +120,14 @@ public struct XenServerGrub: Sendable {
         lines[index] = indent + (Array(words.prefix(2)) + arguments.tokens).joined(separator: " ") + ending
     }
 
-    private func index(_ line: BootLine, of entry: Entry) -> Int? {
-        line == .xen ? entry.xenLine : entry.dom0Line
+    private func index(_ line: BootLine, of entry: Entry, in path: String) throws(Dom0Error) -> Int {
+        guard let index = line == .xen ? entry.xenLine : entry.dom0Line else {
+            let which = line == .xen ? "Xen line (multiboot2, multiboot or xen_hypervisor)"
+                : "dom0 line (module2, module or xen_module after the Xen line)"
+            throw Dom0Error("menu entry '\(ByteText.toUnicode(entry.title))' has no \(which)", at: path,
+                            fix: "check the entry, or name another with --entry TITLE")
+        }
+        return index
     }
 
     /// The title of a `menuentry 'Title' … {` line.

@@ -59,11 +59,11 @@ struct XenServerStyleTests {
         let byTitle = Dictionary(uniqueKeysWithValues: grub.entries.map { ($0.title, $0) })
         for title in ["XCP-ng", "XCP-ng (Serial)"] {
             let entry = try #require(byTitle[title])
-            #expect(grub.arguments(.dom0, of: entry).tokens.last == "xen-pciback.hide=(0000:04:01.0)")
-            #expect(grub.arguments(.xen, of: entry).values(of: "dom0_mem") == ["dom0_mem=2048M,max:2048M"])
+            #expect(try grub.arguments(.dom0, of: entry, in: "grub.cfg").tokens.last == "xen-pciback.hide=(0000:04:01.0)")
+            #expect(try grub.arguments(.xen, of: entry, in: "grub.cfg").values(of: "dom0_mem") == ["dom0_mem=2048M,max:2048M"])
         }
         for entry in grub.entries where !["XCP-ng", "XCP-ng (Serial)"].contains(entry.title) {
-            #expect(grub.arguments(.dom0, of: entry).values(of: "xen-pciback.hide").isEmpty, "\(entry.title) must not change")
+            #expect(try grub.arguments(.dom0, of: entry, in: "grub.cfg").values(of: "xen-pciback.hide").isEmpty, "\(entry.title) must not change")
         }
         // Four lines: the multiboot2 and module2 lines of two entries; every other byte is the same.
         #expect(try host.changedLines().count == 4)
@@ -113,7 +113,7 @@ struct XenServerStyleTests {
         let safe = BootEditor(root: host.test.root, entries: ["XCP-ng in Safe Mode"])
         try await host.run([.set(.xen, "loglvl=all")], editor: safe)
         let grub = XenServerGrub(try host.text)
-        let changed = grub.entries.filter { !grub.arguments(.xen, of: $0).values(of: "loglvl").isEmpty }.map(\.title)
+        let changed = grub.entries.filter { (try? grub.arguments(.xen, of: $0, in: "grub.cfg"))?.values(of: "loglvl").isEmpty == false }.map(\.title)
         #expect(changed == ["XCP-ng in Safe Mode"])
 
         let missing = BootEditor(root: host.test.root, entries: ["XenServer"])

@@ -95,6 +95,49 @@ struct XenCmdlineEndToEndTests {
         #expect(changed.allSatisfy { String(decoding: $0.1, as: UTF8.self).hasSuffix(" dom0kit=é") })
     }
 
+    static let xenBootCommands = """
+        set default=0
+        menuentry 'XenServer' {
+        \tsearch --label --set root root-abc
+        \txen_hypervisor /boot/xen.gz dom0_mem=2048M,max:2048M console=vga
+        \txen_module /boot/vmlinuz-4.19-xen root=LABEL=root-abc ro quiet
+        \txen_module /boot/initrd-4.19-xen.img
+        }
+        menuentry 'XenServer (Serial)' {
+        \txen_hypervisor /boot/xen.gz com1=115200,8n1 console=com1,vga dom0_mem=2048M,max:2048M
+        \txen_module /boot/vmlinuz-4.19-xen root=LABEL=root-abc ro console=hvc0
+        \txen_module /boot/initrd-4.19-xen.img
+        }
+        menuentry 'Windows' {
+        \tchainloader +1
+        }
+
+        """
+
+    /// Entries written with GRUB's xen_hypervisor / xen_module (as XenServer's bootloader library
+    /// can) are read and edited like multiboot2 / module2.
+    @Test func xenHypervisorAndXenModuleLinesAreReadAndEdited() async throws {
+        try test.host.write(grub, Self.xenBootCommands)
+        let get = try await xenCmdline(["--get-xen", "dom0_mem", "--get-dom0", "root"])
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(get.stdout == "dom0_mem=2048M,max:2048M\nroot=LABEL=root-abc\n")
+        let set = try await xenCmdline(["--set-dom0", "xen-pciback.hide=(0000:04:00.0)", "--set-xen", "dom0_mem=4096M,max:4096M"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try text.contains("\txen_module /boot/vmlinuz-4.19-xen root=LABEL=root-abc ro quiet xen-pciback.hide=(0000:04:00.0)\n"))
+        #expect(try text.contains("\txen_module /boot/vmlinuz-4.19-xen root=LABEL=root-abc ro console=hvc0 xen-pciback.hide=(0000:04:00.0)\n"))
+        #expect(try text.contains("\txen_hypervisor /boot/xen.gz console=vga dom0_mem=4096M,max:4096M\n"))
+        #expect(try text.contains("\txen_module /boot/initrd-4.19-xen.img\n"), "the initrd line is not dom0's")
+    }
+
+    /// A get on an entry with no Xen line is an error (1) naming the entry, never an empty answer.
+    @Test func aGetOnAnEntryWithoutAXenLineIsAnError() async throws {
+        try test.host.write(grub, Self.xenBootCommands.replacing("set default=0", with: "set default=2"))
+        let result = try await xenCmdline(["--get-xen", "dom0_mem"])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("menu entry 'Windows' has no Xen line"), "\(result.stderr)")
+    }
+
     /// As XenServer's xen-cmdline: --delete-xen KEY=VALUE deletes that exact argument.
     @Test func deletingKeyEqualsValueDeletesThatArgumentOnly() async throws {
         let other = try await xenCmdline(["--delete-xen", "dom0_max_vcpus=1-8"])
