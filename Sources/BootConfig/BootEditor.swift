@@ -258,8 +258,11 @@ public struct BootEditor: Sendable {
         try AtomicWriter.write(content, to: "/grub.cfg", in: HostRoot(scratch))
         let result = try await runner.run(["grub-script-check", scratch.appending("grub.cfg").string], effect: .readOnly)
         guard result.succeeded else {
+            // Its words are quoted as its own, without the console prompt GRUB's code prints.
+            let said = (result.stdout + result.stderr).split(separator: "\n").map { $0.trimmingWhitespace }
+                .filter { !$0.isEmpty && !$0.hasPrefix("Aborted. Press any key") }.prefix(5)
             throw Dom0Error(.refused, "grub-script-check rejects the edited file; nothing was written", at: path.string,
-                            why: (result.stdout + result.stderr).trimmingTrailingWhitespace,
+                            why: "grub-script-check (exit \(result.status)) says: " + (said.isEmpty ? "nothing" : said.joined(separator: "; ")),
                             fix: "check the file for a syntax error, or the arguments given")
         }
     }

@@ -50,13 +50,28 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
         Dom0Error(.failed, what, at: location, why: errno.explained, fix: fix ?? errno.defaultFix, errno: errno)
     }
 
-    /// "what: where: why", then the fix on its own line.
+    /// "what: where: why", then the fix on its own line. Parts often carry text from files and
+    /// tools, so control characters other than newlines and tabs (a terminal escape) are shown
+    /// escaped, never sent to the operator's terminal.
     public var description: String {
         var text = what
         if let location { text += ": \(location)" }
         if let why { text += ": \(why)" }
         if let fix { text += "\n  fix: \(fix)" }
-        return text
+        return Self.printable(text)
+    }
+
+    private static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnprintable) else { return text }
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            if isUnprintable(scalar) { shown += "\\u{" + String(scalar.value, radix: 16) + "}" } else { shown.unicodeScalars.append(scalar) }
+        }
+        return shown
+    }
+
+    private static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        scalar != "\n" && scalar != "\t" && (scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value))
     }
 }
 

@@ -11,9 +11,16 @@ struct SpecValue {
         Dom0Error(.usage, "\(path.isEmpty ? "the spec" : path): \(what)", at: "\(file):\(node.line)", fix: fix)
     }
 
+    /// The most characters of a wrong value an error quotes.
+    static let quotedLimit = 40
+
     private var found: String {
         switch node.kind {
-        case .scalar(let text, _): node.isNull ? "nothing" : "\"\(text)\""
+        // A spec's own values are short. A long one, or a whole document that is one text, is some
+        // other file given as the spec, whose content (a password file, say) a message never quotes.
+        case .scalar(let text, _): node.isNull ? "nothing"
+            : text.count <= Self.quotedLimit && !path.isEmpty ? text.quotedForDisplay
+            : "a text of \(text.count) characters (is this a host spec?)"
         case .sequence: "a list"
         case .mapping: "a mapping"
         }

@@ -21,3 +21,12 @@ struct ErrorTests {
         #expect(error.status == .failed)
     }
 }
+
+@Suite("Errors never send control characters to the terminal")
+struct ErrorPrintingTests {
+    @Test func aTerminalEscapeFromAFileIsShownEscaped() {
+        let error = Dom0Error("bad value", at: "/etc/x:3", why: "found \u{1b}[2J\u{7}here\nand\tthere", fix: "edit it")
+        #expect(!error.description.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 })
+        #expect(error.description.contains("found \\u{1b}[2J\\u{7}here\nand\tthere"), "newlines and tabs stay")
+    }
+}

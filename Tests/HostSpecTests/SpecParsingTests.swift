@@ -80,6 +80,9 @@ struct SpecParsingTests {
         ("devices:\n  rules: [0000:04:00.0 virtio]\n", "devices.rules[0]: the last word must be one of", "host.yaml:2"),
         ("packs:\n  sources: [relative.iso]\n", #"packs.sources[0]: "relative.iso" is not an absolute path"#, "host.yaml:2"),
         ("- disk\n", "the spec: expected a mapping", "host.yaml:1"),
+        // Another file given as the spec: its content is never quoted.
+        ("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
+         "the spec: expected a mapping (key: value lines), found a text of 79 characters (is this a host spec?)", "host.yaml:1"),
         // The one rule for boot arguments, as xen-cmdline's.
         ("boot:\n  xen_args: [\"a;reboot\"]\n", #"boot.xen_args[0]: "a;reboot" is not one argument: ';' is GRUB script syntax"#, "host.yaml:2"),
         ("boot:\n  dom0_args: [\"x=a b\"]\n", #"boot.dom0_args[0]: "x=a b" is not one argument"#, "host.yaml:2"),

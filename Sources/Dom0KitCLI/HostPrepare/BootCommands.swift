@@ -135,8 +135,18 @@ struct Dom0MemCommand: AsyncParsableCommand {
 
     @OptionGroup var host: HostOptions
     @OptionGroup var boot: BootOptions
-    @Argument(help: "dom0's memory at boot.") var size: String
-    @Option(help: ArgumentHelp("The most dom0 may balloon to.", valueName: "SIZE")) var max: String?
+    // Taken as given, so that "-1" is a size to refuse as such, not an unknown option.
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("dom0's memory at boot.", valueName: "size")) var sizes: [String] = []
+    @Option(parsing: .unconditional, help: ArgumentHelp("The most dom0 may balloon to.", valueName: "SIZE")) var max: String?
+
+    var size: String { sizes.first ?? "" }
+
+    func validate() throws {
+        guard sizes.count == 1 else {
+            throw ValidationError(sizes.isEmpty ? "dom0-mem needs dom0's memory, as 4096M or 4G"
+                                  : "dom0-mem takes one size, not \(sizes.count): \(sizes.joined(separator: " "))")
+        }
+    }
 
     func run() async throws {
         let editor = try boot.editor(host)

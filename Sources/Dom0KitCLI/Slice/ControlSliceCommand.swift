@@ -34,8 +34,10 @@ struct ControlSliceCommand: AsyncParsableCommand {
 /// The config file and the flags that override it.
 struct SliceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The slice's name.", valueName: "NAME")) var slice: String?
-    @Option(help: ArgumentHelp("CPU weight, 1 to 10000.", valueName: "N")) var weight: Int?
-    @Option(help: ArgumentHelp("CPU shares, 2 to 262144, converted to a weight as systemd converts them.", valueName: "N"))
+    // .unconditional: "-5" is the value, out of range, not an unknown option ("Missing value").
+    @Option(parsing: .unconditional, help: ArgumentHelp("CPU weight, 1 to 10000.", valueName: "N")) var weight: Int?
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("CPU shares, 2 to 262144, converted to a weight as systemd converts them.", valueName: "N"))
     var shares: Int?
     @Option(name: .customLong("unit"), help: ArgumentHelp("A member unit (repeatable); replaces the configured members.", valueName: "NAME"))
     var units: [String] = []
