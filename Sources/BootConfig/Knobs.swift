@@ -22,7 +22,7 @@ public enum BootKnob {
         let value = argument.count > key.count ? String(argument.dropFirst(key.count + 1)) : nil
         func need() throws(Dom0Error) -> String {
             guard let value, !value.isEmpty else {
-                throw Dom0Error(.usage, "\(key) needs a value", at: argument)
+                throw Dom0Error(.usage, "\(key) needs a value", at: argument.quotedForDisplay, fix: "write \(key)=VALUE")
             }
             return value
         }
@@ -91,8 +91,8 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
     public init(parsing value: String) throws(Dom0Error) {
         func size(_ text: Substring) throws(Dom0Error) -> XenSize {
             guard let size = XenSize(text) else {
-                throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text),
-                                why: "expected a number with K, M, G or T, as in 4096M or 4G")
+                throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text).quotedForDisplay,
+                                why: "expected a number with K, M, G or T", fix: "write sizes as in 4096M or 4G")
             }
             return size
         }
@@ -154,7 +154,8 @@ public enum XenIOMMU {
             guard booleanOptions.contains(name), settingIsValid else {
                 throw Dom0Error(.usage, "unknown iommu= element '\(element)'", at: "iommu=\(value)",
                                 why: "Xen takes a boolean or, each optionally no- prefixed or =<bool>: "
-                                    + booleanOptions.sorted().joined(separator: ", "))
+                                    + booleanOptions.sorted().joined(separator: ", "),
+                                fix: "write one of those, as in iommu=1,no-intremap (--force skips this check)")
             }
         }
     }
@@ -199,8 +200,9 @@ public struct VFIOIDs: Sendable, Equatable, CustomStringConvertible {
         let valid = [2, 4, 6].contains(fields.count)
             && zip(fields, widths).allSatisfy { field, width in field.count == width && field.allSatisfy(\.isHexDigit) }
         guard valid else {
-            throw Dom0Error(.usage, "malformed vfio-pci id", at: id,
-                            why: "expected vvvv:dddd, vvvv:dddd:svvv:sddd or with :class:mask (hex), as in 10de:1c81")
+            throw Dom0Error(.usage, "malformed vfio-pci id", at: id.quotedForDisplay,
+                            why: "expected vvvv:dddd, vvvv:dddd:svvv:sddd or with :class:mask (hex)",
+                            fix: "lspci -nn shows the ids, as 10de:1c81")
         }
         return id.lowercased()
     }

@@ -68,7 +68,8 @@ public struct SliceConfig: Sendable, Equatable, Encodable {
                 continue
             }
             guard let equals = line.firstIndex(of: "=") else {
-                throw Dom0Error(.usage, "expected KEY=VALUE", at: location, why: "found '\(line)'")
+                throw Dom0Error(.usage, "expected KEY=VALUE", at: location, why: "found \(line.quotedForDisplay)",
+                                fix: "write KEY=VALUE lines under [Slice] or [Members]")
             }
             let key = String(line[..<equals]).trimmingWhitespace
             let value = String(line[line.index(after: equals)...]).trimmingWhitespace

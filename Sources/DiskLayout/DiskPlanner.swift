@@ -203,7 +203,8 @@ public struct DiskPlanner: Sendable {
     private func requireSize(_ disk: Disk, _ layout: Layout) throws(Dom0Error) {
         guard disk.wholeGiB >= UInt64(layout.minimumGiB) else {
             throw Dom0Error(.refused, "the disk is too small for the \(layout.name) layout", at: disk.path,
-                            why: "it has \(disk.wholeGiB) GiB (\(disk.bytes) bytes); \(layout.name) needs at least \(layout.minimumGiB) GiB")
+                            why: "it has \(disk.wholeGiB) GiB (\(disk.bytes) bytes); \(layout.name) needs at least \(layout.minimumGiB) GiB",
+                            fix: "give dom0 a disk of \(layout.minimumGiB) GiB or more")
         }
     }
 

@@ -8,7 +8,8 @@ struct SpecValue {
 
     /// An error about this value: its path and what is wrong, at its file and line.
     func error(_ what: String, fix: String? = nil) -> Dom0Error {
-        Dom0Error(.usage, "\(path.isEmpty ? "the spec" : path): \(what)", at: "\(file):\(node.line)", fix: fix)
+        Dom0Error(.usage, "\(path.isEmpty ? "the spec" : path): \(what)", at: "\(file):\(node.line)",
+                  fix: fix ?? "correct it there; installer/examples/ has specs to start from")
     }
 
     /// The most characters of a wrong value an error quotes.

@@ -109,7 +109,8 @@ private struct Composer {
         case .mapping(let entries):
             guard let key = top.key else {
                 guard case .scalar(let text, _) = node.kind else {
-                    throw Dom0Error(.usage, "a key must be a plain word, not a list or mapping", at: "\(file):\(node.line)")
+                    throw Dom0Error(.usage, "a key must be a plain word, not a list or mapping", at: "\(file):\(node.line)",
+                                    fix: "write key: value, as disk: or boot:")
                 }
                 if entries.contains(where: { $0.key == text }) {
                     throw Dom0Error(.usage, "the key \"\(text)\" appears twice in one mapping", at: "\(file):\(node.line)",

@@ -81,7 +81,7 @@ public enum BindRules {
             guard !words.isEmpty else { continue }
             let location = "\(file):\(index + 1)"
             func bad(_ why: String) -> Dom0Error {
-                Dom0Error(.usage, "bad rule '\(line.trimmingWhitespace)'", at: location, why: why,
+                Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: location, why: why,
                           fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
             }
             guard let driver = words.last, BindRule.drivers.contains(driver) else {

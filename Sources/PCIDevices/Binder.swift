@@ -133,7 +133,9 @@ public struct Binder: Sendable {
     /// Puts a device back: driver_override cleared, then probed by whichever driver wants it.
     public func restore(_ bdf: BDF) async throws(Dom0Error) {
         let bus = PCIBus(root: root)
-        guard let device = try bus.device(bdf) else { throw Dom0Error(.usage, "no such device", at: bdf.description) }
+        guard let device = try bus.device(bdf) else {
+            throw Dom0Error(.usage, "no such device", at: bdf.description, fix: "lspci -D lists the devices on the bus")
+        }
         if try bus.hasDriverOverride(bdf) { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
         if let current = device.driver, BindRule.drivers.contains(current) {
             try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")

@@ -14,13 +14,14 @@ public struct HideList: Sendable, Equatable, CustomStringConvertible {
         var rest = Substring(value)
         while !rest.isEmpty {
             guard rest.first == "(", let close = rest.firstIndex(of: ")") else {
-                throw Dom0Error(.usage, "malformed xen-pciback.hide value", at: value,
-                                why: "expected (BDF) groups, as in (0000:04:00.0)(0000:00:19.0)")
+                throw Dom0Error(.usage, "malformed xen-pciback.hide value", at: value.quotedForDisplay,
+                                why: "expected (BDF) groups", fix: "write it as in (0000:04:00.0)(0000:00:19.0)")
             }
             let inside = rest[rest.index(after: rest.startIndex)..<close]
             guard let slot = PCISlotPattern(inside) else {
-                throw Dom0Error(.usage, "malformed PCI address in xen-pciback.hide", at: String(inside),
-                                why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)")
+                throw Dom0Error(.usage, "malformed PCI address in xen-pciback.hide", at: String(inside).quotedForDisplay,
+                                why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)",
+                                fix: "lspci -D shows the addresses, as 0000:04:00.0")
             }
             add(slot)
             rest = rest[rest.index(after: close)...]
@@ -49,8 +50,9 @@ public struct HideList: Sendable, Equatable, CustomStringConvertible {
     /// Parses one address as an operator types it; throws naming it when malformed.
     public static func slot(_ text: String) throws(Dom0Error) -> PCISlotPattern {
         guard let slot = PCISlotPattern(text) else {
-            throw Dom0Error(.usage, "malformed PCI address", at: text,
-                            why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)")
+            throw Dom0Error(.usage, "malformed PCI address", at: text.quotedForDisplay,
+                            why: "expected dddd:bb:dd.f or bb:dd.f (hex; * for the function, or for slot and function)",
+                            fix: "lspci -D shows the addresses, as 0000:04:00.0")
         }
         return slot
     }

@@ -139,7 +139,7 @@ public struct PackInstaller: Sendable {
                 }
                 guard product.matches(wanted) else {
                     throw Dom0Error(.refused, "\(pack.identity) is for \(wanted), not for this \(product.brand) host",
-                                    at: source.location.string)
+                                    at: source.location.string, fix: "install the pack built for \(product.brand) \(product.version)")
                 }
             }
             let unmet = Self.unmet(pack.requires, installed: installed, product: product)
@@ -150,7 +150,8 @@ public struct PackInstaller: Sendable {
             if let current = installed.first(where: { $0.identity == pack.identity }) {
                 let order = VersionNumber.compare(pack.version, current.version)
                 if order == 0 {
-                    throw Dom0Error(.alreadyInstalled, "\(pack.identity) \(pack.version) is already installed", at: source.location.string)
+                    throw Dom0Error(.alreadyInstalled, "\(pack.identity) \(pack.version) is already installed", at: source.location.string,
+                                    fix: "nothing to do; supp-pack remove \(pack.identity) first to install it again")
                 }
                 if order < 0 {
                     throw Dom0Error(.refused, "\(pack.identity) \(current.version) is installed, newer than \(pack.version)",
@@ -229,7 +230,8 @@ public struct PackInstaller: Sendable {
             throw Dom0Error(.usage, "\(identity) is not installed", at: PackRecords.directory.string, fix: "supp-pack list shows what is")
         }
         guard pack.kind != "xenserver" else {
-            throw Dom0Error(.refused, "\(identity) is the host's own product record, not a pack Dom0Kit installed")
+            throw Dom0Error(.refused, "\(identity) is the host's own product record, not a pack Dom0Kit installed",
+                            at: PackRecords.directory.appending(identity).string, fix: "leave it: the host needs it")
         }
         let dependents = try PackRecords.all(root).filter { other in
             other.identity != identity && other.requires.contains { "\($0.originator):\($0.name)" == identity }

@@ -74,13 +74,15 @@ public enum PackReader {
             let prefix = directory.isEmpty ? "" : try PackSource.clean(directory, in: source.location) + "/"
             guard let repository = try source.read(prefix + "XS-REPOSITORY") else { continue }
             guard let packages = try source.read(prefix + "XS-PACKAGES") else {
-                throw Dom0Error(.refused, "the pack has XS-REPOSITORY but no XS-PACKAGES", at: "\(source.location)/\(prefix)")
+                throw Dom0Error(.refused, "the pack has XS-REPOSITORY but no XS-PACKAGES", at: "\(source.location)/\(prefix)",
+                                fix: Self.damaged)
             }
             packs.append(try readLegacy(repository, packages, prefix: prefix, source, eula: eula))
         }
         guard !packs.isEmpty else {
             throw Dom0Error(.usage, "not a supplemental pack", at: source.location.string,
-                            why: "no XS-REPOSITORY (top level, XS-REPOSITORY-LIST, packages*) and no update.xml")
+                            why: "no XS-REPOSITORY (top level, XS-REPOSITORY-LIST, packages*) and no update.xml",
+                            fix: "name the pack's ISO or its unpacked directory")
         }
         return packs
     }
@@ -137,7 +139,7 @@ public enum PackReader {
         }
         _ = try identityField(label, "name-label", file + "update.xml")
         guard let repomdBytes = try source.read("repodata/repomd.xml") else {
-            throw Dom0Error(.refused, "an update pack without repodata/repomd.xml", at: source.location.string)
+            throw Dom0Error(.refused, "an update pack without repodata/repomd.xml", at: source.location.string, fix: Self.damaged)
         }
         let repomd = try PackXML.parse(repomdBytes, file: file + "repodata/repomd.xml")
         guard let primary = repomd.children("data").first(where: { $0.attributes["type"] == "primary" }),
@@ -146,7 +148,7 @@ public enum PackReader {
         }
         let primaryPath = try packagePath(href, prefix: "", source)
         guard let compressed = try source.read(primaryPath, limit: 64 << 20) else {
-            throw Dom0Error(.refused, "the pack lacks \(primaryPath)", at: source.location.string)
+            throw Dom0Error(.refused, "the pack lacks \(primaryPath)", at: source.location.string, fix: Self.damaged)
         }
         try Checksum.verify(compressed, type: sum.attributes["type"] ?? "sha256", expected: sum.text.trimmingWhitespace,
                             what: "\(source.location)/\(primaryPath)")
@@ -172,14 +174,16 @@ public enum PackReader {
     /// A package's path in the pack: relative, inside the pack, and present.
     private static func packagePath(_ name: String, prefix: String, _ source: PackSource) throws(Dom0Error) -> String {
         guard !name.isEmpty, !name.hasPrefix("/") else {
-            throw Dom0Error(.refused, "refusing a package named outside the pack", at: source.location.string, why: "'\(name)'")
+            throw Dom0Error(.refused, "refusing a package named outside the pack", at: source.location.string, why: name.quotedForDisplay,
+                            fix: Self.hostile)
         }
         let path = try PackSource.clean(prefix + name, in: source.location)
         guard path.hasPrefix(prefix), !name.split(separator: "/").contains("..") else {
-            throw Dom0Error(.refused, "refusing a package named outside its repository", at: source.location.string, why: "'\(name)'")
+            throw Dom0Error(.refused, "refusing a package named outside its repository", at: source.location.string,
+                            why: name.quotedForDisplay, fix: Self.hostile)
         }
         guard let entry = source.entries[path], !entry.isDirectory else {
-            throw Dom0Error(.refused, "the pack lacks the package \(name)", at: source.location.string)
+            throw Dom0Error(.refused, "the pack lacks the package \(name.quotedForDisplay)", at: source.location.string, fix: Self.damaged)
         }
         return entry.linkTarget ?? path
     }
@@ -194,14 +198,18 @@ public enum PackReader {
         guard !value.isEmpty, value.count <= 128, allowed, !value.hasPrefix(".") else {
             throw Dom0Error(.refused, "refusing a pack whose \(what) is not a plain name", at: file,
                             why: "\(what)=\(value.quotedForDisplay) must be letters, digits and ._+~- (not starting with '.'), at most 128",
-                            fix: "this pack is malformed or hostile; ask its vendor for a corrected one")
+                            fix: Self.hostile)
         }
         return value
     }
 
     private static func malformed(_ file: String, _ why: String) -> Dom0Error {
-        Dom0Error(.refused, "malformed pack metadata", at: file, why: why)
+        Dom0Error(.refused, "malformed pack metadata", at: file, why: why, fix: damaged)
     }
+
+    /// What to do about a pack that is damaged, or one that tries to reach outside itself.
+    static let damaged = "the pack is damaged or incomplete: get a good copy from its vendor"
+    static let hostile = "the pack is malformed or hostile: do not install it; ask its vendor for a corrected one"
 }
 
 /// gunzip through libarchive (raw format, gzip filter), capped.
@@ -226,7 +234,7 @@ enum Gunzip {
                 if output.count > limit { return "more than \(limit) bytes uncompressed" }
             }
         }
-        if let failure { throw Dom0Error(.refused, "cannot decompress", at: file, why: failure) }
+        if let failure { throw Dom0Error(.refused, "cannot decompress", at: file, why: failure, fix: PackReader.damaged) }
         return output
     }
 }

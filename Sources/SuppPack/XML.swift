@@ -26,7 +26,8 @@ public enum PackXML {
     /// Parses a document; errors name the file and line.
     public static func parse(_ bytes: [UInt8], file: String) throws(Dom0Error) -> XMLElement {
         guard bytes.count <= maximumBytes else {
-            throw Dom0Error(.refused, "metadata file too large", at: file, why: "\(bytes.count) bytes; at most \(maximumBytes)")
+            throw Dom0Error(.refused, "metadata file too large", at: file, why: "\(bytes.count) bytes; at most \(maximumBytes)",
+                            fix: PackReader.damaged)
         }
         var parser = Parser(text: Array(String(decoding: bytes, as: UTF8.self).unicodeScalars), file: file)
         return try parser.document()
@@ -39,7 +40,7 @@ public enum PackXML {
 
         func error(_ what: String) -> Dom0Error {
             let line = text[..<min(index, text.count)].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
-            return Dom0Error(.refused, "malformed pack metadata: \(what)", at: "\(file):\(line)")
+            return Dom0Error(.refused, "malformed pack metadata: \(what)", at: "\(file):\(line)", fix: PackReader.damaged)
         }
 
         func peek(_ string: String) -> Bool {

@@ -182,7 +182,7 @@ struct XenServerStyleTests {
         let error = try await #require(throws: Dom0Error.self) {
             try await host.editor.plan([.set(.dom0, "xen-pciback.hide=(0000:04:01.0)(0000.02:00.3)")])
         }
-        #expect(error.location == "0000.02:00.3")
+        #expect(error.location == "\"0000.02:00.3\"", "quoted, as text from outside is")
         #expect(try host.text == host.original)
         // --force writes what it is given.
         let forced = BootEditor(root: host.test.root, force: true)

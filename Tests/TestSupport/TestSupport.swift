@@ -124,30 +124,40 @@ public enum ImageDigest {
     }
 }
 
-/// Every file, link and directory of a tree with its content, for comparing trees. The disk image
-/// (64 GiB, sparse) is compared by its partition table, without the random GUIDs sfdisk picks, and
-/// the pack record without its install time: two clean runs differ in those and nothing else.
-public func treeSnapshot(_ root: HostRoot) async throws -> [String: String] {
+/// Every file, link and directory under `directory` (keyed by their path below it) with mode and
+/// content, links as their targets; large files (sparse disk images) by `ImageDigest`. `including`
+/// leaves out the keys it refuses.
+public func directorySnapshot(_ directory: FilePath, including: (String) -> Bool = { _ in true }) throws -> [String: String] {
     var entries: [String: String] = [:]
     func walk(_ directory: FilePath, _ relative: String) throws {
         for name in try FileSystem.entries(directory) {
             let path = directory.appending(name), key = relative + "/" + name
-            guard let info = try FileSystem.status(path) else { continue }
+            guard including(key), let info = try FileSystem.status(path) else { continue }
+            let mode = String(info.st_mode & 0o7777, radix: 8)
             if info.isSymlink {
                 entries[key] = "link " + (try FileSystem.readLink(path)).string
             } else if info.isDirectory {
-                entries[key] = "directory \(String(info.st_mode & 0o7777, radix: 8))"
+                entries[key] = "directory \(mode)"
                 try walk(path, key)
-            } else if key == "/dev/sda" {
-                continue
+            } else if info.st_size > 1 << 20 {
+                entries[key] = "file \(mode) \(info.st_size) bytes, digest \(try ImageDigest.of(path))"
             } else {
-                var text = try contents(path) ?? ""
-                if name == "dom0kit.json" { text = text.split(separator: "\n").filter { !$0.contains("installedAt") }.joined(separator: "\n") }
-                entries[key] = "file \(String(info.st_mode & 0o7777, radix: 8)) " + text
+                entries[key] = "file \(mode) " + (try contents(path) ?? "")
             }
         }
     }
-    try walk(root.path, "")
+    try walk(directory, "")
+    return entries
+}
+
+/// Every file, link and directory of a tree with its content, for comparing trees. The disk image
+/// (64 GiB, sparse) is compared by its partition table, without the random GUIDs sfdisk picks, and
+/// the pack record without its install time: two clean runs differ in those and nothing else.
+public func treeSnapshot(_ root: HostRoot) async throws -> [String: String] {
+    var entries = try directorySnapshot(root.path) { key in key != "/dev/sda" }
+    if let record = entries.first(where: { $0.key.hasSuffix("/dom0kit.json") }) {
+        entries[record.key] = record.value.split(separator: "\n").filter { !$0.contains("installedAt") }.joined(separator: "\n")
+    }
     let dump = try await CommandRunner().run(["sfdisk", "--dump", root.path.appending("dev/sda").string], effect: .readOnly)
     entries["/dev/sda"] = dump.status != 0 ? "no partition table" : dump.stdout.split(separator: "\n")
         .filter { !$0.hasPrefix("label-id:") }

@@ -75,7 +75,8 @@ enum XenCmdlineOperations {
                 index += 1
             }
             func need() throws(Dom0Error) -> [String] {
-                guard !values.isEmpty else { throw Dom0Error(.usage, "\(flag) needs at least one argument") }
+                guard !values.isEmpty else { throw Dom0Error(.usage, "\(flag) needs at least one argument", fix: "as in \(flag) KEY=VALUE; xen-cmdline --help lists the operations")
+                }
                 return values
             }
             switch flag {
@@ -86,7 +87,9 @@ enum XenCmdlineOperations {
             case "--get-xen": edits += try need().map { .get(.xen, $0) }
             case "--get-dom0": edits += try need().map { .get(.dom0, $0) }
             case "--list-cpuid-masks":
-                guard values.isEmpty else { throw Dom0Error(.usage, "--list-cpuid-masks takes no arguments", at: values[0]) }
+                guard values.isEmpty else { throw Dom0Error(.usage, "--list-cpuid-masks takes no arguments", at: values[0],
+                                                                 fix: "give it alone, or before another operation")
+                }
                 edits.append(.listCPUIDMasks)
             case "--set-cpuid-masks":
                 for mask in try need() {

@@ -103,9 +103,10 @@ struct PackInstallCommand: AsyncParsableCommand {
         let root = try host.hostRoot()
         let source = try arguments.source()
         let installer = PackInstaller(root: root, productOverride: arguments.product, acceptEULA: acceptEULA || yes)
-        if !host.json { print(try PackReader.read(source).map(describe).joined(), terminator: "") }
+        // Prepared (every check made) before anything is printed: a refusal prints only the refusal.
         let prepared = try await installer.prepare(source, progress: host.json ? nil : terminalProgress())
         defer { prepared.cleanUp() }
+        if !host.json { print(prepared.packs.map(describe).joined(), terminator: "") }
         let applied = dryRun ? nil : await prepared.plan.apply(ApplyContext(root: root))
         if host.json {
             print(try Output.json(PackResult(packs: prepared.packs, plan: prepared.plan, apply: applied, next: guidance(prepared.packs))),
