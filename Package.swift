@@ -83,6 +83,13 @@ let package = Package(
                 exclude: ["Fixtures"], swiftSettings: strict),
         .executableTarget(name: "atomic-write-child", dependencies: ["Dom0Core", "TestSupport"], path: "Tests/AtomicWriteChild",
                           swiftSettings: strict),
+        // Fuzzing: one target per parser (a library the seed tests run too), and the libFuzzer
+        // driver script/fuzz builds with coverage and libFuzzer's runtime.
+        .target(name: "Dom0KitFuzz", dependencies: ["BootConfig", "ControlSlice", "Dom0Core", "HostSpec", "PCIDevices", "SuppPack"],
+                path: "Tests/Fuzz/Dom0KitFuzz", swiftSettings: strict),
+        .executableTarget(name: "dom0kit-fuzz", dependencies: ["Dom0KitFuzz"], path: "Tests/Fuzz/dom0kit-fuzz", swiftSettings: strict),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["Dom0KitFuzz", "TestSupport"], path: "Tests/FuzzTargetsTests",
+                    swiftSettings: strict),
         // The tools with the fake kernel and crash injection, for end-to-end tests on fake trees.
         .executableTarget(name: "fakehost-dom0kit", dependencies: ["Dom0KitCLI", "FakeHost", "TestSupport"],
                           path: "Tests/FakeHostTools", swiftSettings: strict),

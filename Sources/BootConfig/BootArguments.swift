@@ -17,14 +17,16 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
         var current = ""
         var quoted = false
         var inToken = false
-        for character in text {
-            if character == "\"" { quoted.toggle() }
-            if !quoted && (character == " " || character == "\t" || character == "\n") {
+        // Scalars, not Characters: a blank followed by a combining mark is one Character, but the
+        // kernel and GRUB split at the blank byte all the same (found by fuzzing).
+        for scalar in text.unicodeScalars {
+            if scalar == "\"" { quoted.toggle() }
+            if !quoted && (scalar == " " || scalar == "\t" || scalar == "\n") {
                 if inToken { tokens.append(current) }
                 current = ""
                 inToken = false
             } else {
-                current.append(character)
+                current.unicodeScalars.append(scalar)
                 inToken = true
             }
         }

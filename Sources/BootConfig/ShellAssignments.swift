@@ -73,8 +73,10 @@ struct ShellAssignments: Sendable {
     /// The file with the last assignment of `name` set to `value` (appended when there is none).
     func setting(_ name: String, to value: String) -> String {
         guard let assignment = last(name) else {
-            let separator = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
-            return text + separator + "\(name)=\(Self.quoted(value, single: false))\n"
+            var ended = text.isEmpty || text.hasSuffix("\n") ? text : text + "\n"
+            // A last line ending in a backslash continues into whatever follows: end it with a blank line.
+            if ended.hasSuffix("\\\n") { ended += "\n" }
+            return ended + "\(name)=\(Self.quoted(value, single: false))\n"
         }
         var edited = text
         edited.replaceSubrange(assignment.range, with: "\(name)=\(Self.quoted(value, single: assignment.singleQuoted))")

@@ -50,10 +50,12 @@ public struct XenServerGrub: Sendable {
             case "menuentry":
                 if let current { entries.append(current) }
                 current = Entry(title: Self.title(of: line), xenLine: nil, dom0Line: nil)
+            // A line counts only with the file it boots: its arguments come after that (a bare
+            // `module` would take the first argument for a file; found by fuzzing).
             case "multiboot2", "multiboot", "xen_hypervisor":
-                if current?.xenLine == nil { current?.xenLine = number }
+                if words.count >= 2, current?.xenLine == nil { current?.xenLine = number }
             case "module2", "module", "xen_module":
-                if current?.xenLine != nil && current?.dom0Line == nil { current?.dom0Line = number }
+                if words.count >= 2, current?.xenLine != nil && current?.dom0Line == nil { current?.dom0Line = number }
             case "}":
                 if let current { entries.append(current) }
                 current = nil
@@ -114,6 +116,13 @@ public struct XenServerGrub: Sendable {
         let index = try index(line, of: entry, in: path)
         guard arguments != (try self.arguments(line, of: entry, in: path)) else { return }
         let original = lines[index]
+        // With a quote left open, what follows it is one word to GRUB: an argument added there
+        // would vanish into it (found by fuzzing).
+        guard original.unicodeScalars.count(where: { $0 == "\"" }) % 2 == 0 else {
+            throw Dom0Error(.refused, "line \(index + 1) has a quote that is never closed; refusing to edit it", at: path,
+                            why: ByteText.toUnicode(original.trimmingTrailingWhitespace).quotedForDisplay,
+                            fix: "close the quote in menu entry '\(ByteText.toUnicode(entry.title))' first")
+        }
         let indent = original.prefix { $0 == " " || $0 == "\t" }
         let words = BootArguments(parsing: original.trimmingTrailingWhitespace).tokens
         let ending = original.hasSuffix("\n") ? "\n" : ""

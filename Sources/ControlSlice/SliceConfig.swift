@@ -123,7 +123,7 @@ public struct SliceConfig: Sendable, Equatable, Encodable {
     static func memory(_ text: String, at location: String) throws(Dom0Error) -> String {
         var digits = Substring(text)
         if let last = digits.last, "KMGT%".contains(last.uppercased()) { digits = digits.dropLast() }
-        guard !digits.isEmpty, digits.allSatisfy(\.isNumber) else {
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             throw Dom0Error(.usage, "MemoryMin=\(text) is not a size", at: location, fix: "write bytes with K, M, G or T, or a percentage")
         }
         return text

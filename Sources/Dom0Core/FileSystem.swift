@@ -167,10 +167,14 @@ public enum FileSystem {
         }
         defer { closedir(dir) }
         var names: [String] = []
+        // A dirent is only as long as its name (d_reclen), not sizeof(dirent): read the name in
+        // place up to its NUL, never copy the struct (that reads past the last record; found by
+        // fuzzing under AddressSanitizer).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 19
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let start = UnsafeRawPointer(entry).advanced(by: nameOffset).assumingMemoryBound(to: UInt8.self)
+            let name = String(decoding: UnsafeBufferPointer(start: start, count: strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))),
+                              as: UTF8.self)
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

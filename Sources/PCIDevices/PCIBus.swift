@@ -51,7 +51,20 @@ public struct PCIBus: Sendable {
     /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
     /// device. The driver, group and PF are links.
     private func device(_ bdf: BDF, at directory: FilePath) throws(Dom0Error) -> PCIDevice? {
-        guard let uevent = try FileSystem.readAttribute(directory.appending("uevent")) else { return nil }
+        guard let uevent = try FileSystem.readAttribute(directory.appending("uevent")),
+              let identity = Self.identity(fromUevent: uevent) else { return nil }
+        return PCIDevice(
+            bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
+            subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
+            driver: try Self.linkName(directory.appending("driver")),
+            iommuGroup: try Self.linkName(directory.appending("iommu_group")).flatMap { Int($0) },
+            physicalFunction: try Self.linkName(directory.appending("physfn")).flatMap { BDF($0) })
+    }
+
+    /// Ids and class from a function's `uevent` (`PCI_ID=8086:100E`, `PCI_SUBSYS_ID=`, `PCI_CLASS=20000`);
+    /// nil without a well-formed PCI_ID.
+    static func identity(fromUevent uevent: [UInt8])
+        -> (vendor: UInt16, device: UInt16, subsystemVendor: UInt16, subsystemDevice: UInt16, classCode: UInt32)? {
         var ids: (UInt16, UInt16)?, subsystem: (UInt16, UInt16)?, classCode: UInt32 = 0
         for line in uevent.split(separator: UInt8(ascii: "\n")) {
             if let value = Self.value(line, "PCI_ID=") {
@@ -63,11 +76,7 @@ public struct PCIBus: Sendable {
             }
         }
         guard let ids else { return nil }
-        return PCIDevice(
-            bdf: bdf, vendor: ids.0, device: ids.1, subsystemVendor: subsystem?.0 ?? 0, subsystemDevice: subsystem?.1 ?? 0,
-            classCode: classCode, driver: try Self.linkName(directory.appending("driver")),
-            iommuGroup: try Self.linkName(directory.appending("iommu_group")).flatMap { Int($0) },
-            physicalFunction: try Self.linkName(directory.appending("physfn")).flatMap { BDF($0) })
+        return (ids.0, ids.1, subsystem?.0 ?? 0, subsystem?.1 ?? 0, classCode)
     }
 
     /// The value of a `KEY=value` line of uevent, when the line has that key.

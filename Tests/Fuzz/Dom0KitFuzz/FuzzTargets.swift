@@ -1,0 +1,242 @@
+@testable import BootConfig
+@testable import ControlSlice
+import Dom0Core
+import HostSpec
+@testable import PCIDevices
+@testable import SuppPack
+import SystemPackage
+
+/// An input broke an invariant a parser promises (not a refusal: refusing bad input is right).
+public struct InvariantBroken: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Fails the input when `condition` does not hold.
+func require(_ condition: Bool, _ what: @autoclosure () -> String) throws(InvariantBroken) {
+    if !condition { throw InvariantBroken(description: what()) }
+}
+
+/// One libFuzzer target per parser: each takes any bytes, lets the parser refuse them with a
+/// Dom0Error (that is its job), and checks what the parser promises about what it accepts —
+/// parse → render → parse is stable, a read leaves the bytes as they were, an edit touches only
+/// the lines it names. A crash, a hang or a broken invariant is a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    case grubCfg = "grub-cfg"
+    case debianGrub = "debian-grub"
+    case bootArguments = "boot-arguments"
+    case knobs
+    case hostSpec = "host-spec"
+    case packXML = "pack-xml"
+    case packMetadata = "pack-metadata"
+    case pcibackRules = "pciback-rules"
+    case uevent
+    case sliceConfig = "slice-config"
+
+    /// Fails on purpose, so the seed tests can show a broken invariant is reported.
+    public static func checkFails() throws(InvariantBroken) { try require(false, "this invariant never holds") }
+
+    /// Runs the target on one input.
+    public func run(_ bytes: [UInt8]) throws(InvariantBroken) {
+        switch self {
+        case .grubCfg: try Self.grubCfg(bytes)
+        case .debianGrub: try Self.debianGrub(bytes)
+        case .bootArguments: try Self.bootArguments(bytes)
+        case .knobs: try Self.knobs(bytes)
+        case .hostSpec: try Self.hostSpec(bytes)
+        case .packXML: try Self.packXML(bytes)
+        case .packMetadata: try Self.packMetadata(bytes)
+        case .pcibackRules: try Self.pcibackRules(bytes)
+        case .uevent: try Self.uevent(bytes)
+        case .sliceConfig: try Self.sliceConfig(bytes)
+        }
+    }
+
+    /// A XenServer grub.cfg, read as the editor reads it (byte-text): reading and rendering give
+    /// the bytes back; setting an argument on the product entry's lines changes those lines only,
+    /// and reading the result finds the argument there and the same entries.
+    static func grubCfg(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = ByteText.decode(bytes)
+        var grub = XenServerGrub(text)
+        try require(ByteText.encode(grub.text) == bytes, "a read changed the bytes")
+        guard let targets = try? grub.targetEntries(named: [], in: "grub.cfg") else { return }
+        let argument = ByteText.fromUnicode("dom0kit-fuzz=1")
+        var allowed: Set<Int> = []
+        for entry in targets {
+            for line in [BootLine.xen, .dom0] {
+                guard var arguments = try? grub.arguments(line, of: entry, in: "grub.cfg") else { continue }
+                arguments.set(argument)
+                guard (try? grub.setArguments(arguments, line, of: entry, in: "grub.cfg")) != nil else { continue }
+                if let index = line == .xen ? entry.xenLine : entry.dom0Line { allowed.insert(index) }
+            }
+        }
+        let before = XenServerGrub(text).lines, after = grub.lines
+        try require(before.count == after.count, "an edit changed the number of lines")
+        for (index, pair) in zip(before, after).enumerated() where pair.0 != pair.1 {
+            try require(allowed.contains(index), "an edit changed line \(index + 1), which it did not name")
+        }
+        let reread = XenServerGrub(grub.text)
+        try require(reread.entries.map(\.title) == grub.entries.map(\.title), "an edit changed the entries")
+        for entry in targets {
+            for line in [BootLine.xen, .dom0] where (line == .xen ? entry.xenLine : entry.dom0Line).map(allowed.contains) == true {
+                let found = (try? reread.arguments(line, of: entry, in: "grub.cfg").values(of: "dom0kit-fuzz")) ?? []
+                try require(found == [argument], "the argument set is not read back from '\(entry.title)'")
+            }
+        }
+    }
+
+    /// /etc/default/grub, read as sh reads it: setting a variable rewrites only that assignment's
+    /// text, and reading the result gives the value set.
+    static func debianGrub(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = ByteText.decode(bytes)
+        var environment: ShellAssignments.Environment = [:]
+        guard let parsed = try? ShellAssignments(text, path: "grub", environment: &environment) else { return }
+        let name = DebianGrub.xenVariable
+        if let assignment = parsed.last(name), assignment.unknownBecause != nil { return }
+        let value = ByteText.fromUnicode("dom0_mem=4G,max:4G \"quoted\" $HOME `tick` \\back")
+        let edited = parsed.setting(name, to: value)
+        if let assignment = parsed.last(name) {
+            try require(edited[..<assignment.range.lowerBound] == text[..<assignment.range.lowerBound], "an edit changed text before it")
+        } else {
+            try require(edited.hasPrefix(text), "an added assignment changed what was there")
+        }
+        var again: ShellAssignments.Environment = [:]
+        guard let reread = try? ShellAssignments(edited, path: "grub", environment: &again) else {
+            throw InvariantBroken(description: "the edited file no longer parses")
+        }
+        try require(reread.last(name)?.value == value, "the value set is not read back")
+    }
+
+    /// A boot command line: tokens render and parse back to themselves; an argument checkOne
+    /// accepts is exactly one token.
+    static func bootArguments(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let arguments = BootArguments(parsing: text)
+        try require(BootArguments(parsing: arguments.description) == arguments, "render → parse changed the tokens")
+        for token in arguments.tokens {
+            try require(BootArguments.key(of: token).count <= token.count, "a key longer than its token")
+        }
+        if (try? BootArguments.checkOne(text)) != nil {
+            try require(arguments.tokens == [text], "checkOne accepted more than one argument")
+            try require(!text.contains("\n") && !text.contains("}") && !text.contains(";"), "checkOne accepted grub syntax")
+        }
+    }
+
+    /// The typed knobs: each value they accept renders to a value they parse to the same thing.
+    static func knobs(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let list = try? HideList(parsing: text) {
+            try require((try? HideList(parsing: list.description)) == list, "hide list render → parse")
+        }
+        if let memory = try? Dom0Memory(parsing: text) {
+            try require((try? Dom0Memory(parsing: memory.description)) == memory, "dom0_mem render → parse")
+            for part in [memory.amount, memory.minimum, memory.maximum] {
+                if let part { try require(part >= Dom0Memory.least, "dom0_mem accepted \(part)") }
+            }
+        }
+        if let ids = try? VFIOIDs(parsing: text) {
+            try require((try? VFIOIDs(parsing: ids.description)) == ids, "vfio-pci.ids render → parse")
+        }
+        if (try? XenIOMMU.validate(text)) != nil {
+            try require(!text.contains(" "), "iommu= accepted a blank")
+        }
+        if let argument = Optional(text), (try? BootKnob.validate(argument, on: .xen)) != nil {
+            _ = BootArguments.key(of: argument)
+        }
+    }
+
+    /// A host spec: refused with a location, or read.
+    static func hostSpec(_ bytes: [UInt8]) throws(InvariantBroken) {
+        do throws(Dom0Error) {
+            _ = try HostSpec.parse(String(decoding: bytes, as: UTF8.self), file: "host.yaml")
+        } catch {
+            try require(error.location?.hasPrefix("host.yaml") == true, "a spec error without its file: \(error)")
+        }
+    }
+
+    /// Pack XML: refused with the file named, or parsed within the reader's limits.
+    static func packXML(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let root: XMLElement
+        do throws(Dom0Error) {
+            root = try PackXML.parse(bytes, file: "XS-REPOSITORY")
+        } catch {
+            try require(error.location?.hasPrefix("XS-REPOSITORY") == true, "an XML error without its file: \(error)")
+            return
+        }
+        try require(depth(root) <= PackXML.maximumDepth + 1, "nesting beyond the limit")
+    }
+
+    private static func depth(_ element: XMLElement) -> Int {
+        1 + (element.children.map(depth).max() ?? 0)
+    }
+
+    /// A pack's metadata files, split from the input at NUL bytes (XS-REPOSITORY, XS-PACKAGES,
+    /// update.xml), read from a directory: refused, or an identity that is a plain name.
+    static func packMetadata(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let parts = bytes.split(separator: 0, maxSplits: 2, omittingEmptySubsequences: false).map(Array.init)
+        let names = ["XS-REPOSITORY", "XS-PACKAGES", "update.xml"]
+        for (index, name) in names.enumerated() {
+            let path = PackDirectory.shared.appending(name)
+            if index < parts.count, !(index == 2 && parts[index].isEmpty) {
+                // A plain write: durability is not the point here, and fsync would slow each run a hundredfold.
+                if let fd = try? FileDescriptor.open(path, .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite) {
+                    _ = try? fd.writeAll(parts[index])
+                    try? fd.close()
+                }
+            } else {
+                try? FileSystem.remove(path)
+            }
+        }
+        guard let source = try? PackSource.open(PackDirectory.shared), let packs = try? PackReader.read(source) else { return }
+        for pack in packs {
+            for field in [pack.originator, pack.name] {
+                try require((try? PackReader.identityField(field, "field", "fuzz")) != nil, "an identity that is not a plain name: \(field)")
+            }
+            for package in pack.packages {
+                try require(!package.file.hasPrefix("/") && !package.file.split(separator: "/").contains(".."), "a package outside the pack")
+            }
+        }
+    }
+
+    /// pciback.conf: every rule renders to a line that parses to the same rule.
+    static func pcibackRules(_ bytes: [UInt8]) throws(InvariantBroken) {
+        guard let rules = try? BindRules.parse(String(decoding: bytes, as: UTF8.self), file: "pciback.conf") else { return }
+        for rule in rules {
+            let again = try? BindRules.parse(rule.description, file: "rendered")
+            try require(again?.count == 1 && again?.first?.match == rule.match && again?.first?.driver == rule.driver,
+                        "rule render → parse: \(rule.description)")
+        }
+    }
+
+    /// A PCI function's uevent: ids and class within their widths, from well-formed lines only.
+    static func uevent(_ bytes: [UInt8]) throws(InvariantBroken) {
+        guard let identity = PCIBus.identity(fromUevent: bytes) else { return }
+        try require(identity.classCode <= 0xffff_ffff, "class out of range")
+        try require(bytes.split(separator: 10).contains { $0.starts(with: Array("PCI_ID=".utf8)) }, "ids without a PCI_ID line")
+    }
+
+    /// The control-slice config: refused naming its line, or a config whose values are in range.
+    static func sliceConfig(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let config: SliceConfig
+        do throws(Dom0Error) {
+            config = try SliceConfig.parse(text, file: "control-slice.conf")
+        } catch {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            let line = error.location.flatMap { Int($0.split(separator: ":").last ?? "") } ?? 0
+            try require((1...max(lines, 1)).contains(line), "a config error naming no line of the file: \(error)")
+            return
+        }
+        try require(CPUWeight.range.contains(config.cpuWeight), "weight \(config.cpuWeight) out of range")
+        try require(config.name.hasSuffix(".slice") && !config.name.contains("/"), "slice name \(config.name)")
+        for unit in config.members ?? [] { try require(!unit.contains("/") && !unit.isEmpty, "unit name \(unit)") }
+        if let memory = config.memoryMin { try require(memory.allSatisfy { $0.isASCII && !$0.isWhitespace }, "MemoryMin=\(memory)") }
+    }
+}
+
+/// The directory the pack-metadata target writes its files to, one per process.
+enum PackDirectory {
+    static let shared: FilePath = {
+        let directory = (try? FileSystem.makeScratchDirectory(prefix: "dom0kit-fuzz-pack")) ?? "/tmp/dom0kit-fuzz-pack"
+        return directory
+    }()
+}

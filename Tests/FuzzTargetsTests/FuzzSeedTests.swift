@@ -1,0 +1,47 @@
+import Dom0Core
+import Dom0KitFuzz
+import SystemPackage
+import Testing
+import TestSupport
+
+/// Every fuzz target on its seed corpus and on inputs that once broke the parsers: the targets
+/// run in every test run, not only when script/fuzz drives them, and a target that checks
+/// nothing is found out here.
+@Suite("Fuzz targets hold their invariants on their seeds")
+struct FuzzSeedTests {
+    static let corpus = FilePath(#filePath).removingLastComponent().removingLastComponent().appending("Fuzz/corpus")
+
+    @Test(arguments: FuzzTarget.allCases)
+    func everySeedKeepsTheInvariants(target: FuzzTarget) throws {
+        let directory = Self.corpus.appending(target.rawValue)
+        let seeds = try FileSystem.entries(directory)
+        #expect(!seeds.isEmpty, "\(target.rawValue) has seeds")
+        for seed in seeds {
+            let bytes = try #require(try FileSystem.read(directory.appending(seed)))
+            #expect(throws: Never.self, "\(target.rawValue)/\(seed)") { try target.run(bytes) }
+        }
+    }
+
+    /// Inputs that hung, wrote or slipped through before (issue 13), kept as regressions.
+    @Test(arguments: [
+        (FuzzTarget.debianGrub, "[ -f /etc/x ] && GRUB_CMDLINE_XEN_DEFAULT=\"a\" || b | c & d\n"),
+        (.debianGrub, "GRUB_CMDLINE_XEN_DEFAULT=\"caf\u{e9}\" # \u{ff}\n"),
+        (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a\u{ff}\n\tmodule2 /boot/vmlinuz b\n}\n"),
+        (.knobs, "0M"), (.knobs, "max:0"), (.bootArguments, "x=a b"), (.bootArguments, "a\n}\nmenuentry x {"),
+        (.sliceConfig, "[Slice]\nMemoryMin=\u{663}\n"),
+        // Found by script/fuzz: a file ending in a backslash, a Xen line with an open quote, a blank
+        // followed by a combining mark.
+        (.debianGrub, "A=1\ntrue \\"), (.debianGrub, "A=1\ntrue \\\n"),
+        (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a=\"open\n\tmodule2 /boot/vmlinuz b\n}\n"),
+        (.bootArguments, "a\t\u{7F2}b"),
+        (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a\n\tmodule\n}\n"),
+    ] as [(FuzzTarget, String)])
+    func earlierFindingsStayFixed(target: FuzzTarget, input: String) {
+        #expect(throws: Never.self) { try target.run(Array(input.utf8)) }
+    }
+
+    /// The invariants can fail: a target that cannot fail checks nothing.
+    @Test func anInvariantThatDoesNotHoldIsReported() {
+        #expect(throws: InvariantBroken.self) { try FuzzTarget.checkFails() }
+    }
+}
