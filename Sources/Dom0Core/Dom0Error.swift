@@ -58,20 +58,7 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
         if let location { text += ": \(location)" }
         if let why { text += ": \(why)" }
         if let fix { text += "\n  fix: \(fix)" }
-        return Self.printable(text)
-    }
-
-    private static func printable(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isUnprintable) else { return text }
-        var shown = ""
-        for scalar in text.unicodeScalars {
-            if isUnprintable(scalar) { shown += "\\u{" + String(scalar.value, radix: 16) + "}" } else { shown.unicodeScalars.append(scalar) }
-        }
-        return shown
-    }
-
-    private static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
-        scalar != "\n" && scalar != "\t" && (scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value))
+        return text.escapingControlCharacters
     }
 }
 

@@ -41,12 +41,25 @@ extension String {
             case "\"", "\\": shown += "\\" + String(scalar)
             case "\n": shown += "\\n"
             case "\t": shown += "\\t"
-            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value):
-                shown += "\\u{" + String(scalar.value, radix: 16) + "}"
-            default: shown.unicodeScalars.append(scalar)
+            default: shown += Self.escaped(scalar)
             }
         }
         return shown + "\""
+    }
+
+    /// The string with control characters other than newlines and tabs written as `\u{…}`: text
+    /// from files and tools, shown on a terminal it must not drive.
+    public var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: { Self.isControl($0) && $0 != "\n" && $0 != "\t" }) else { return self }
+        return unicodeScalars.map { $0 == "\n" || $0 == "\t" ? String($0) : Self.escaped($0) }.joined()
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
+    }
+
+    private static func escaped(_ scalar: Unicode.Scalar) -> String {
+        isControl(scalar) ? "\\u{" + String(scalar.value, radix: 16) + "}" : String(scalar)
     }
 }
 
