@@ -33,28 +33,32 @@ struct ShellAssignments: Sendable {
     typealias Environment = [String: String?]
 
     let text: String
+    /// The text as Unicode scalars, which the reader walks: as Characters, "\r\n" would be one
+    /// and never equal "\n", so a CRLF file would read as one long line (found by fuzzing).
+    private let scalars: String.UnicodeScalarView
     let path: String
     private(set) var assignments: [Assignment] = []
 
     /// Parses `text`, evaluating against `environment` and updating it as the shell would.
     init(_ text: String, path: String, environment: inout Environment) throws(Dom0Error) {
         self.text = text
+        self.scalars = text.unicodeScalars
         self.path = path
-        var index = text.startIndex
+        var index = scalars.startIndex
         // After `&&`, `||`, `|` or `&` the rest of the command list may or may not run.
         var conditional = false
-        while index < text.endIndex {
-            let character = text[index]
+        while index < scalars.endIndex {
+            let character = scalars[index]
             if character == "\n" || character == ";" {
                 conditional = false
-                index = text.index(after: index)
+                index = scalars.index(after: index)
             } else if character == " " || character == "\t" {
-                index = text.index(after: index)
+                index = scalars.index(after: index)
             } else if character == "&" || character == "|" {
                 conditional = true
-                index = text.index(after: index)
+                index = scalars.index(after: index)
             } else if character == "#" {
-                index = text[index...].firstIndex(of: "\n") ?? text.endIndex
+                index = scalars[index...].firstIndex(of: "\n") ?? scalars.endIndex
             } else if let (name, valueStart) = assignmentStart(at: index) {
                 let (value, singleQuoted, end) = try word(from: valueStart, environment: environment)
                 assignments.append(Assignment(name: name, range: index..<end, value: conditional ? nil : value,
@@ -73,13 +77,16 @@ struct ShellAssignments: Sendable {
     /// The file with the last assignment of `name` set to `value` (appended when there is none).
     func setting(_ name: String, to value: String) -> String {
         guard let assignment = last(name) else {
-            var ended = text.isEmpty || text.hasSuffix("\n") ? text : text + "\n"
+            var ended = text
+            if let last = ended.unicodeScalars.last, last != "\n" { ended.unicodeScalars.append("\n") }
             // A last line ending in a backslash continues into whatever follows: end it with a blank line.
-            if ended.hasSuffix("\\\n") { ended += "\n" }
-            return ended + "\(name)=\(Self.quoted(value, single: false))\n"
+            if ended.unicodeScalars.suffix(2).elementsEqual("\\\n".unicodeScalars) { ended.unicodeScalars.append("\n") }
+            ended.unicodeScalars.append(contentsOf: "\(name)=\(Self.quoted(value, single: false))\n".unicodeScalars)
+            return ended
         }
         var edited = text
-        edited.replaceSubrange(assignment.range, with: "\(name)=\(Self.quoted(value, single: assignment.singleQuoted))")
+        edited.unicodeScalars.replaceSubrange(assignment.range,
+                                              with: "\(name)=\(Self.quoted(value, single: assignment.singleQuoted))".unicodeScalars)
         return edited
     }
 
@@ -97,7 +104,23 @@ struct ShellAssignments: Sendable {
     // MARK: reading
 
     private func line(of index: String.Index) -> Int {
-        text[..<index].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        scalars[..<index].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+    }
+
+    /// The text between two indices of `scalars`.
+    private func slice(_ range: Range<String.Index>) -> String {
+        var result = ""
+        result.unicodeScalars.append(contentsOf: scalars[range])
+        return result
+    }
+
+    /// A letter or `_`, which starts a variable's name; letters, digits and `_` continue it.
+    private static func startsName(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "_" || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+    }
+
+    private static func continuesName(_ scalar: Unicode.Scalar) -> Bool {
+        startsName(scalar) || ("0"..."9").contains(scalar)
     }
 
     private func problem(_ what: String, at index: String.Index) -> Dom0Error {
@@ -107,13 +130,13 @@ struct ShellAssignments: Sendable {
     /// `NAME=` (after an optional `export `) at `index`: the name and where the value starts.
     private func assignmentStart(at index: String.Index) -> (String, String.Index)? {
         var start = index
-        if text[start...].hasPrefix("export "), let after = text.index(start, offsetBy: 7, limitedBy: text.endIndex) {
-            start = text[after...].firstIndex { $0 != " " && $0 != "\t" } ?? text.endIndex
+        if scalars[start...].starts(with: "export ".unicodeScalars), let after = scalars.index(start, offsetBy: 7, limitedBy: scalars.endIndex) {
+            start = scalars[after...].firstIndex { $0 != " " && $0 != "\t" } ?? scalars.endIndex
         }
-        guard start < text.endIndex, text[start] == "_" || (text[start].isASCII && text[start].isLetter) else { return nil }
-        let nameEnd = text[start...].firstIndex { !($0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber))) } ?? text.endIndex
-        guard nameEnd < text.endIndex, text[nameEnd] == "=" else { return nil }
-        return (String(text[start..<nameEnd]), text.index(after: nameEnd))
+        guard start < scalars.endIndex, Self.startsName(scalars[start]) else { return nil }
+        let nameEnd = scalars[start...].firstIndex { !Self.continuesName($0) } ?? scalars.endIndex
+        guard nameEnd < scalars.endIndex, scalars[nameEnd] == "=" else { return nil }
+        return (slice(start..<nameEnd), scalars.index(after: nameEnd))
     }
 
     /// One shell word: its value (nil if unknowable), whether it was single-quoted, and where it ends.
@@ -122,67 +145,67 @@ struct ShellAssignments: Sendable {
         var singleQuoted = false
         var index = start
         func append(_ text: String?) { value = value.flatMap { current in text.map { current + $0 } } }
-        while index < text.endIndex {
-            let character = text[index]
-            if " \t\n;&|".contains(character) { break }
+        while index < scalars.endIndex {
+            let character = scalars[index]
+            if " \t\n;&|".unicodeScalars.contains(character) { break }
             switch character {
             case "\\":
-                let next = text.index(after: index)
-                guard next < text.endIndex else { index = next; continue }
-                if text[next] != "\n" { append(String(text[next])) }
-                index = text.index(after: next)
+                let next = scalars.index(after: index)
+                guard next < scalars.endIndex else { index = next; continue }
+                if scalars[next] != "\n" { append(String(scalars[next])) }
+                index = scalars.index(after: next)
             case "'":
-                let open = text.index(after: index)
-                guard let close = text[open...].firstIndex(of: "'") else { throw problem("unterminated single quote", at: index) }
-                append(String(text[open..<close]))
+                let open = scalars.index(after: index)
+                guard let close = scalars[open...].firstIndex(of: "'") else { throw problem("unterminated single quote", at: index) }
+                append(slice(open..<close))
                 singleQuoted = index == start
-                index = text.index(after: close)
+                index = scalars.index(after: close)
             case "\"":
                 index = try doubleQuoted(from: index, environment: environment) { append($0) }
             case "$":
                 index = try expansion(at: index, environment: environment) { append($0) }
             case "`":
-                let open = text.index(after: index)
-                guard let close = text[open...].firstIndex(of: "`") else { throw problem("unterminated backquote", at: index) }
+                let open = scalars.index(after: index)
+                guard let close = scalars[open...].firstIndex(of: "`") else { throw problem("unterminated backquote", at: index) }
                 value = nil
-                index = text.index(after: close)
+                index = scalars.index(after: close)
             default:
                 append(String(character))
-                index = text.index(after: index)
+                index = scalars.index(after: index)
             }
         }
-        return (value, singleQuoted && text[text.index(before: index)] == "'", index)
+        return (value, singleQuoted && scalars[scalars.index(before: index)] == "'", index)
     }
 
     private func doubleQuoted(from quote: String.Index, environment: Environment,
                               _ append: (String?) -> Void) throws(Dom0Error) -> String.Index {
-        var index = text.index(after: quote)
-        while index < text.endIndex {
-            let character = text[index]
+        var index = scalars.index(after: quote)
+        while index < scalars.endIndex {
+            let character = scalars[index]
             switch character {
             case "\"":
-                return text.index(after: index)
+                return scalars.index(after: index)
             case "\\":
-                let next = text.index(after: index)
-                guard next < text.endIndex else { throw problem("unterminated double quote", at: quote) }
-                if text[next] == "\n" {
+                let next = scalars.index(after: index)
+                guard next < scalars.endIndex else { throw problem("unterminated double quote", at: quote) }
+                if scalars[next] == "\n" {
                     // A continuation: both characters vanish.
-                } else if "$`\"\\".contains(text[next]) {
-                    append(String(text[next]))
+                } else if "$`\"\\".unicodeScalars.contains(scalars[next]) {
+                    append(String(scalars[next]))
                 } else {
-                    append("\\" + String(text[next]))
+                    append("\\" + String(scalars[next]))
                 }
-                index = text.index(after: next)
+                index = scalars.index(after: next)
             case "$":
                 index = try expansion(at: index, environment: environment, append)
             case "`":
-                let open = text.index(after: index)
-                guard let close = text[open...].firstIndex(of: "`") else { throw problem("unterminated backquote", at: index) }
+                let open = scalars.index(after: index)
+                guard let close = scalars[open...].firstIndex(of: "`") else { throw problem("unterminated backquote", at: index) }
                 append(nil)
-                index = text.index(after: close)
+                index = scalars.index(after: close)
             default:
                 append(String(character))
-                index = text.index(after: index)
+                index = scalars.index(after: index)
             }
         }
         throw problem("unterminated double quote", at: quote)
@@ -191,35 +214,35 @@ struct ShellAssignments: Sendable {
     /// `$NAME`, `${NAME}` or `$(…)` at `index`; returns where it ends.
     private func expansion(at dollar: String.Index, environment: Environment,
                            _ append: (String?) -> Void) throws(Dom0Error) -> String.Index {
-        let next = text.index(after: dollar)
-        guard next < text.endIndex else { append("$"); return next }
-        func lookup(_ name: Substring) {
+        let next = scalars.index(after: dollar)
+        guard next < scalars.endIndex else { append("$"); return next }
+        func lookup(_ name: String) {
             // An unset variable expands to nothing; one whose value is unknown makes this one unknown.
-            if let known = environment[String(name)] { append(known) } else { append("") }
+            if let known = environment[name] { append(known) } else { append("") }
         }
-        switch text[next] {
+        switch scalars[next] {
         case "{":
-            let open = text.index(after: next)
-            guard let close = text[open...].firstIndex(of: "}") else { throw problem("unterminated ${", at: dollar) }
-            let name = text[open..<close]
-            guard !name.isEmpty, name.allSatisfy({ $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) else {
+            let open = scalars.index(after: next)
+            guard let close = scalars[open...].firstIndex(of: "}") else { throw problem("unterminated ${", at: dollar) }
+            let name = slice(open..<close)
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy(Self.continuesName) else {
                 append(nil)  // ${VAR:-default} and friends: not evaluated
-                return text.index(after: close)
+                return scalars.index(after: close)
             }
             lookup(name)
-            return text.index(after: close)
+            return scalars.index(after: close)
         case "(":
             var depth = 0
             var index = next
-            while index < text.endIndex {
-                if text[index] == "(" { depth += 1 }
-                if text[index] == ")" { depth -= 1; if depth == 0 { append(nil); return text.index(after: index) } }
-                index = text.index(after: index)
+            while index < scalars.endIndex {
+                if scalars[index] == "(" { depth += 1 }
+                if scalars[index] == ")" { depth -= 1; if depth == 0 { append(nil); return scalars.index(after: index) } }
+                index = scalars.index(after: index)
             }
             throw problem("unterminated $(", at: dollar)
-        case let first where first == "_" || (first.isASCII && first.isLetter):
-            let end = text[next...].firstIndex { !($0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber))) } ?? text.endIndex
-            lookup(text[next..<end])
+        case let first where Self.startsName(first):
+            let end = scalars[next...].firstIndex { !Self.continuesName($0) } ?? scalars.endIndex
+            lookup(slice(next..<end))
             return end
         default:
             append("$")
@@ -231,11 +254,11 @@ struct ShellAssignments: Sendable {
     /// `;`, or an operator (`&&`, `||`, `|`, `&`) that the caller reads.
     private func skipCommand(from start: String.Index) throws(Dom0Error) -> String.Index {
         var index = start
-        while index < text.endIndex, !"\n;&|".contains(text[index]) {
-            if text[index] == " " || text[index] == "\t" {
-                index = text.index(after: index)
-            } else if text[index] == "#" {
-                return text[index...].firstIndex(of: "\n") ?? text.endIndex
+        while index < scalars.endIndex, !"\n;&|".unicodeScalars.contains(scalars[index]) {
+            if scalars[index] == " " || scalars[index] == "\t" {
+                index = scalars.index(after: index)
+            } else if scalars[index] == "#" {
+                return scalars[index...].firstIndex(of: "\n") ?? scalars.endIndex
             } else {
                 // A word always advances: it stops only before the characters this loop stops at.
                 index = try word(from: index, environment: [:]).2

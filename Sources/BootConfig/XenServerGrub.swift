@@ -29,13 +29,17 @@ public struct XenServerGrub: Sendable {
 
     /// Parses a grub.cfg.
     public init(_ text: String) {
+        // Split at "\n" scalars: as Characters a CRLF ending is one "\r\n" that never equals "\n".
         var lines: [String] = []
-        var start = text.startIndex
-        for index in text.indices where text[index] == "\n" {
-            lines.append(String(text[start...index]))
-            start = text.index(after: index)
+        var line = ""
+        for scalar in text.unicodeScalars {
+            line.unicodeScalars.append(scalar)
+            if scalar == "\n" {
+                lines.append(line)
+                line = ""
+            }
         }
-        if start < text.endIndex { lines.append(String(text[start...])) }
+        if !line.isEmpty { lines.append(line) }
         self.lines = lines
 
         var entries: [Entry] = []
@@ -125,7 +129,9 @@ public struct XenServerGrub: Sendable {
         }
         let indent = original.prefix { $0 == " " || $0 == "\t" }
         let words = BootArguments(parsing: original.trimmingTrailingWhitespace).tokens
-        let ending = original.hasSuffix("\n") ? "\n" : ""
+        // The line keeps its own ending, "\n" or "\r\n".
+        var ending = ""
+        ending.unicodeScalars.append(contentsOf: original.unicodeScalars.reversed().prefix { $0 == "\n" || $0 == "\r" }.reversed())
         lines[index] = indent + (Array(words.prefix(2)) + arguments.tokens).joined(separator: " ") + ending
     }
 

@@ -156,6 +156,17 @@ struct XenServerStyleTests {
         #expect(try test.root.readText("/boot/grub/grub.cfg") == text)
     }
 
+    /// A grub.cfg with CRLF line endings reads as lines, and an edited line keeps its CRLF.
+    @Test func crlfLineEndingsAreReadAndKept() async throws {
+        let test = try TestHost()
+        let crlf = "set default=0\r\nmenuentry 'XCP-ng' {\r\n\tmultiboot2 /boot/xen.gz dom0_mem=1G\r\n\tmodule2 /boot/vmlinuz ro\r\n}\r\n"
+        try test.host.write("/boot/grub/grub.cfg", crlf)
+        let report = try await BootEditor(root: test.root).plan([.get(.xen, "dom0_mem"), .set(.dom0, "quiet")])
+        #expect(report.values.first?.tokens == ["dom0_mem=1G"])
+        _ = await report.plan.apply(ApplyContext(root: test.root))
+        #expect(try test.root.readText("/boot/grub/grub.cfg") == crlf.replacing("vmlinuz ro\r\n", with: "vmlinuz ro quiet\r\n"))
+    }
+
     /// A grub.cfg link to nothing is a broken XenServer host: never quietly edited as a Debian one.
     @Test func aDanglingGrubCfgLinkIsAnErrorNotDebianStyle() async throws {
         let test = try TestHost()

@@ -31,10 +31,11 @@ struct FuzzSeedTests {
         (.sliceConfig, "[Slice]\nMemoryMin=\u{663}\n"),
         // Found by script/fuzz: a file ending in a backslash, a Xen line with an open quote, a blank
         // followed by a combining mark.
-        (.debianGrub, "A=1\ntrue \\"), (.debianGrub, "A=1\ntrue \\\n"),
+        (.debianGrub, "A=1\ntrue \\"), (.debianGrub, "A=1\ntrue \\\n"), (.debianGrub, "A=1 #\r"),
         (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a=\"open\n\tmodule2 /boot/vmlinuz b\n}\n"),
         (.bootArguments, "a\t\u{7F2}b"),
         (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a\n\tmodule\n}\n"),
+        (.grubCfg, "menuentry 'XCP-ng' {\r\n\tmultiboot2 /boot/xen.gz a\r\n\tmodule2 /boot/vmlinuz b\r\n}\r\n"),
     ] as [(FuzzTarget, String)])
     func earlierFindingsStayFixed(target: FuzzTarget, input: String) {
         #expect(throws: Never.self) { try target.run(Array(input.utf8)) }
