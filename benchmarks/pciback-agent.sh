@@ -10,9 +10,10 @@
 #     kernel), the agent's own CPU time in the storm, its RSS afterwards (target <= 10 MiB), and
 #     its CPU time over 2 idle seconds (target about 0).
 #  3. health on a fake host of 4,096 functions in 256 IOMMU groups (target <= 50 ms): in
-#     process under --root (every link walked in user space, so nothing leads out of the root),
-#     in process on / with the tree mounted over /sys in a private mount namespace (the
-#     production path), and the whole `pciback-agent health --root` command.
+#     process under --root, in process on / with the tree mounted over /sys in a private mount
+#     namespace (the production path), and the whole `pciback-agent health --root` command. Both
+#     roots walk every link in user space: one resolution rule, so nothing leads out of a root
+#     and /sys/class/net/IF/device means the same on / as in a tree.
 #
 #   benchmarks/pciback-agent.sh [VFS]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
