@@ -12,7 +12,6 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Dom0Kit",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "dom0kit", targets: ["dom0kit"]),
         .library(name: "Dom0KitCLI", targets: ["Dom0KitCLI"]),
@@ -45,7 +44,7 @@ let package = Package(
                 swiftSettings: strict),
         // Test scaffolding: fake host trees and the kernel simulator. Linked by tests, benchmarks
         // and the demo only, never by the libraries or the tools.
-        .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
+        .target(name: "FakeHost", dependencies: ["ControlSlice", "Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),

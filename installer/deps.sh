@@ -12,6 +12,7 @@ packages=(
   umockdev libumockdev-dev gir1.2-umockdev-1.0 python3-gi          # fake sysfs and uevents
   rpm xorriso dpkg-dev                                             # supplemental packs
   grub-common                                                      # grub-script-check
+  strace                                                           # the runner's one execve per tool, tested
   binutils time                                                    # strip and /usr/bin/time, for benchmarks
   qemu-system-x86 cpio kmod python3                                # end-to-end scenarios on real kernels (script/e2e)
 )

@@ -17,7 +17,6 @@ destdir=${DESTDIR:-}
 binary=""
 deps=false
 uninstall=false
-tools=(host-prepare dom0-partition xen-cmdline supp-pack control-slice pciback-agent)
 
 usage() {
   sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -70,6 +69,12 @@ if [ -z "$binary" ]; then
   binary="$(cd "$top" && swift build -c release --static-swift-stdlib --product dom0kit --show-bin-path)/dom0kit"
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary is not an executable file" >&2; exit 1; }
+# The binary names its tools (one list, in the code); each gets a symlink.
+mapfile -t tools < <("$binary" --list-tools 2>/dev/null)
+[ "${#tools[@]}" -gt 0 ] || {
+  echo "install.sh: $binary --list-tools named no tools (in a chroot, mount /proc first: the binary reads its arguments there)" >&2
+  exit 1
+}
 
 bindir="$prefix/bin"
 # systemd and udev read units and rules from /usr/local/lib too, so a /usr/local install works as is.

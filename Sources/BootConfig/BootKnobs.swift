@@ -1,7 +1,8 @@
 import Dom0Core
 import PCIDevices
 
-/// The typed knobs of `host-prepare boot`, each turned into the edits xen-cmdline makes.
+/// The typed knobs of `host-prepare boot` and a host spec's boot section, each turned into the
+/// edits xen-cmdline makes. Values arrive parsed (the edge that read the text checked them).
 public enum BootKnobs {
     /// The hidden devices as configured (dom0's `xen-pciback.hide`).
     public static func hidden(_ editor: BootEditor) async throws(Dom0Error) -> HideList {
@@ -10,11 +11,11 @@ public enum BootKnobs {
     }
 
     /// Edits that add and remove devices from `xen-pciback.hide` (deleting it when it empties).
-    public static func hide(add: [String], remove: [String], _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
+    public static func hide(add: HideList, remove: HideList, _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
         var list = try await hidden(editor)
-        for text in add { list.add(try HideList.slot(text)) }
-        for text in remove { list.remove(try HideList.slot(text)) }
-        return list.slots.isEmpty ? [.delete(.dom0, BootKnob.hide)] : [.set(.dom0, "\(BootKnob.hide)=\(list)")]
+        for slot in add.slots { list.add(slot) }
+        for slot in remove.slots { list.remove(slot) }
+        return list.isEmpty ? [.delete(.dom0, BootKnob.hide)] : [.set(.dom0, "\(BootKnob.hide)=\(list)")]
     }
 
     /// The vfio-pci ids as configured.
@@ -24,17 +25,16 @@ public enum BootKnobs {
     }
 
     /// Edits that add and remove vfio-pci ids.
-    public static func vfio(add: [String], remove: [String], _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
+    public static func vfio(add: VFIOIDs, remove: VFIOIDs, _ editor: BootEditor) async throws(Dom0Error) -> [BootEdit] {
         var ids = try await vfioIDs(editor)
-        for id in add { try ids.add(id) }
-        for id in remove { try ids.remove(id) }
-        return ids.ids.isEmpty ? [.delete(.dom0, BootKnob.vfioIDs)] : [.set(.dom0, "\(BootKnob.vfioIDs)=\(ids)")]
+        for id in add.ids { try ids.add(id) }
+        for id in remove.ids { try ids.remove(id) }
+        return ids.isEmpty ? [.delete(.dom0, BootKnob.vfioIDs)] : [.set(.dom0, "\(BootKnob.vfioIDs)=\(ids)")]
     }
 
     /// Xen's IOMMU setting, as Xen's `iommu=` list.
-    public static func xenIOMMU(_ value: String) throws(Dom0Error) -> [BootEdit] {
-        try XenIOMMU.validate(value)
-        return [.set(.xen, "\(BootKnob.iommu)=\(value)")]
+    public static func xenIOMMU(_ value: XenIOMMU) -> [BootEdit] {
+        [.set(.xen, "\(BootKnob.iommu)=\(value)")]
     }
 
     /// A native (KVM) kernel's IOMMU: `intel_iommu=on` or `amd_iommu=on` by CPU vendor, and
@@ -54,9 +54,8 @@ public enum BootKnobs {
     }
 
     /// dom0's memory, `dom0_mem=SIZE[,max:SIZE]`, and a warning when it is more than the host has.
-    public static func dom0Memory(_ amount: String, maximum: String?, _ editor: BootEditor) async throws(Dom0Error)
+    public static func dom0Memory(_ memory: Dom0Memory, _ editor: BootEditor) async throws(Dom0Error)
         -> (edits: [BootEdit], warnings: [String]) {
-        let memory = try Dom0Memory(amount: amount, maximum: maximum)
         var warnings: [String] = []
         if let hostBytes = try await HostFacts.memory(editor.root, runner: editor.runner) {
             for size in [memory.amount, memory.maximum].compactMap({ $0 }) where size.bytes > hostBytes {

@@ -5,7 +5,7 @@ import PCIDevices
 /// a typo in one of these is what leaves pciback or dom0 broken at the next boot.
 public enum BootKnob {
     /// `xen-pciback.hide`, on dom0's line.
-    public static let hide = "xen-pciback.hide"
+    public static let hide = HideList.key
     /// `dom0_mem`, on Xen's line.
     public static let dom0Memory = "dom0_mem"
     /// `iommu`, on Xen's line (and `iommu=pt` on a native kernel's).
@@ -29,7 +29,7 @@ public enum BootKnob {
         switch (key, line) {
         case (hide, .dom0): _ = try HideList(parsing: need())
         case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
-        case (iommu, .xen): try XenIOMMU.validate(need())
+        case (iommu, .xen): _ = try XenIOMMU(parsing: need())
         case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
         default: break
         }
@@ -129,7 +129,9 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Xen's `iommu=` list, as Xen's command-line documentation defines it.
-public enum XenIOMMU {
+public struct XenIOMMU: Sendable, Equatable, CustomStringConvertible {
+    /// The list as written, every element checked.
+    public let value: String
     /// Sub-options that take `=<bool>` or a `no-` prefix.
     static let booleanOptions: Set<String> = [
         "force", "required", "quarantine", "sharept", "superpages", "intremap", "intpost", "crash-debug",
@@ -139,10 +141,12 @@ public enum XenIOMMU {
     /// Xen's spellings of a boolean.
     static let booleans: Set<String> = ["yes", "on", "true", "enable", "1", "no", "off", "false", "disable", "0"]
 
-    /// Checks every element of an `iommu=` list.
-    public static func validate(_ value: String) throws(Dom0Error) {
+    public var description: String { value }
+
+    /// Parses the value after `iommu=`, checking every element.
+    public init(parsing value: String) throws(Dom0Error) {
         for element in value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
-            if booleans.contains(element) { continue }
+            if Self.booleans.contains(element) { continue }
             var name = element
             var setting: String?
             if let equals = element.firstIndex(of: "=") {
@@ -150,14 +154,15 @@ public enum XenIOMMU {
                 setting = String(element[element.index(after: equals)...])
             }
             if setting == nil, name.hasPrefix("no-") { name = String(name.dropFirst(3)) }
-            let settingIsValid = setting.map { booleans.contains($0) || (name == "quarantine" && $0 == "scratch-page") } ?? true
-            guard booleanOptions.contains(name), settingIsValid else {
+            let settingIsValid = setting.map { Self.booleans.contains($0) || (name == "quarantine" && $0 == "scratch-page") } ?? true
+            guard Self.booleanOptions.contains(name), settingIsValid else {
                 throw Dom0Error(.usage, "unknown iommu= element '\(element)'", at: "iommu=\(value)",
                                 why: "Xen takes a boolean or, each optionally no- prefixed or =<bool>: "
-                                    + booleanOptions.sorted().joined(separator: ", "),
+                                    + Self.booleanOptions.sorted().joined(separator: ", "),
                                 fix: "write one of those, as in iommu=1,no-intremap (--force skips this check)")
             }
         }
+        self.value = value
     }
 }
 
@@ -171,8 +176,16 @@ public struct VFIOIDs: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses the value after `vfio-pci.ids=`.
     public init(parsing value: String) throws(Dom0Error) {
-        for id in value.split(separator: ",", omittingEmptySubsequences: false) { try add(String(id)) }
+        try self.init(value.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
     }
+
+    /// Ids as an operator types them, one each (`10DE:1C81`).
+    public init(_ ids: [String]) throws(Dom0Error) {
+        for id in ids { try add(id) }
+    }
+
+    /// Whether there are none.
+    public var isEmpty: Bool { ids.isEmpty }
 
     /// Adds an id (validated, lower-cased) unless present; returns whether it was added.
     @discardableResult

@@ -14,6 +14,16 @@ public struct SliceFiles: Sendable, Encodable {
     public var host: SliceHost
 }
 
+/// How applying the slice restarts things on a live host.
+public enum SliceRestart: String, Sendable, CaseIterable {
+    /// Members move into the slice at their next restart.
+    case none
+    /// Restart the slice's units.
+    case slice
+    /// Restart (try-restart) the members now.
+    case members
+}
+
 /// Renders, plans, applies and removes the control slice.
 public struct SlicePlanner: Sendable {
     /// Where apply writes.
@@ -73,37 +83,41 @@ public struct SlicePlanner: Sendable {
     }
 
     /// The plan that makes /etc/systemd/system match the config: files of an earlier apply no
-    /// longer wanted deleted first, then the record of what this apply writes, then the files. The
-    /// record comes before the files it lists, so an apply cut short is still fully recorded: the
-    /// next apply (or remove) finds every file and directory it may have made.
-    public func planApply(_ config: SliceConfig) throws(Dom0Error) -> (plan: Plan, files: SliceFiles) {
+    /// longer wanted deleted first, then the record of what this apply writes, then the files, then
+    /// (on a live host) systemd told. The record comes before the files it lists, so an apply cut
+    /// short is still fully recorded: the next apply (or remove) finds every file and directory it
+    /// may have made. The one plan for `control-slice apply` and host-prepare's control-slice section.
+    public func planApply(_ config: SliceConfig, restart: SliceRestart = .none) throws(Dom0Error) -> (plan: Plan, files: SliceFiles) {
         let rendered = try render(config)
-        var record = try readRecord()
+        let current = try readRecord()
         var plan = Plan()
         var writes: [Change] = []
-        var written: Set<String> = []
+        var written: [String] = []
         for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
             let path = Self.unitDirectory.appending(relative)
-            written.insert(path.string)
-            try recordNewDirectories(above: path, in: &record)
-            if let change = try Change.file(path, content: Array(content.utf8), in: root, module: "slice",
+            written.append(path.string)
+            if let change = try Change.file(path, content: Array(content.utf8), in: root, module: .controlSlice,
                                             summary: relative.hasSuffix(".slice") ? "the slice unit" : "move \(relative.split(separator: ".d/")[0]) into \(config.name)") {
                 writes.append(change)
             }
         }
-        for stale in record.files.subtracting(written).sorted() {
-            plan.add(try Change.delete(FilePath(stale), in: root, module: "slice", summary: "no longer a member"))
+        for stale in current.files.subtracting(written).sorted() {
+            plan.add(try Change.delete(FilePath(stale), in: root, module: .controlSlice, summary: "no longer a member"))
         }
-        let kept = written.union([Self.record.string])
-        for directory in record.directories.sorted().reversed() where !kept.contains(where: { $0.hasPrefix(directory + "/") }) {
-            plan.add(.step(RemoveEmptyDirectory(path: directory), module: "slice", summary: "made by an earlier apply"))
-            record.directories.remove(directory)
+        let kept = written + [Self.record.string]
+        var retired: [String] = []
+        for directory in current.directories.sorted().reversed() where !kept.contains(where: { $0.hasPrefix(directory + "/") }) {
+            plan.add(.step(RemoveEmptyDirectory(path: directory), module: .controlSlice, summary: "made by an earlier apply"))
+            retired.append(directory)
         }
-        record.files = written
-        try recordNewDirectories(above: Self.record, in: &record)
-        plan.add(try Change.file(Self.record, content: record.encoded, in: root, module: "slice",
-                                 summary: "record what Dom0Kit writes, for remove"))
+        let recording = RecordSliceFiles(files: written, retired: retired)
+        if try root.read(Self.record) != (try recording.record(over: current, in: root)).encoded {
+            plan.add(.step(recording, module: .controlSlice, summary: "record what Dom0Kit writes, for remove"))
+        }
         plan.changes += writes
+        if !plan.isEmpty || restart != .none {
+            plan.changes += try systemdSteps(slice: config.name, members: rendered.members, restart: restart)
+        }
         return (plan, rendered)
     }
 
@@ -114,18 +128,34 @@ public struct SlicePlanner: Sendable {
         var plan = Plan()
         for file in record.files.sorted() {
             guard let content = try root.read(FilePath(file)), content.starts(with: Self.header.utf8) else { continue }
-            plan.add(try Change.delete(FilePath(file), in: root, module: "slice", summary: "written by control-slice apply"))
+            plan.add(try Change.delete(FilePath(file), in: root, module: .controlSlice, summary: "written by control-slice apply"))
         }
-        plan.add(try Change.delete(Self.record, in: root, module: "slice", summary: "the record itself"))
+        plan.add(try Change.delete(Self.record, in: root, module: .controlSlice, summary: "the record itself"))
         // Children sort after their parents, so reversed order empties the deepest first.
         for directory in record.directories.sorted().reversed() {
-            plan.add(.step(RemoveEmptyDirectory(path: directory), module: "slice", summary: "made by control-slice apply"))
+            plan.add(.step(RemoveEmptyDirectory(path: directory), module: .controlSlice, summary: "made by control-slice apply"))
         }
+        if !plan.isEmpty { plan.changes += try systemdSteps(slice: "", members: [], restart: .none) }
         return plan
     }
 
-    /// Records every directory above `path` that apply will create, so remove leaves the tree as it found it.
-    private func recordNewDirectories(above path: FilePath, in record: inout Record) throws(Dom0Error) {
+    /// daemon-reload and the restarts asked for, when the root is this machine and systemd runs it.
+    private func systemdSteps(slice: String, members: [String], restart: SliceRestart) throws(Dom0Error) -> [Change] {
+        guard root.isSystem, try root.exists("/run/systemd/system") else { return [] }
+        var steps = [Change.tool(["systemctl", "daemon-reload"], module: .controlSlice, summary: "make systemd read the new units")]
+        switch restart {
+        case .none: break
+        case .slice: steps.append(.tool(["systemctl", "restart", slice], module: .controlSlice, summary: "restart the slice's units"))
+        case .members:
+            if !members.isEmpty {
+                steps.append(.tool(["systemctl", "try-restart"] + members, module: .controlSlice, summary: "move the members now"))
+            }
+        }
+        return steps
+    }
+
+    /// Records every directory above `path` that does not exist yet, so remove leaves the tree as it found it.
+    func recordNewDirectories(above path: FilePath, in record: inout Record) throws(Dom0Error) {
         var directory = path.removingLastComponent()
         while directory.components.count > 0, try !root.exists(directory) {
             record.directories.insert(directory.string)
@@ -147,7 +177,7 @@ public struct SlicePlanner: Sendable {
 
     // MARK: the record
 
-    struct Record: Codable {
+    struct Record: Codable, Equatable {
         var files: Set<String> = []
         var directories: Set<String> = []
 
@@ -206,5 +236,37 @@ public struct SlicePlanner: Sendable {
     /// systemd's unit name characters.
     private static func isUnitName(_ name: String) -> Bool {
         !name.isEmpty && !name.hasPrefix(".") && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ":-_.\\@".contains($0)) }
+    }
+}
+
+/// Writes control-slice's record: the files this apply writes, and the directories above them (and
+/// above the record) that do not exist when the record is written — the ones this apply makes. Which
+/// directories those are is decided when applied, so the plan is the same whether or not another
+/// step (host-prepare's journal, say) makes one of them first.
+struct RecordSliceFiles: PlanStep {
+    /// The files this apply writes (host paths).
+    var files: [String]
+    /// Directories of an earlier apply that the plan removes.
+    var retired: [String]
+
+    var kind: String { "recordSliceFiles" }
+    var details: [String: String] { ["path": SlicePlanner.record.string, "files": files.joined(separator: " ")] }
+    var headline: String { "write \(SlicePlanner.record) (\(files.count) file\(files.count == 1 ? "" : "s") and the directories apply makes)" }
+
+    /// The record as it would be written over `current` on the host as it is now.
+    func record(over current: SlicePlanner.Record, in root: HostRoot) throws(Dom0Error) -> SlicePlanner.Record {
+        let planner = SlicePlanner(root: root)
+        var record = current
+        record.directories.subtract(retired)
+        record.files = Set(files)
+        for path in files + [SlicePlanner.record.string] { try planner.recordNewDirectories(above: FilePath(path), in: &record) }
+        return record
+    }
+
+    func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        let root = context.root
+        let record = try record(over: try SlicePlanner(root: root).readRecord(), in: root)
+        try FileSystem.createDirectories(root.resolve(SlicePlanner.record).removingLastComponent())
+        try AtomicWriter.write(record.encoded, to: SlicePlanner.record, in: root)
     }
 }

@@ -3,11 +3,19 @@ import SystemPackage
 
 /// The slice as it runs: its live CPU weight and where each member's processes are.
 public struct SliceStatus: Sendable, Encodable {
+    /// Where a member's processes run.
+    public enum State: String, Sendable, Encodable, CustomStringConvertible {
+        case inSlice = "in slice"
+        case outsideSlice = "outside the slice"
+        case notRunning = "not running"
+
+        public var description: String { rawValue }
+    }
+
     /// One member unit.
     public struct Member: Sendable, Encodable {
         public var unit: String
-        /// "in slice", "outside the slice", or "not running".
-        public var state: String
+        public var state: State
         /// The cgroup its processes are in, when running.
         public var cgroup: String?
     }
@@ -40,9 +48,9 @@ public struct SliceStatus: Sendable, Encodable {
         let cgroups = try processCgroups(root)
         let states = members.map { unit in
             let paths = Set(cgroups.filter { $0.split(separator: "/").last.map(String.init) == unit })
-            guard let path = paths.sorted().first else { return Member(unit: unit, state: "not running", cgroup: nil) }
+            guard let path = paths.sorted().first else { return Member(unit: unit, state: .notRunning, cgroup: nil) }
             let inside = paths.allSatisfy { $0.split(separator: "/").contains(Substring(config.name)) }
-            return Member(unit: unit, state: inside ? "in slice" : "outside the slice", cgroup: path)
+            return Member(unit: unit, state: inside ? .inSlice : .outsideSlice, cgroup: path)
         }
         return SliceStatus(slice: config.name, configuredWeight: config.cpuWeight, liveWeight: live, liveSource: source,
                            members: states)

@@ -73,9 +73,4 @@ public struct Disk: Sendable, Encodable {
         }
         return disk
     }
-
-    /// The disk's name for partition N as sfdisk and the kernel name it (`sda3`, `loop0p3`).
-    public func partitionDevice(_ number: Int) -> String {
-        device + (device.last?.isNumber == true ? "p" : "") + String(number)
-    }
 }

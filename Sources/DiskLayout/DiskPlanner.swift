@@ -3,14 +3,17 @@ import SystemPackage
 
 /// What dom0-partition is asked to do.
 public struct DiskOptions: Sendable {
-    /// The layout (only xs8 is written).
-    public var layout = "xs8"
+    /// The layout.
+    public var layout = LayoutName.xs8
     /// Partition 4's kind; nil: UEFI when the host root has /sys/firmware/efi.
     public var firmware: Firmware?
     /// Replace whatever table or signatures the disk has.
     public var wipe = false
     /// Decide as the XenServer installer does for an existing host.
     public var upgrade = false
+    /// With `upgrade`: a disk without a partition table gets the fresh layout instead of a refusal
+    /// (a host spec allows an upgrade; dom0-partition --upgrade insists on one).
+    public var freshWhenBlank = false
     /// Make the local SR partition (else the rest of the disk stays free).
     public var withSR = true
     /// Take the upgrade flag as set, whatever the root filesystem says.
@@ -43,7 +46,7 @@ public enum DiskDecision: String, Sendable, Encodable {
 /// The outcome of planning: the disk as found, the decision, the target table and the plan.
 public struct DiskReport: Sendable, Encodable {
     public var disk: Disk
-    public var layout: String
+    public var layout: LayoutName
     public var firmware: Firmware
     public var decision: DiskDecision
     /// Why, in a sentence.
@@ -69,9 +72,6 @@ public struct DiskPlanner: Sendable {
 
     /// Reads the disk and decides; throws `refused` (exit 2) for anything unsafe, with the disk untouched.
     public func plan(_ hostPath: FilePath, _ options: DiskOptions) async throws(Dom0Error) -> DiskReport {
-        guard Layout.names.contains(options.layout) else {
-            throw Dom0Error(.usage, "unknown layout '\(options.layout)'", fix: "layouts: " + Layout.names.joined(separator: ", "))
-        }
         // Every argument is checked before anything is read or written: a label mkfs would refuse
         // must not be found out after the table is written.
         if let suffix = options.labelSuffix { try Self.checkLabelSuffix(suffix) }
@@ -79,9 +79,9 @@ public struct DiskPlanner: Sendable {
         var firmware = options.firmware
         if firmware == nil { firmware = try root.exists("/sys/firmware/efi") ? .uefi : .bios }
         let layout = Layout.xs8(firmware: firmware ?? .uefi, withSR: options.withSR)
-        var report = DiskReport(disk: disk, layout: layout.name, firmware: firmware ?? .uefi, decision: .create, reason: "",
+        var report = DiskReport(disk: disk, layout: options.layout, firmware: firmware ?? .uefi, decision: .create, reason: "",
                                 target: nil, plan: Plan())
-        if options.upgrade {
+        if options.upgrade && !(options.freshWhenBlank && disk.table == nil) {
             try await planUpgrade(&report, layout, options)
         } else {
             try await planFresh(&report, layout, options)
@@ -244,13 +244,13 @@ public struct DiskPlanner: Sendable {
         var plan = Plan()
         let argv = ["sfdisk", "--no-reread", "--no-tell-kernel", "--wipe", wipeDisk ? "always" : "never",
                     "--wipe-partitions", wipePartitions ? "always" : "never", disk.device]
-        plan.add(.tool(argv, input: table.sfdiskScript(device: disk.device), module: "disk",
+        plan.add(.tool(argv, input: table.sfdiskScript(device: disk.device), module: .disk,
                        summary: "write the \(table.label) partition table"))
         if disk.isBlockDevice {
             // partx works on loop devices made without partition scanning too, where BLKRRPART fails.
-            plan.add(.tool(["partx", "--update", disk.device], module: "disk", summary: "tell the kernel about the new partitions"))
+            plan.add(.tool(["partx", "--update", disk.device], module: .disk, summary: "tell the kernel about the new partitions"))
             if CommandRunner.locate("udevadm") != nil {
-                plan.add(.tool(["udevadm", "settle"], module: "disk", summary: "wait for udev to create the partition devices"))
+                plan.add(.tool(["udevadm", "settle"], module: .disk, summary: "wait for udev to create the partition devices"))
             }
         }
         return plan
@@ -262,9 +262,9 @@ public struct DiskPlanner: Sendable {
         return [
             .tool(["dd", "if=\(disk.device)", "of=\(disk.device)", "bs=4M", "iflag=skip_bytes,count_bytes", "oflag=seek_bytes",
                    "skip=\(from)", "seek=\(to)", "count=\(length)", "conv=notrunc,fsync", "status=none"],
-                  module: "disk", summary: what),
+                  module: .disk, summary: what),
             .tool(["cmp", "--bytes=\(length)", "--ignore-initial=\(from):\(to)", disk.device, disk.device],
-                  module: "disk", summary: "verify the copy byte for byte"),
+                  module: .disk, summary: "verify the copy byte for byte"),
         ]
     }
 
@@ -284,7 +284,7 @@ public struct DiskPlanner: Sendable {
             let step = FormatPartition(device: disk.device, number: number, offset: partition.start * disk.sectorSize,
                                        length: partition.size * disk.sectorSize, sectorSize: disk.sectorSize,
                                        filesystem: filesystem, label: label)
-            return .step(step, module: "disk", summary: "make the \(partition.name ?? "partition \(number)") filesystem")
+            return .step(step, module: .disk, summary: "make the \(partition.name ?? "partition \(number)") filesystem")
         }
     }
 

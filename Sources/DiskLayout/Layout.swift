@@ -6,6 +6,12 @@ public enum Firmware: String, Sendable, Codable, CaseIterable {
     case bios
 }
 
+/// The layouts dom0-partition writes (`--layout`, a spec's `disk.layout`).
+public enum LayoutName: String, Sendable, Codable, CaseIterable {
+    /// XenServer 8's layout.
+    case xs8
+}
+
 /// GPT partition type GUIDs the dom0 layouts use.
 public enum PartitionType {
     /// Linux data as XenServer marks root, backup and logs (Microsoft basic data's GUID).
@@ -63,7 +69,4 @@ public struct Layout: Sendable, Equatable {
         PartitionSpec(number: 2, name: "backup", type: PartitionType.data, mebibytes: 4096),
         PartitionSpec(number: 3, name: "localsr", type: PartitionType.lvm, mebibytes: nil),
     ], minimumGiB: 9)
-
-    /// The layouts `--layout` accepts.
-    public static let names = ["xs8"]
 }

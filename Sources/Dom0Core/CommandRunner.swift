@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Logging
 import Subprocess
 import SystemPackage
@@ -77,8 +75,13 @@ public struct CommandRunner: Sendable {
         }
         logger.debug("running", metadata: ["argv": "\(shown)"])
         let limit = timeout ?? self.timeout
+        // Found once here, then started by its path: one execve, not one attempt per PATH directory.
+        guard let executable = program.contains("/") ? FilePath(program) : Self.locate(program, path: searchPath) else {
+            throw Dom0Error("cannot run \(program)", at: shown, why: "\(program) is not installed or not on PATH",
+                            fix: ToolPackages.installHint(for: program))
+        }
         let configuration = Configuration(
-            executable: program.contains("/") ? .path(FilePath(program)) : .name(program),
+            executable: .path(executable),
             arguments: Arguments(Array(argv.dropFirst())),
             environment: .inherit.updating(Dictionary(uniqueKeysWithValues: environment.map {
                 (Environment.Key(stringLiteral: $0.key), $0.value)
@@ -159,11 +162,19 @@ public enum ToolPackages {
 
 
 extension CommandRunner {
-    /// The first executable called `name` on PATH, as the runner would find it.
-    public static func locate(_ name: String) -> FilePath? {
-        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    /// The PATH a tool is looked up in: the child's, when the runner sets one, else this process's.
+    var searchPath: String? {
+        if let value = environment["PATH"] { return value }
+        return getenv("PATH").map { String(cString: $0) }
+    }
+
+    /// The first executable called `name` in `path` (this process's PATH by default), as the runner starts it.
+    public static func locate(_ name: String, path: String? = getenv("PATH").map { String(cString: $0) }) -> FilePath? {
+        let path = path ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = FilePath(String(directory)).appending(name)
+            var status = stat()
+            guard candidate.withPlatformString({ stat($0, &status) }) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
             if candidate.withPlatformString({ access($0, X_OK) }) == 0 { return candidate }
         }
         return nil

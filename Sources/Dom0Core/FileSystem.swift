@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SystemPackage
 
 /// Thin, errno-preserving wrappers over the file system calls Dom0Kit needs, on real paths.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A C library opened when it is first needed rather than linked: every Dom0Kit tool is the same
 /// binary, and loading libarchive (with libxml2 and ICU), libcrypto or libyaml at every start

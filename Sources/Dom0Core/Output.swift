@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import FoundationEssentials
 
 /// Standard error as a TextOutputStream, for `print(…, to:)`: one write(2) per call, unbuffered.

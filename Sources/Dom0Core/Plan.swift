@@ -1,8 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import SystemPackage
 
 /// A step of a kind only one module knows (formatting a partition through a loop device,
@@ -16,6 +12,28 @@ public protocol PlanStep: Sendable {
     var headline: String { get }
     /// Carries it out.
     func apply(_ context: ApplyContext) async throws(Dom0Error)
+}
+
+/// A part of the host Dom0Kit prepares: one library module, one section of a host plan, one tool.
+/// Listed in the order host-prepare prepares a host.
+public enum Module: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// The dom0 disk layout (dom0-partition).
+    case disk
+    /// Supplemental packs (supp-pack).
+    case packs
+    /// The Xen and dom0 boot command lines (xen-cmdline, host-prepare boot).
+    case boot
+    /// control.slice and its members (control-slice).
+    case controlSlice = "control-slice"
+    /// pciback-agent's rules and unit.
+    case agent
+    /// Binding the hidden devices now (pciback-agent).
+    case devices
+
+    public var description: String { rawValue }
+
+    /// Whether what it changes takes effect only at the next boot.
+    public var takesEffectAtBoot: Bool { self == .boot }
 }
 
 /// One step a plan would take on the host.
@@ -45,8 +63,8 @@ public struct Change: Sendable, Equatable {
         }
     }
 
-    /// The module that asked for the step ("boot", "disk", …).
-    public var module: String
+    /// The module that asked for the step.
+    public var module: Module
     /// Why, in words an operator understands.
     public var summary: String
     /// The host path it touches (none for a tool run).
@@ -59,7 +77,7 @@ public struct Change: Sendable, Equatable {
 
     /// A file change, or nil when the host file already has exactly that content.
     public static func file(_ hostPath: FilePath, content: [UInt8], mode: mode_t = 0o644, in root: HostRoot,
-                            module: String, summary: String) throws(Dom0Error) -> Change? {
+                            module: Module, summary: String) throws(Dom0Error) -> Change? {
         let current = try root.read(hostPath)
         if current == content { return nil }
         return Change(module: module, summary: summary, path: hostPath,
@@ -67,23 +85,23 @@ public struct Change: Sendable, Equatable {
     }
 
     /// A deletion, or nil when the file is already gone.
-    public static func delete(_ hostPath: FilePath, in root: HostRoot, module: String, summary: String) throws(Dom0Error) -> Change? {
+    public static func delete(_ hostPath: FilePath, in root: HostRoot, module: Module, summary: String) throws(Dom0Error) -> Change? {
         guard let current = try root.read(hostPath) else { return nil }
         return Change(module: module, summary: summary, path: hostPath, action: .deleteFile, previous: current)
     }
 
     /// A sysfs attribute write.
-    public static func attribute(_ hostPath: FilePath, value: String, module: String, summary: String) -> Change {
+    public static func attribute(_ hostPath: FilePath, value: String, module: Module, summary: String) -> Change {
         Change(module: module, summary: summary, path: hostPath, action: .writeAttribute(value: value))
     }
 
     /// A tool run, with optional standard input.
-    public static func tool(_ argv: [String], input: String? = nil, module: String, summary: String) -> Change {
+    public static func tool(_ argv: [String], input: String? = nil, module: Module, summary: String) -> Change {
         Change(module: module, summary: summary, path: nil, action: .runTool(argv: argv, input: input))
     }
 
     /// A module's own step.
-    public static func step(_ step: any PlanStep, module: String, summary: String) -> Change {
+    public static func step(_ step: any PlanStep, module: Module, summary: String) -> Change {
         Change(module: module, summary: summary, path: nil, action: .custom(step))
     }
 

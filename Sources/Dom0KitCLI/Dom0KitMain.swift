@@ -1,13 +1,9 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import ArgumentParser
 import Dom0Core
-import HostSpec
 
-/// The tools of the multi-call binary; each name is also a symlink to `dom0kit`.
+/// The tools of the multi-call binary; each name is also a symlink to `dom0kit`, and each tool
+/// people run is an executable target of Package.swift (a test holds that list equal to this one).
 public enum Tool: String, CaseIterable, Sendable {
     case hostPrepare = "host-prepare"
     case dom0Partition = "dom0-partition"
@@ -33,9 +29,17 @@ public enum Tool: String, CaseIterable, Sendable {
         }
     }
 
-    /// Its one-line summary.
+    /// Its one-line summary: its `--help` abstract and its line in `dom0kit --help`.
     var summary: String {
-        command.configuration.abstract
+        switch self {
+        case .hostPrepare: "Prepare a Xen host from one spec: planned, applied, checked."
+        case .dom0Partition: "Plan and apply dom0 disk layouts (XS8, upgrade from the 4 GiB layout)."
+        case .xenCmdline: "Read and edit the Xen and dom0 boot command lines."
+        case .suppPack: "Verify, install, list and remove supplemental packs."
+        case .controlSlice: "Put control-plane daemons in control.slice with more CPU than the datapath."
+        case .pcibackAgent: "Bind hidden PCI devices to pciback or vfio-pci, and check the host's health."
+        case .controlSliceGenerator: "The systemd generator of control.slice: writes the slice and drop-ins into NORMAL-DIR."
+        }
     }
 }
 
@@ -58,6 +62,10 @@ public enum Dom0KitMain {
             exit(rest.isEmpty ? ExitStatus.usage.rawValue : ExitStatus.success.rawValue)
         case "--version":
             print(Dom0Kit.version)
+            exit(ExitStatus.success.rawValue)
+        case "--list-tools":
+            // For the installer and packagers: the symlinks to make, one name per line.
+            print(Tool.tools.map { "\($0.rawValue)\n" }.joined(), terminator: "")
             exit(ExitStatus.success.rawValue)
         case let other?:
             fail("dom0kit", Dom0Error(.usage, "unknown tool '\(other)'", fix: "run `dom0kit --help` for the list"))
@@ -121,11 +129,7 @@ public enum Dom0KitMain {
         text += "\nAlso, as systemd runs it from its generators directory:\n"
         text += "  \(Tool.controlSliceGenerator.rawValue) NORMAL-DIR [EARLY-DIR LATE-DIR]\n"
         text += "\nRun `dom0kit TOOL --help` for a tool's options; start with `host-prepare demo`.\n"
+        text += "`dom0kit --list-tools` prints the tools' names, one per line, for installers.\n"
         return text
     }
-}
-
-/// The one-line summary of a tool, from the capability list (one source for help and the demo).
-func abstract(_ tool: String) -> String {
-    Capability.named(tool)?.summary ?? ""
 }

@@ -26,6 +26,27 @@ struct HostOptions: ParsableArguments {
         try ToolEnvironment.current.sysfs(root)
     }
 
+    /// Where every tool's plans apply: the host root, its sysfs and the tool runner.
+    func applyContext() throws(Dom0Error) -> ApplyContext {
+        let root = try hostRoot()
+        return ApplyContext(root: root, sysfs: try sysfs(for: root))
+    }
+
+    /// The one way a tool's command carries out a plan: with `dryRun` it stops at the plan, else a
+    /// plan with steps is applied; then the outcome is printed — with --json, `json` of the apply
+    /// (nil when nothing was applied), else `text` of it — and a failed step is the command's error.
+    func carryOut(_ plan: Plan, dryRun: Bool, json: (ApplyReport?) -> any Encodable,
+                  text: (ApplyReport?) -> String) async throws {
+        let applied = dryRun || plan.isEmpty ? nil : await plan.apply(try applyContext())
+        print(self.json ? try Output.json(json(applied)) : text(applied), terminator: "")
+        if let error = applied?.error { throw error }
+    }
+
+    /// `carryOut` for the commands whose JSON is their report and the apply.
+    func carryOut(_ plan: Plan, report: some Encodable, dryRun: Bool, text: (ApplyReport?) -> String) async throws {
+        try await carryOut(plan, dryRun: dryRun, json: { Applied(report: report, apply: $0) }, text: text)
+    }
+
     /// The log level for a count of `-v`.
     static func logLevel(verbosity: Int) -> Logger.Level {
         switch verbosity {

@@ -57,7 +57,6 @@ public enum Demo {
         let spec = try HostSpec.load(specPath)
         let applier = HostApplier(context: ApplyContext(root: root, sysfs: KernelSimulator(demo.host)))
         let plan = try await HostPlanner(root: root).plan(spec)
-        plan.cleanUp()
         let apply = try await applier.apply(spec, from: specPath.string)
         let again = try await applier.apply(spec, from: specPath.string)
         let check = await HostCheck.run(spec, HealthContext(root: root, xen: await XenFacts.read(root, runner: CommandRunner())))
@@ -75,7 +74,7 @@ public enum Demo {
             devices: devices,
             files: [DemoHost.grubConfig.string, "/etc/default/grub", "/proc/cmdline",
                     "\(DemoHost.disk) (sparse \(DemoHost.diskSize >> 30) GiB image)"]
-                + DemoHost.controlDaemons.map { "/usr/lib/systemd/system/\($0).service" },
+                + DemoHost.controlUnits.map { "/usr/lib/systemd/system/\($0)" },
             plan: plan, apply: apply, applyAgain: again, check: check)
     }
 

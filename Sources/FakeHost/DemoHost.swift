@@ -1,3 +1,4 @@
+import ControlSlice
 import Dom0Core
 import PCIDevices
 import SystemPackage
@@ -29,9 +30,11 @@ public struct DemoHost: Sendable {
     /// The dom0 command line the demo host runs with (its /proc/cmdline and its grub.cfg's product entry).
     public static var dom0CommandLine: String { DemoFiles.dom0CommandLine }
 
-    /// The control-plane daemons whose units the host has.
-    public static let controlDaemons = ["xapi", "xenopsd-xc", "xcp-networkd", "xcp-rrdd", "squeezed",
-                                        "message-switch", "forkexecd", "xenstored", "xenconsoled", "sshd"]
+    /// The control-plane units the host has: control-slice's default members, less those an
+    /// XCP-ng 8.2 host does not run.
+    public static let controlUnits = SliceConfig.defaultMembers.filter {
+        !["v6d.service", "oxenstored.service", "cxenstored.service", "perfmon.service"].contains($0)
+    }
 
     /// Builds the demo host in `directory` (created if missing).
     public static func build(at directory: FilePath) throws(Dom0Error) -> DemoHost {
@@ -55,8 +58,8 @@ public struct DemoHost: Sendable {
         try host.write(grubConfig, DemoFiles.xcpngGrubConfig)
         try host.write("/etc/default/grub", DemoFiles.defaultGrub)
         try host.write("/etc/os-release", DemoFiles.osRelease)
-        for daemon in controlDaemons {
-            try host.write(FilePath("/usr/lib/systemd/system/\(daemon).service"), DemoFiles.unit(daemon))
+        for unit in controlUnits {
+            try host.write(FilePath("/usr/lib/systemd/system/\(unit)"), DemoFiles.unit(String(unit.dropLast(".service".count))))
         }
         try host.sparseFile(disk, size: diskSize)
         return DemoHost(host: host, devices: devices)

@@ -85,21 +85,9 @@ public struct HostApplier: Sendable {
     public func apply(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
         let root = context.root
         let previous = try ApplyJournal.read(root)
-        // The journal's directory exists before planning, so that the plan is the same whether
-        // or not an earlier apply made it (control-slice records the directories it creates);
-        // made only for this apply, it goes again when there is nothing to apply.
-        let made = try FileSystem.createDirectories(root.resolve(ApplyJournal.path).removingLastComponent())
-        let host: HostPlan
-        do {
-            host = try await HostPlanner(root: root, runner: context.runner).plan(spec)
-        } catch {
-            FileSystem.removeEmptyDirectories(made)
-            throw error
-        }
-        defer { host.cleanUp() }
+        let host = try await HostPlanner(root: root, runner: context.runner).plan(spec)
         guard !host.isEmpty else {
             if previous != nil { try AtomicWriter.delete(ApplyJournal.path, in: root) }
-            FileSystem.removeEmptyDirectories(made)
             return HostApplyReport(resumed: previous, plan: host, apply: nil)
         }
         let plan = host.plan

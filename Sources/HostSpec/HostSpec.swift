@@ -24,52 +24,45 @@ public struct HostSpec: Sendable, Equatable {
         }
 
         /// A host path: `/dev/sda`, `/dev/disk/by-id/…`, or an image file.
-        public var device: String
-        public var layout = "xs8"
+        public var device: FilePath
+        public var layout = LayoutName.xs8
         /// nil: from the host (UEFI when /sys/firmware/efi exists).
         public var firmware: Firmware?
         public var wipe = false
         public var mkfs = false
         public var upgrade = Upgrade.never
+
+        /// What dom0-partition is asked to do for this disk: an upgrade where the disk has a
+        /// layout to upgrade, the fresh layout on a blank one.
+        public var options: DiskOptions {
+            var options = DiskOptions()
+            options.layout = layout
+            options.firmware = firmware
+            options.wipe = wipe
+            options.mkfs = mkfs
+            options.upgrade = upgrade != .never
+            options.freshWhenBlank = true
+            options.destroyLocalSR = upgrade == .convert
+            return options
+        }
     }
 
-    /// The boot command lines. Lists add to what is configured; nothing is ever removed.
+    /// The boot command lines: where they live, and the settings to add to them.
     public struct Boot: Sendable, Equatable {
         public var style = BootStyle.auto
-        /// Xen's `iommu=` value.
-        public var iommu: String?
-        /// `dom0_mem=MIN[,max:MAX]`.
-        public var dom0Memory: MemoryRange?
-        /// Devices for `xen-pciback.hide`.
-        public var hide: [String] = []
-        /// Ids for `vfio-pci.ids`.
-        public var vfioIDs: [String] = []
-        /// More arguments for Xen and for dom0's kernel.
-        public var xenArguments: [String] = []
-        public var dom0Arguments: [String] = []
-    }
-
-    /// dom0's memory: what it starts with and, if given, the most it may balloon to (sizes as 4096M).
-    public struct MemoryRange: Sendable, Equatable {
-        public var min: String
-        public var max: String?
+        public var settings = BootSettings()
     }
 
     /// Supplemental packs to install.
     public struct Packs: Sendable, Equatable {
-        /// ISOs or pack directories (host paths), in order.
-        public var sources: [String]
+        /// ISOs or pack directories (paths on the machine running host-prepare), in order.
+        public var sources: [FilePath]
         public var acceptEULA = false
     }
 
-    /// The pciback-agent's rules, as `/etc/dom0kit/pciback.conf` lines.
+    /// The pciback-agent's rules, written to `/etc/dom0kit/pciback.conf`.
     public struct Devices: Sendable, Equatable {
-        public var rules: [String]
-
-        /// `/etc/dom0kit/pciback.conf` as host-prepare writes it.
-        public var configFile: String {
-            "# Written by host-prepare from its host spec; edit the spec, not this file.\n" + rules.map { $0 + "\n" }.joined()
-        }
+        public var rules: [BindRule]
     }
 
     public var disk: Disk?
@@ -113,18 +106,15 @@ public struct HostSpec: Sendable, Equatable {
 
     private static func disk(_ value: SpecValue) throws(Dom0Error) -> Disk {
         let fields = try value.fields(["device", "layout", "firmware", "wipe", "mkfs", "upgrade"])
-        let device = try fields.required("device")
-        var disk = Disk(device: try device.string())
-        guard disk.device.hasPrefix("/") else { throw device.error("\"\(disk.device)\" is not an absolute path", fix: "as /dev/sda") }
-        if let layout = fields["layout"] { disk.layout = try layout.choice(Layout.names) }
+        var disk = Disk(device: try fields.required("device").absolutePath(example: "/dev/sda"))
+        if let layout = fields["layout"] { disk.layout = try layout.choice(of: LayoutName.self) }
         if let firmware = fields["firmware"] {
-            let choice = try firmware.choice(["auto"] + Firmware.allCases.map(\.rawValue))
-            disk.firmware = Firmware(rawValue: choice)
+            disk.firmware = Firmware(rawValue: try firmware.choice(["auto"] + Firmware.allCases.map(\.rawValue)))
         }
         disk.wipe = try fields["wipe"]?.bool() ?? false
         disk.mkfs = try fields["mkfs"]?.bool() ?? false
         if let upgrade = fields["upgrade"] {
-            disk.upgrade = Disk.Upgrade(rawValue: try upgrade.choice(Disk.Upgrade.allCases.map(\.rawValue))) ?? .never
+            disk.upgrade = try upgrade.choice(of: Disk.Upgrade.self)
         }
         return disk
     }
@@ -133,21 +123,19 @@ public struct HostSpec: Sendable, Equatable {
         let fields = try value.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"])
         var boot = Boot()
         if let style = fields["style"] {
-            boot.style = BootStyle(rawValue: try style.choice(BootStyle.allCases.map(\.rawValue))) ?? .auto
+            boot.style = try style.choice(of: BootStyle.self)
         }
         if let iommu = fields["iommu"] {
             // `iommu: true` is the common case; any of Xen's iommu= values may be given as text.
             var text = try iommu.string()
             if let flag = try? iommu.bool() { text = flag ? "on" : "off" }
-            do { try XenIOMMU.validate(text) } catch { throw iommu.error(error.what, fix: error.fix) }
-            boot.iommu = text
+            do { boot.settings.iommu = try XenIOMMU(parsing: text) } catch { throw iommu.error(error.what, fix: error.fix) }
         }
         if let memory = fields["dom0_mem"] {
             let sizes = try memory.fields(["min", "max"])
             let minimum = try sizes.required("min"), maximum = sizes["max"]
-            let range = MemoryRange(min: try minimum.string(), max: try maximum?.string())
-            do { _ = try Dom0Memory(amount: range.min, maximum: range.max) } catch { throw memory.error(error.what, fix: "sizes as 4096M or 8G") }
-            boot.dom0Memory = range
+            let (amount, most) = (try minimum.string(), try maximum?.string())
+            do { boot.settings.dom0Memory = try Dom0Memory(amount: amount, maximum: most) } catch { throw memory.error(error.what, fix: "sizes as 4096M or 8G") }
         }
         if let hide = fields["hide"] {
             for item in try hide.items() {
@@ -161,20 +149,19 @@ public struct HostSpec: Sendable, Equatable {
                     address = item
                 }
                 let text = try address.string()
-                do { _ = try HideList.slot(text) } catch { throw address.error(error.what, fix: "as 0000:04:00.0 or 04:00.*") }
-                boot.hide.append(text)
+                do { boot.settings.hide.add(try HideList.slot(text)) } catch {
+                    throw address.error(error.what, fix: "as 0000:04:00.0 or 04:00.*")
+                }
             }
         }
         if let ids = fields["vfio_ids"] {
             for item in try ids.items() {
                 let text = try item.string()
-                var probe = VFIOIDs()
-                do { try probe.add(text) } catch { throw item.error(error.what, fix: "as 10de:1c81") }
-                boot.vfioIDs.append(text)
+                do { try boot.settings.vfioIDs.add(text) } catch { throw item.error(error.what, fix: "as 10de:1c81") }
             }
         }
-        boot.xenArguments = try arguments(fields["xen_args"], for: .xen)
-        boot.dom0Arguments = try arguments(fields["dom0_args"], for: .dom0)
+        boot.settings.xenArguments = try arguments(fields["xen_args"], for: .xen)
+        boot.settings.dom0Arguments = try arguments(fields["dom0_args"], for: .dom0)
         return boot
     }
 
@@ -204,9 +191,7 @@ public struct HostSpec: Sendable, Equatable {
         let fields = try value.fields(["sources", "accept_eula"])
         var packs = Packs(sources: [])
         for item in try fields.required("sources").items() {
-            let text = try item.string()
-            guard text.hasPrefix("/") else { throw item.error("\"\(text)\" is not an absolute path", fix: "as /srv/packs/driver.iso") }
-            packs.sources.append(text)
+            packs.sources.append(try item.absolutePath(example: "/srv/packs/driver.iso"))
         }
         packs.acceptEULA = try fields["accept_eula"]?.bool() ?? false
         return packs
@@ -233,11 +218,16 @@ public struct HostSpec: Sendable, Equatable {
 
     private static func devices(_ value: SpecValue) throws(Dom0Error) -> Devices {
         let fields = try value.fields(["rules"])
-        var rules: [String] = []
+        var rules: [BindRule] = []
         for item in try fields.required("rules").items() {
             let text = try item.string()
-            do { _ = try BindRules.parse(text, file: item.file) } catch { throw item.error(error.why ?? error.what, fix: error.fix) }
-            rules.append(text)
+            // One rule per item: a newline inside would make it two lines of the rules file.
+            guard !text.contains(where: \.isNewline) else { throw item.error("one rule per item", fix: "as 0000:04:00.0 pciback") }
+            let parsed: [BindRule]
+            do { parsed = try BindRules.parse(text, file: item.file) } catch { throw item.error(error.why ?? error.what, fix: error.fix) }
+            guard var rule = parsed.first else { throw item.error("an empty rule", fix: "as 0000:04:00.0 pciback") }
+            rule.source = "\(item.file):\(item.node.line)"
+            rules.append(rule)
         }
         return Devices(rules: rules)
     }

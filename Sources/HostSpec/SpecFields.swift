@@ -1,4 +1,5 @@
 import Dom0Core
+import SystemPackage
 
 /// One YAML value being read into a spec, with its path (`boot.hide[2]`) for errors.
 struct SpecValue {
@@ -67,11 +68,19 @@ struct SpecValue {
         return nodes.enumerated().map { SpecValue(node: $1, path: "\(path)[\($0)]", file: file) }
     }
 
-    /// A list of text items.
-    func strings() throws(Dom0Error) -> [String] {
-        var result: [String] = []
-        for item in try items() { result.append(try item.string()) }
-        return result
+    /// One of an enumeration's values, by its raw value.
+    func choice<Choice: RawRepresentable & CaseIterable>(of type: Choice.Type) throws(Dom0Error) -> Choice
+        where Choice.RawValue == String {
+        let text = try choice(Choice.allCases.map(\.rawValue))
+        guard let value = Choice(rawValue: text) else { throw error("\"\(text)\" is not a choice") }
+        return value
+    }
+
+    /// An absolute path; `example` shows one in the error.
+    func absolutePath(example: String) throws(Dom0Error) -> FilePath {
+        let text = try string()
+        guard text.hasPrefix("/") else { throw error("\(text.quotedForDisplay) is not an absolute path", fix: "as \(example)") }
+        return FilePath(text)
     }
 
     /// The fields of a mapping, to be read by key; unknown keys are an error when `finish` is called.

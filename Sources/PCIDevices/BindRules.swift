@@ -1,6 +1,21 @@
 import Dom0Core
 import SystemPackage
 
+/// A driver that keeps a device from dom0: what the rules bind hidden devices to.
+public enum PassthroughDriver: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
+    /// Xen's pciback (the device goes to a guest through Xen).
+    case pciback
+    /// vfio-pci (KVM, or a userspace driver).
+    case vfioPCI = "vfio-pci"
+    /// pci-stub: held, used by nothing.
+    case pciStub = "pci-stub"
+
+    /// The kernel module that provides it.
+    public var module: String { self == .pciback ? "xen-pciback" : rawValue }
+
+    public var description: String { rawValue }
+}
+
 /// Which devices are hidden from dom0, and for which driver.
 public struct BindRule: Sendable, Equatable, Encodable, CustomStringConvertible {
     /// What a rule matches.
@@ -12,12 +27,16 @@ public struct BindRule: Sendable, Equatable, Encodable, CustomStringConvertible 
     }
 
     public var match: Match
-    /// pciback, vfio-pci or pci-stub.
-    public var driver: String
+    public var driver: PassthroughDriver
     /// Where it came from ("/etc/dom0kit/pciback.conf:3", "/proc/cmdline").
     public var source: String
 
-    public static let drivers = ["pciback", "vfio-pci", "pci-stub"]
+    /// A rule binding what `match` matches to `driver`.
+    public init(match: Match, driver: PassthroughDriver, source: String) {
+        self.match = match
+        self.driver = driver
+        self.source = source
+    }
 
     public func matches(_ device: PCIDevice) -> Bool {
         switch match {
@@ -56,19 +75,29 @@ func hex4(_ value: UInt16) -> String {
 public enum BindRules {
     public static let path: FilePath = "/etc/dom0kit/pciback.conf"
 
-    /// Reads both sources under the root; `config`, when given, stands for the config file's
-    /// content (the rules as a plan is about to write them).
-    public static func load(_ root: HostRoot, config: String? = nil) throws(Dom0Error) -> BindRuleSet {
-        var text = config
-        if text == nil { text = try root.readText(path) }
-        var rules = try text.map { text throws(Dom0Error) in try parse(text, file: path.string) } ?? []
-        if let cmdline = try root.readText("/proc/cmdline") {
-            for token in cmdline.split(whereSeparator: \.isWhitespace) where token.hasPrefix("xen-pciback.hide=") {
-                let list = try HideList(parsing: String(token.dropFirst("xen-pciback.hide=".count)))
-                rules += list.slots.map { BindRule(match: .slot($0), driver: "pciback", source: "/proc/cmdline") }
-            }
+    /// Reads both sources under the root; `configured`, when given, stands for the config file's
+    /// rules (those a plan is about to write).
+    public static func load(_ root: HostRoot, configured: [BindRule]? = nil) throws(Dom0Error) -> BindRuleSet {
+        var rules = configured
+        if rules == nil { rules = try root.readText(path).map { text throws(Dom0Error) in try parse(text, file: path.string) } }
+        return BindRuleSet((rules ?? []) + (try running(root)))
+    }
+
+    /// The devices the running kernel's command line hides, as pciback rules. The line is split
+    /// as the kernel splits it (a quoted value keeps its blanks), by the one tokenizer boot lines use.
+    static func running(_ root: HostRoot) throws(Dom0Error) -> [BindRule] {
+        guard let cmdline = try root.readText("/proc/cmdline") else { return [] }
+        var rules: [BindRule] = []
+        for token in BootArguments(parsing: cmdline).values(of: HideList.key) {
+            let list = try HideList(parsing: String(token.dropFirst(HideList.key.count + 1)))
+            rules += list.slots.map { BindRule(match: .slot($0), driver: .pciback, source: "/proc/cmdline") }
         }
-        return BindRuleSet(rules)
+        return rules
+    }
+
+    /// The config file that holds `rules`, one per line in canonical form.
+    public static func configFile(_ rules: [BindRule], header: String) -> String {
+        "# \(header)\n" + rules.map { "\($0)\n" }.joined()
     }
 
     /// Lines of `MATCH DRIVER`: a PCI address (with * wildcards), `id vvvv:dddd[:svvv:sddd]`,
@@ -84,8 +113,8 @@ public enum BindRules {
                 Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: location, why: why,
                           fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
             }
-            guard let driver = words.last, BindRule.drivers.contains(driver) else {
-                throw bad("the last word must be one of " + BindRule.drivers.joined(separator: ", "))
+            guard let driver = words.last.flatMap(PassthroughDriver.init(rawValue:)) else {
+                throw bad("the last word must be one of " + PassthroughDriver.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let match: BindRule.Match
             switch (words.first, words.count) {

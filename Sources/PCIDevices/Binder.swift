@@ -39,21 +39,18 @@ public struct Binder: Sendable {
 
     static let logger = Logger(label: "dom0kit.binder")
 
-    /// The kernel module that provides each target driver.
-    static let modules = ["pciback": "xen-pciback", "vfio-pci": "vfio-pci", "pci-stub": "pci-stub"]
-
     /// Binds devices, each to its driver: every device's writes first, then one wait for all the
     /// driver links, so asynchronous probes overlap instead of queueing behind each other (a storm
     /// of 1,024 VFs waits about as long as one). Devices going to vfio-pci together count as viable
     /// in each other's IOMMU groups. Refusals are outcomes, not errors; `force` overrides them.
     /// Each device is as the caller just read it.
-    public func bind(_ requests: [(device: PCIDevice, driver: String)], force: Bool = false)
+    public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false)
         async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let bus = PCIBus(root: root)
         let refused = try refusals(requests, bus: bus)
         var results: [BDF: (BindOutcome, String)] = [:]
-        var probing: [BDF: String] = [:]
-        var loaded: Set<String> = []
+        var probing: [BDF: PassthroughDriver] = [:]
+        var loaded: Set<PassthroughDriver> = []
         for (device, driver) in requests {
             if let finished = try await start(device, to: driver, refusal: refused[device.bdf], force: force,
                                               loaded: &loaded, bus: bus) {
@@ -67,10 +64,10 @@ public struct Binder: Sendable {
 
     /// Everything up to the probe: checks, module, attribute writes. nil when the device is now
     /// being probed; else how it ended.
-    private func start(_ device: PCIDevice, to driver: String, refusal: BindRefusal?, force: Bool,
-                       loaded: inout Set<String>, bus: PCIBus) async throws(Dom0Error) -> (BindOutcome, String)? {
+    private func start(_ device: PCIDevice, to driver: PassthroughDriver, refusal: BindRefusal?, force: Bool,
+                       loaded: inout Set<PassthroughDriver>, bus: PCIBus) async throws(Dom0Error) -> (BindOutcome, String)? {
         let bdf = device.bdf
-        if device.driver == driver { return (.alreadyBound, "already on \(driver)") }
+        if device.driver == driver.rawValue { return (.alreadyBound, "already on \(driver)") }
         if let refusal {
             guard force else { return (.refused, refusal.description) }
             Self.logger.critical("binding \(bdf) to \(driver) although \(refusal.reason) (--force)",
@@ -83,11 +80,11 @@ public struct Binder: Sendable {
         let device0 = bdf.description
         do {
             if try bus.hasDriverOverride(bdf) {
-                try await write(driver, "/sys/bus/pci/devices/\(device0)/driver_override")
+                try await write(driver.rawValue, "/sys/bus/pci/devices/\(device0)/driver_override")
                 if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
                 try await write(device0, "/sys/bus/pci/drivers_probe")
             } else {
-                guard driver == "pciback" else {
+                guard driver == .pciback else {
                     return (.failed, "this kernel has no driver_override; only pciback can take \(bdf) (with new_slot)")
                 }
                 if try !bus.pcibackSlots().contains(bdf) { try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot") }
@@ -103,7 +100,7 @@ public struct Binder: Sendable {
 
     /// Waits for the driver links: drivers_probe returns whether or not a driver took the device,
     /// and some drivers probe asynchronously. Looks again after 1 ms, then less and less often.
-    private func settle(_ probing: [BDF: String], bus: PCIBus) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+    private func settle(_ probing: [BDF: PassthroughDriver], bus: PCIBus) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         var results: [BDF: (BindOutcome, String)] = [:]
         var waiting = probing
         let deadline = ContinuousClock.now + probeTimeout
@@ -112,9 +109,9 @@ public struct Binder: Sendable {
             let expired = ContinuousClock.now >= deadline
             for (bdf, driver) in waiting {
                 let now = try bus.driver(of: bdf)
-                if now != driver, try !bus.isPresent(bdf) {
+                if now != driver.rawValue, try !bus.isPresent(bdf) {
                     results[bdf] = (.vanished, "\(bdf) disappeared while being probed")
-                } else if now == driver {
+                } else if now == driver.rawValue {
                     results[bdf] = (.bound, "bound to \(driver)")
                 } else if expired {
                     results[bdf] = (.failed, "\(driver) did not take \(bdf) within \(probeTimeout) (driver: \(now ?? "none"))")
@@ -137,7 +134,7 @@ public struct Binder: Sendable {
             throw Dom0Error(.usage, "no such device", at: bdf.description, fix: "lspci -D lists the devices on the bus")
         }
         if try bus.hasDriverOverride(bdf) { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
-        if let current = device.driver, BindRule.drivers.contains(current) {
+        if let current = device.driver, PassthroughDriver(rawValue: current) != nil {
             try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")
         }
         try await write(bdf.description, "/sys/bus/pci/drivers_probe")
@@ -147,18 +144,18 @@ public struct Binder: Sendable {
     /// root disk's controller, its default route's NIC), or its IOMMU group is not viable for
     /// vfio-pci. Devices going to vfio-pci together count as viable in each other's groups. The
     /// one rule for binding, dry runs and health.
-    public func refusals(_ requests: [(device: PCIDevice, driver: String)], bus: PCIBus? = nil)
+    public func refusals(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], bus: PCIBus? = nil)
         throws(Dom0Error) -> [BDF: BindRefusal] {
         let bus = bus ?? PCIBus(root: root)
-        let pending = requests.filter { $0.device.driver != $0.driver }
+        let pending = requests.filter { $0.device.driver != $0.driver.rawValue }
         guard !pending.isEmpty else { return [:] }
         let guarded = try DeviceGuard(root: root).protected()
-        let companions = Set(requests.filter { $0.driver == "vfio-pci" }.map(\.device.bdf))
+        let companions = Set(requests.filter { $0.driver == .vfioPCI }.map(\.device.bdf))
         var result: [BDF: BindRefusal] = [:]
         for (device, driver) in pending {
             if let refusal = guarded[device.bdf] {
                 result[device.bdf] = refusal
-            } else if driver == "vfio-pci", let group = device.iommuGroup {
+            } else if driver == .vfioPCI, let group = device.iommuGroup {
                 let offenders = try bus.groupOffenders(of: device, companions: companions)
                 if !offenders.isEmpty {
                     result[device.bdf] = BindRefusal(
@@ -170,12 +167,12 @@ public struct Binder: Sendable {
         return result
     }
 
-    private func loadModule(_ driver: String, bus: PCIBus) async throws(Dom0Error) {
-        guard try !bus.hasDriver(driver) else { return }
-        guard root.isSystem, let module = Self.modules[driver] else {
-            throw Dom0Error("the \(driver) driver is not loaded", at: root.path.string, fix: "load \(Self.modules[driver] ?? driver) first")
+    private func loadModule(_ driver: PassthroughDriver, bus: PCIBus) async throws(Dom0Error) {
+        guard try !bus.hasDriver(driver.rawValue) else { return }
+        guard root.isSystem else {
+            throw Dom0Error("the \(driver) driver is not loaded", at: root.path.string, fix: "load \(driver.module) first")
         }
-        try await runner.check(["modprobe", module])
+        try await runner.check(["modprobe", driver.module])
     }
 
     /// One attribute write, tried again while the kernel answers EBUSY.

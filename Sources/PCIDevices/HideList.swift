@@ -2,6 +2,9 @@ import Dom0Core
 
 /// The devices of `xen-pciback.hide=(0000:04:00.0)(0000:00:19.*)`.
 public struct HideList: Sendable, Equatable, CustomStringConvertible {
+    /// The boot argument's key, on dom0's command line.
+    public static let key = "xen-pciback.hide"
+
     /// The hidden slots, in order, without duplicates.
     public private(set) var slots: [PCISlotPattern]
 
@@ -27,6 +30,15 @@ public struct HideList: Sendable, Equatable, CustomStringConvertible {
             rest = rest[rest.index(after: close)...]
         }
     }
+
+    /// Addresses as an operator types them, one each (`04:00.0`, `0000:01:00.*`).
+    public init(addresses: [String]) throws(Dom0Error) {
+        slots = []
+        for address in addresses { add(try Self.slot(address)) }
+    }
+
+    /// Whether no device is hidden.
+    public var isEmpty: Bool { slots.isEmpty }
 
     /// Adds a slot unless it is already there; returns whether it was added.
     @discardableResult

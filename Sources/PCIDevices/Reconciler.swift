@@ -82,7 +82,7 @@ public struct Reconciler: Sendable {
             devices = try bus.all()
         }
         let targets = devices.compactMap { device in rules.target(for: device).map { (device, $0) } }
-        let toBind = targets.filter { $0.0.driver != $0.1.driver }.map { (device: $0.0, driver: $0.1.driver) }
+        let toBind = targets.filter { $0.0.driver != $0.1.driver.rawValue }.map { (device: $0.0, driver: $0.1.driver) }
         let outcomes = toBind.isEmpty ? [:] : dryRun ? try dryRunOutcomes(toBind) : try await binder.bind(toBind, force: force)
         var reports: [DeviceReport] = []
         for (device, rule) in targets {
@@ -93,7 +93,7 @@ public struct Reconciler: Sendable {
             let (outcome, message) = outcomes[device.bdf] ?? (.alreadyBound, "already on \(rule.driver)")
             let after: String? = switch outcome {
             case .alreadyBound, .pending, .refused: device.driver
-            case .bound: rule.driver
+            case .bound: rule.driver.rawValue
             case .vanished: nil
             case .failed: try bus.driver(of: device.bdf)
             }
@@ -105,7 +105,7 @@ public struct Reconciler: Sendable {
     }
 
     /// What binding would do, binding nothing: the binder's own refusals (unless forced), else pending.
-    private func dryRunOutcomes(_ requests: [(device: PCIDevice, driver: String)]) throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+    private func dryRunOutcomes(_ requests: [(device: PCIDevice, driver: PassthroughDriver)]) throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let refused = force ? [:] : try binder.refusals(requests)
         var outcomes: [BDF: (BindOutcome, String)] = [:]
         for (device, driver) in requests {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CUdev
 import SystemPackage
 import Dom0Core

@@ -6,13 +6,12 @@ import SystemPackage
 public struct InstalledPack: Sendable, Codable, Equatable {
     public var identity: String
     public var version: String
-    public var kind: String
+    public var kind: PackKind
     public var description: String
     public var requires: [Requirement]
     /// The package names the package manager knows them by.
     public var packages: [String]
-    /// deb or rpm.
-    public var packageType: String
+    public var packageType: PackageType
     public var installedAt: String
 }
 
@@ -27,7 +26,7 @@ public enum PackRecords {
         let real = try root.resolve(directory)
         guard try FileSystem.status(real, followSymlinks: true)?.isDirectory == true else { return [] }
         var packs: [InstalledPack] = []
-        // Names starting with "." are records being written (see WritePackRecord), not packs.
+        // Names starting with "." are records being written (see InstallPack.writeRecord), not packs.
         for name in try FileSystem.entries(real) where !name.hasPrefix(".") {
             if let pack = try read(name, root) { packs.append(pack) }
         }
@@ -45,28 +44,67 @@ public enum PackRecords {
         guard let bytes = try root.read(folder.appending("XS-REPOSITORY")),
               let repository = try? PackXML.parse(bytes, file: folder.appending("XS-REPOSITORY").string),
               let version = repository.attributes["version"] else { return nil }
-        return InstalledPack(identity: identity, version: version, kind: "xenserver", description: "", requires: [],
-                             packages: [], packageType: "rpm", installedAt: "")
+        return InstalledPack(identity: identity, version: version, kind: .xenserver, description: "", requires: [],
+                             packages: [], packageType: .rpm, installedAt: "")
     }
 }
 
 /// Progress of verification and installation, in bytes, for a terminal.
 public typealias PackProgress = @Sendable (_ done: UInt64, _ total: UInt64) -> Void
 
-/// What installing a pack would do: the checks passed, the plan, and the staged packages.
+/// Where a pack stands against the host's install records: the one decision that planning,
+/// applying, `host-prepare check` and supp-pack's exit status 3 share.
+public enum PackStanding: Sendable, Equatable {
+    /// Not installed: install it.
+    case absent
+    /// An older version is installed: this one upgrades it.
+    case upgrades(installed: String)
+    /// This version is installed: nothing to do.
+    case installed
+    /// A newer version is installed: refused (remove it first to go back).
+    case newerInstalled(String)
+
+    /// The standing of `pack` among the installed packs.
+    public init(_ pack: PackMetadata, among installed: [InstalledPack]) {
+        guard let current = installed.first(where: { $0.identity == pack.identity }) else {
+            self = .absent
+            return
+        }
+        let order = VersionNumber.compare(pack.version, current.version)
+        self = order == 0 ? .installed : order > 0 ? .upgrades(installed: current.version) : .newerInstalled(current.version)
+    }
+
+    /// Whether applying installs the pack.
+    public var installs: Bool {
+        switch self {
+        case .absent, .upgrades: true
+        case .installed, .newerInstalled: false
+        }
+    }
+}
+
+/// What installing a pack would do: each repository's standing, and the plan. Nothing is read
+/// from the packages until the plan is applied (verified and staged then, by `InstallPack`).
 public struct PackInstall: Sendable {
     /// The pack's repositories, in install order.
     public var packs: [PackMetadata]
+    /// Each repository's standing, in the same order.
+    public var standings: [PackStanding]
     /// The host's product.
     public var product: HostProduct?
-    /// Package manager run and records written.
+    /// Package manager runs and records written.
     public var plan: Plan
-    /// Where the verified packages wait (a temporary directory on this machine).
-    public var staging: FilePath?
 
-    /// Removes the staged packages.
-    public func cleanUp() {
-        if let staging { try? FileSystem.removeTree(staging) }
+    /// The repositories already installed at their version.
+    public var alreadyInstalled: [PackMetadata] {
+        zip(packs, standings).filter { $0.1 == .installed }.map(\.0)
+    }
+
+    /// Throws exit status 3 when every repository is installed already, as XenServer's installer does.
+    public func requireSomethingToInstall(from source: PackSource) throws(Dom0Error) {
+        guard plan.isEmpty, let pack = alreadyInstalled.first else { return }
+        throw Dom0Error(.alreadyInstalled, "\(pack.identity) \(pack.version) is already installed", at: source.location.string,
+                        fix: "nothing to do; supp-pack remove \(pack.identity) first to install it again")
     }
 }
 
@@ -100,7 +138,7 @@ public struct PackInstaller: Sendable {
             sizes[file, default: 0] += UInt64(chunk.count)
             if let staging {
                 if outputs[file] == nil {
-                    let name = file.split(separator: "/").last.map(String.init) ?? file
+                    let name = InstallPack.stagedName(file)
                     do {
                         outputs[file] = try FileDescriptor.open(staging.appending(name), .writeOnly, options: [.create, .truncate],
                                                                 permissions: .ownerReadWrite)
@@ -124,14 +162,20 @@ public struct PackInstaller: Sendable {
         }
     }
 
-    /// Checks product, requirements, version and licence, verifies and stages the packages, and
-    /// plans the package manager run and the records. Nothing on the host changes.
-    public func prepare(_ source: PackSource, runner: CommandRunner = CommandRunner(),
-                        progress: PackProgress? = nil) async throws(Dom0Error) -> PackInstall {
+    /// Checks product, requirements, version and licence and plans, for each repository not yet
+    /// installed, its installation (`InstallPack`). Nothing on the host or this machine changes.
+    public func plan(_ source: PackSource, progress: PackProgress? = nil) throws(Dom0Error) -> PackInstall {
         let packs = try PackReader.read(source)
         let product = try HostProduct.read(root, override: productOverride)
         let installed = try PackRecords.all(root)
-        for pack in packs {
+        let standings = packs.map { PackStanding($0, among: installed) }
+        var plan = Plan()
+        for (pack, standing) in zip(packs, standings) {
+            if case .newerInstalled(let version) = standing {
+                throw Dom0Error(.refused, "\(pack.identity) \(version) is installed, newer than \(pack.version)",
+                                at: source.location.string, fix: "remove it first to go back")
+            }
+            guard standing.installs else { continue }
             if let wanted = pack.product {
                 guard let product else {
                     throw Dom0Error(.usage, "cannot tell this host's product", at: root.path.string,
@@ -147,60 +191,14 @@ public struct PackInstaller: Sendable {
                 throw Dom0Error(.refused, "\(pack.identity) \(pack.version) has unmet requirements", at: source.location.string,
                                 why: unmet.map(\.description).joined(separator: "; "), fix: "install what it requires first")
             }
-            if let current = installed.first(where: { $0.identity == pack.identity }) {
-                let order = VersionNumber.compare(pack.version, current.version)
-                if order == 0 {
-                    throw Dom0Error(.alreadyInstalled, "\(pack.identity) \(pack.version) is already installed", at: source.location.string,
-                                    fix: "nothing to do; supp-pack remove \(pack.identity) first to install it again")
-                }
-                if order < 0 {
-                    throw Dom0Error(.refused, "\(pack.identity) \(current.version) is installed, newer than \(pack.version)",
-                                    at: source.location.string, fix: "remove it first to go back")
-                }
-            }
             if pack.eula != nil && !acceptEULA {
                 throw Dom0Error(.refused, "\(pack.identity) carries a licence to accept", at: source.location.string,
                                 fix: "read it (supp-pack info) and pass --accept-eula")
             }
+            plan.add(.step(InstallPack(source: source.location, pack: pack, progress: progress), module: .packs,
+                           summary: "install \(pack.identity) \(pack.version)"))
         }
-        let staging = try FileSystem.makeScratchDirectory(prefix: "dom0kit-pack")
-        do {
-            try verify(source, packs, stagingInto: staging, progress: progress)
-            return PackInstall(packs: packs, product: product, plan: try await plan(packs, staging: staging, runner: runner),
-                               staging: staging)
-        } catch {
-            try? FileSystem.removeTree(staging)
-            throw error
-        }
-    }
-
-    private func plan(_ packs: [PackMetadata], staging: FilePath, runner: CommandRunner) async throws(Dom0Error) -> Plan {
-        var plan = Plan()
-        let now = Date.now.formatted(.iso8601)
-        for pack in packs {
-            let files = pack.packages.map { staging.appending($0.file.split(separator: "/").last.map(String.init) ?? $0.file).string }
-            let type = pack.packages.first?.type ?? "rpm"
-            var names: [String] = []
-            for file in files {
-                let query = type == "deb" ? ["dpkg-deb", "--field", file, "Package"] : ["rpm", "-qp", "--qf", "%{NAME}\\n", file]
-                names.append(try await runner.check(query, effect: .readOnly).stdout.trimmingWhitespace)
-            }
-            if !files.isEmpty {
-                // One transaction: either every package of the pack installs, or none does.
-                let argv = type == "deb"
-                    ? ["dpkg"] + (root.isSystem ? [] : ["--root=\(root.path)"]) + ["--install"] + files
-                    // --replacepkgs: installing again what a cut-short install already installed succeeds.
-                    : ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-Uvh", "--replacepkgs"] + files
-                plan.add(.tool(argv, module: "pack", summary: "install \(pack.identity) \(pack.version)"))
-            }
-            let record = InstalledPack(identity: pack.identity, version: pack.version, kind: pack.kind, description: pack.description,
-                                       requires: pack.requires, packages: names, packageType: type, installedAt: now)
-            var records = pack.recordFiles
-            records[PackRecords.dom0KitRecord] = try Output.json(record)
-            plan.add(.step(WritePackRecord(identity: pack.identity, files: records), module: "pack",
-                           summary: "record \(pack.identity) \(pack.version) as installed"))
-        }
-        return plan
+        return PackInstall(packs: packs, standings: standings, product: product, plan: plan)
     }
 
     /// The requirements neither an installed pack nor the host product satisfies.
@@ -229,7 +227,7 @@ public struct PackInstaller: Sendable {
         guard let pack = try PackRecords.read(identity, root) else {
             throw Dom0Error(.usage, "\(identity) is not installed", at: PackRecords.directory.string, fix: "supp-pack list shows what is")
         }
-        guard pack.kind != "xenserver" else {
+        guard pack.kind != .xenserver else {
             throw Dom0Error(.refused, "\(identity) is the host's own product record, not a pack Dom0Kit installed",
                             at: PackRecords.directory.appending(identity).string, fix: "leave it: the host needs it")
         }
@@ -242,34 +240,70 @@ public struct PackInstaller: Sendable {
         }
         var plan = Plan()
         if !pack.packages.isEmpty {
-            let argv = pack.packageType == "deb"
-                ? ["dpkg"] + (root.isSystem ? [] : ["--root=\(root.path)"]) + ["--purge"] + pack.packages
-                : ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-e"] + pack.packages
-            plan.add(.tool(argv, module: "pack", summary: "erase the packages of \(identity)"))
+            plan.add(.tool(pack.packageType.eraseCommand(pack.packages, root: root), module: .packs,
+                           summary: "erase the packages of \(identity)"))
         }
         let folder = PackRecords.directory.appending(identity)
         for name in try FileSystem.entries(root.resolve(folder)) {
-            plan.add(try Change.delete(folder.appending(name), in: root, module: "pack", summary: "the record of \(identity)"))
+            plan.add(try Change.delete(folder.appending(name), in: root, module: .packs, summary: "the record of \(identity)"))
         }
-        plan.add(.step(RemoveEmptyDirectory(path: folder.string), module: "pack", summary: "the record of \(identity)"))
+        plan.add(.step(RemoveEmptyDirectory(path: folder.string), module: .packs, summary: "the record of \(identity)"))
         return plan
     }
 }
 
-/// Writes a pack's install records as one directory renamed into place, after the packages are
-/// installed: a crash leaves either no record (installing again does it all, idempotently) or the
-/// whole record, never a part that would make the pack look installed.
-struct WritePackRecord: PlanStep {
-    var identity: String
-    /// File name → content: XS-REPOSITORY, XS-PACKAGES (as XenServer keeps them) and dom0kit.json.
-    var files: [String: String]
+/// Installs one repository of a pack when applied: its packages verified (size and checksum)
+/// while they are staged on this machine, installed in one package manager transaction, then the
+/// install record written as one directory renamed into place. A crash leaves either no record
+/// (applying again installs it all, idempotently) or the whole record, never a part that would
+/// make the pack look installed.
+public struct InstallPack: PlanStep {
+    /// The pack's medium (an ISO or a directory on this machine).
+    public var source: FilePath
+    public var pack: PackMetadata
+    /// Bytes verified, for a terminal.
+    public var progress: PackProgress?
 
-    var kind: String { "recordPack" }
-    var details: [String: String] { ["pack": identity, "files": files.keys.sorted().joined(separator: " ")] }
-    var headline: String { "write \(PackRecords.directory)/\(identity)/ (\(files.keys.sorted().joined(separator: ", ")))" }
+    public var kind: String { "installPack" }
+    public var details: [String: String] {
+        ["pack": pack.identity, "version": pack.version, "source": source.string,
+         "packages": pack.packages.map(\.file).joined(separator: " ")]
+    }
+    public var headline: String {
+        "verify and install \(pack.identity) \(pack.version) from \(source) ("
+            + (pack.packages.isEmpty ? "no packages" : pack.packages.map(\.file).joined(separator: ", "))
+            + "), then write \(PackRecords.directory)/\(pack.identity)/"
+    }
 
-    func apply(_ context: ApplyContext) async throws(Dom0Error) {
-        let base = try context.root.resolve(PackRecords.directory)
+    public func apply(_ context: ApplyContext) async throws(Dom0Error) {
+        let staging = try FileSystem.makeScratchDirectory(prefix: "dom0kit-pack")
+        defer { try? FileSystem.removeTree(staging) }
+        let source = try PackSource.open(self.source)
+        try PackInstaller(root: context.root).verify(source, [pack], stagingInto: staging, progress: progress)
+        let type = pack.packages.first?.type ?? .rpm
+        let files = pack.packages.map { staging.appending(Self.stagedName($0.file)).string }
+        var names: [String] = []
+        for file in files {
+            names.append(try await context.runner.check(type.nameQuery(file), effect: .readOnly).stdout.trimmingWhitespace)
+        }
+        if !files.isEmpty { try await context.runner.check(type.installCommand(files, root: context.root)) }
+        let record = InstalledPack(identity: pack.identity, version: pack.version, kind: pack.kind, description: pack.description,
+                                   requires: pack.requires, packages: names, packageType: type,
+                                   installedAt: Date.now.formatted(.iso8601))
+        var records = pack.recordFiles
+        records[PackRecords.dom0KitRecord] = try Output.json(record)
+        try Self.writeRecord(pack.identity, records, in: context.root)
+    }
+
+    /// A package's file name in the staging directory.
+    static func stagedName(_ file: String) -> String {
+        file.split(separator: "/").last.map(String.init) ?? file
+    }
+
+    /// Writes the record files (XS-REPOSITORY, XS-PACKAGES as XenServer keeps them, and
+    /// dom0kit.json) into a fresh directory, then renames it into place.
+    static func writeRecord(_ identity: String, _ files: [String: String], in root: HostRoot) throws(Dom0Error) {
+        let base = try root.resolve(PackRecords.directory)
         let target = base.appending(identity), fresh = base.appending(".\(identity).new"), old = base.appending(".\(identity).old")
         for leftover in [fresh, old] where try FileSystem.status(leftover) != nil { try FileSystem.removeTree(leftover) }
         try FileSystem.createDirectories(fresh)

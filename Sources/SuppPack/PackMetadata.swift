@@ -1,11 +1,50 @@
 import Dom0Core
 
+/// The kind of package a pack carries, which decides the package manager that installs it.
+public enum PackageType: String, Sendable, Codable, CaseIterable {
+    case rpm, deb
+
+    /// The command that installs `files` into the host at `root` in one transaction.
+    func installCommand(_ files: [String], root: HostRoot) -> [String] {
+        switch self {
+        case .deb: ["dpkg"] + (root.isSystem ? [] : ["--root=\(root.path)"]) + ["--install"] + files
+        // --replacepkgs: installing again what a cut-short install already installed succeeds.
+        case .rpm: ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-Uvh", "--replacepkgs"] + files
+        }
+    }
+
+    /// The command that erases installed packages by name.
+    func eraseCommand(_ names: [String], root: HostRoot) -> [String] {
+        switch self {
+        case .deb: ["dpkg"] + (root.isSystem ? [] : ["--root=\(root.path)"]) + ["--purge"] + names
+        case .rpm: ["rpm"] + (root.isSystem ? [] : ["--root", root.path.string]) + ["-e"] + names
+        }
+    }
+
+    /// The command that prints a package file's name.
+    func nameQuery(_ file: String) -> [String] {
+        switch self {
+        case .deb: ["dpkg-deb", "--field", file, "Package"]
+        case .rpm: ["rpm", "-qp", "--qf", "%{NAME}\\n", file]
+        }
+    }
+}
+
+/// What kind of pack a record or a medium is.
+public enum PackKind: String, Sendable, Codable {
+    /// XS-REPOSITORY and XS-PACKAGES.
+    case legacy
+    /// update.xml and a yum repository.
+    case update
+    /// The host's own product record (xs:main), which no tool installed or removes.
+    case xenserver
+}
+
 /// A package a pack carries, with what it must be.
 public struct PackPackage: Sendable, Codable, Equatable {
     /// Its label (legacy) or name (update-style).
     public var label: String
-    /// rpm or deb.
-    public var type: String
+    public var type: PackageType
     /// Its path in the pack.
     public var file: String
     /// Its size in bytes.
@@ -28,8 +67,7 @@ public struct Requirement: Sendable, Codable, Equatable, CustomStringConvertible
 
 /// What a pack is: identity, version, requirements and packages.
 public struct PackMetadata: Sendable, Codable {
-    /// legacy (XS-REPOSITORY) or update (update.xml and a yum repository).
-    public var kind: String
+    public var kind: PackKind
     public var originator: String
     public var name: String
     /// The product it is for (legacy packs).
@@ -114,10 +152,10 @@ public enum PackReader {
             }
             let type = element.attributes["type"] ?? "rpm"
             return PackPackage(label: try attribute(element, "label", file + "XS-PACKAGES"),
-                               type: type.hasSuffix("deb") ? "deb" : "rpm", file: path, size: size, checksumType: "md5", checksum: md5)
+                               type: type.hasSuffix("deb") ? .deb : .rpm, file: path, size: size, checksumType: "md5", checksum: md5)
         }
         return PackMetadata(
-            kind: "legacy", originator: try identityField(try attribute(repository, "originator", file + "XS-REPOSITORY"),
+            kind: .legacy, originator: try identityField(try attribute(repository, "originator", file + "XS-REPOSITORY"),
                                                           "originator", file + "XS-REPOSITORY"),
             name: try identityField(try attribute(repository, "name", file + "XS-REPOSITORY"), "name", file + "XS-REPOSITORY"),
             product: repository.attributes["product"],
@@ -159,13 +197,13 @@ public enum PackReader {
                   let checksum = element.child("checksum") else {
                 throw malformed(file + primaryPath, "a package lacks name, location or checksum")
             }
-            return PackPackage(label: name, type: "rpm", file: try packagePath(href, prefix: "", source),
+            return PackPackage(label: name, type: .rpm, file: try packagePath(href, prefix: "", source),
                                size: element.child("size")?.attributes["package"].flatMap { UInt64($0) },
                                checksumType: checksum.attributes["type"] ?? "sha256", checksum: checksum.text.trimmingWhitespace.lowercased())
         }
         let guidance = (field("after-apply-guidance") ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         return PackMetadata(
-            kind: "update", originator: "update", name: label, product: nil, version: version, build: nil,
+            kind: .update, originator: "update", name: label, product: nil, version: version, build: nil,
             description: field("name-description") ?? "", requires: [], packages: packages, eula: eula,
             afterApplyGuidance: guidance, uuid: field("uuid"), enforceHomogeneity: field("enforce-homogeneity").map { $0 == "true" },
             recordFiles: ["update.xml": String(decoding: updateBytes, as: UTF8.self)])

@@ -1,8 +1,6 @@
 // The child process of the atomic-writer crash test: rewrites one file, alternating between two
 // contents, until the test kills it with SIGKILL.
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dom0Core
 import SystemPackage
 import TestSupport

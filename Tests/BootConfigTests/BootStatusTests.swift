@@ -1,5 +1,6 @@
 import BootConfig
 import Dom0Core
+import PCIDevices
 import Testing
 import TestSupport
 
@@ -35,9 +36,9 @@ struct BootStatusTests {
 struct BootKnobsTests {
     @Test func hideAddsCanonicallyAndRemovesDownToNothing() async throws {
         let host = try XenServerHost("xcpng-8.3-uefi.grub.cfg")
-        try await host.run(try await BootKnobs.hide(add: ["04:00.0", "0000:01:00.0", "04:00.0"], remove: [], host.editor))
+        try await host.run(try await BootKnobs.hide(add: try HideList(addresses: ["04:00.0", "0000:01:00.0", "04:00.0"]), remove: HideList(), host.editor))
         #expect(try await BootKnobs.hidden(host.editor).description == "(0000:04:00.0)(0000:01:00.0)")
-        try await host.run(try await BootKnobs.hide(add: [], remove: ["0000:04:00.0", "01:00.0"], host.editor))
+        try await host.run(try await BootKnobs.hide(add: HideList(), remove: try HideList(addresses: ["0000:04:00.0", "01:00.0"]), host.editor))
         #expect(try await host.editor.configured(.dom0).values(of: BootKnob.hide).isEmpty)
         #expect(try host.text == host.original)
     }
@@ -56,21 +57,21 @@ struct BootKnobsTests {
     @Test func dom0MemoryWarnsAboveTheHostsMemory() async throws {
         let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
         try host.test.host.write("/proc/meminfo", "MemTotal:       16318480 kB\nMemFree:         1000000 kB\n")
-        let (edits, warnings) = try await BootKnobs.dom0Memory("32G", maximum: nil, host.editor)
+        let (edits, warnings) = try await BootKnobs.dom0Memory(try Dom0Memory(amount: "32G", maximum: nil), host.editor)
         #expect(edits == [.set(.xen, "dom0_mem=32G")])
         #expect(warnings == ["dom0_mem 32G is more than the host's 15936 MiB"])
-        let (bounded, none) = try await BootKnobs.dom0Memory("4G", maximum: "8G", host.editor)
+        let (bounded, none) = try await BootKnobs.dom0Memory(try Dom0Memory(amount: "4G", maximum: "8G"), host.editor)
         #expect(bounded == [.set(.xen, "dom0_mem=4G,max:8G")])
         #expect(none.isEmpty)
-        await #expect(throws: Dom0Error.self) { try await BootKnobs.dom0Memory("8G", maximum: "4G", host.editor) }
+        await #expect(throws: Dom0Error.self) { try await BootKnobs.dom0Memory(try Dom0Memory(amount: "8G", maximum: "4G"), host.editor) }
     }
 
     @Test func vfioIdsAreAddedAndRemoved() async throws {
         let test = try TestHost()
         try test.host.write("/etc/default/grub", "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n")
         let editor = BootEditor(root: test.root)
-        #expect(try await BootKnobs.vfio(add: ["10DE:1C81", "10de:0fb9"], remove: [], editor)
+        #expect(try await BootKnobs.vfio(add: try VFIOIDs(["10DE:1C81", "10de:0fb9"]), remove: VFIOIDs(), editor)
                 == [.set(.dom0, "vfio-pci.ids=10de:1c81,10de:0fb9")])
-        #expect(try await BootKnobs.vfio(add: [], remove: [], editor) == [.delete(.dom0, "vfio-pci.ids")])
+        #expect(try await BootKnobs.vfio(add: VFIOIDs(), remove: VFIOIDs(), editor) == [.delete(.dom0, "vfio-pci.ids")])
     }
 }

@@ -52,7 +52,7 @@ struct KnobTests {
         ("bogus", false), ("force=maybe", false), ("", false), ("no-on", false),
     ])
     func xenIOMMUValuesAreXensDocumentedOnes(value: String, valid: Bool) {
-        #expect(((try? XenIOMMU.validate(value)) != nil) == valid)
+        #expect(((try? XenIOMMU(parsing: value)) != nil) == valid)
     }
 
     @Test func vfioIDsAreCheckedLowerCasedAndDeduplicated() throws {

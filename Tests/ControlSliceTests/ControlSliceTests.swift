@@ -248,7 +248,7 @@ struct SliceUnitTests {
         try host.test.host.write("/proc/1202/cgroup", "0::/system.slice/sshd.service\n")
         let status = try SliceStatus.read(SliceConfig(), members: ["xapi.service", "sshd.service", "xenstored.service"], root: host.root)
         #expect(status.configuredWeight == 1000 && status.liveWeight == 100)
-        #expect(status.members.map(\.state) == ["in slice", "outside the slice", "not running"])
+        #expect(status.members.map(\.state.rawValue) == ["in slice", "outside the slice", "not running"])
         #expect(status.members[1].cgroup == "/system.slice/sshd.service")
     }
 }

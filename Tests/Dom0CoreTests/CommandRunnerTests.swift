@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dom0Core
 import SystemPackage
 import Testing
@@ -63,6 +61,23 @@ struct CommandRunnerTests {
     @Test func environmentOverridesReachTheChild() async throws {
         let result = try await CommandRunner(environment: ["DOM0KIT_TEST": "yes"]).run(["sh", "-c", "echo $DOM0KIT_TEST"])
         #expect(result.stdout == "yes\n")
+    }
+
+    /// A tool is looked up once, in the PATH the child gets, skipping a directory or a file that is
+    /// not executable under its name, and started by the path found.
+    @Test func aToolIsFoundOnceOnThePathAndStartedByThatPath() async throws {
+        let directory = try TemporaryDirectory()
+        let (first, second, third) = (directory.appending("a"), directory.appending("b"), directory.appending("c"))
+        try FileSystem.createDirectories(first.appending("dom0kit-probe"))
+        try FileSystem.createDirectories(second)
+        try AtomicWriter.write(Array("#!/bin/sh\necho wrong\n".utf8), to: second.appending("dom0kit-probe"), in: .system, mode: 0o644)
+        try FileSystem.createDirectories(third)
+        try AtomicWriter.write(Array("#!/bin/sh\necho \"$0\"\n".utf8), to: third.appending("dom0kit-probe"), in: .system, mode: 0o755)
+        let path = "\(first):\(second):\(third):/usr/bin:/bin"
+        #expect(CommandRunner.locate("dom0kit-probe", path: path) == third.appending("dom0kit-probe"))
+        let result = try await CommandRunner(environment: ["PATH": path]).run(["dom0kit-probe"])
+        #expect(result.stdout == "\(third.appending("dom0kit-probe"))\n")
+        #expect(result.argv == ["dom0kit-probe"], "plans and logs keep the argv as given")
     }
 
     @Test func aSignalledToolReportsShellStyleStatus() async throws {

@@ -17,12 +17,12 @@ struct PlanTests {
     }
 
     private func change(_ path: FilePath, _ text: String) throws -> Change? {
-        try Change.file(path, content: Array(text.utf8), in: root, module: "test", summary: "set \(path)")
+        try Change.file(path, content: Array(text.utf8), in: root, module: .boot, summary: "set \(path)")
     }
 
     @Test func aFileWithTheWantedContentNeedsNoChange() throws {
         #expect(try change("/etc/grub", "GRUB_TIMEOUT=5\n") == nil)
-        #expect(try Change.delete("/etc/missing", in: root, module: "test", summary: "") == nil)
+        #expect(try Change.delete("/etc/missing", in: root, module: .boot, summary: "") == nil)
     }
 
     @Test func anEmptyPlanIsEmptyInJSON() throws {
@@ -35,8 +35,8 @@ struct PlanTests {
         var plan = Plan()
         plan.add(try change("/etc/grub", "GRUB_TIMEOUT=1\n"))
         plan.add(try change("/etc/new", "x\n"))
-        plan.add(.attribute("/sys/bus/pci/devices/0000:01:00.0/driver_override", value: "pciback", module: "pci", summary: "s"))
-        plan.add(.tool(["update-grub"], module: "boot", summary: "regenerate grub.cfg"))
+        plan.add(.attribute("/sys/bus/pci/devices/0000:01:00.0/driver_override", value: "pciback", module: .devices, summary: "s"))
+        plan.add(.tool(["update-grub"], module: .boot, summary: "regenerate grub.cfg"))
         let decoded = try JSONDecoder().decode(PlanJSON.self, from: Data(Output.json(plan).utf8))
         #expect(decoded.schemaVersion == 1)
         let changes = decoded.changes
@@ -61,7 +61,7 @@ struct PlanTests {
     @Test func applyStopsAtTheFirstFailureAndSaysWhatWasNotDone() async throws {
         let plan = Plan([
             try #require(try change("/etc/one", "1\n")),
-            .tool(["false"], module: "test", summary: "fails"),
+            .tool(["false"], module: .boot, summary: "fails"),
             try #require(try change("/etc/two", "2\n")),
         ])
         let report = await plan.apply(ApplyContext(root: root))
@@ -71,7 +71,7 @@ struct PlanTests {
         #expect(report.error?.description.contains("exit status 1") == true)
         #expect(report.notDone.map(\.path) == ["/etc/two"])
         #expect(try root.read("/etc/two") == nil)
-        #expect(report.text.contains("not done: [test] create /etc/two"))
+        #expect(report.text.contains("not done: [boot] create /etc/two"))
     }
 
     @Test func applyRefusesAFileThatChangedAfterPlanning() async throws {
@@ -91,7 +91,7 @@ struct PlanTests {
 
     @Test func dryRunRunnerRecordsMutatingToolsWithoutRunningThem() async throws {
         let marker = directory.appending("ran")
-        let plan = Plan([.tool(["touch", marker.string], module: "test", summary: "touch")])
+        let plan = Plan([.tool(["touch", marker.string], module: .boot, summary: "touch")])
         let report = await plan.apply(ApplyContext(root: root, runner: CommandRunner(dryRun: true)))
         #expect(report.succeeded)
         #expect(try FileSystem.status(marker) == nil)

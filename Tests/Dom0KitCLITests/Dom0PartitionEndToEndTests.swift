@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dom0Core
 import FoundationEssentials
 import SystemPackage

@@ -22,6 +22,18 @@ struct EndToEndTests {
         try await CommandRunner(timeout: .seconds(120)).run(argv)
     }
 
+    /// The tools are listed once, in `Tool`: the binary names them to installers, and Package.swift's
+    /// list (a manifest cannot import the code) is held equal to it here.
+    @Test func theBinaryAndTheManifestNameTheSameTools() async throws {
+        let listed = try await run([BuiltProducts.executable("dom0kit").string, "--list-tools"])
+        #expect(listed.status == 0)
+        #expect(listed.stdout == Self.tools.map { "\($0)\n" }.joined())
+        let manifest = FilePath(#filePath).removingLastComponent().removingLastComponent().removingLastComponent().appending("Package.swift")
+        let line = try #require(try contents(manifest)?.split(separator: "\n").first { $0.hasPrefix("let tools = [") })
+        let names = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        #expect(names == Self.tools)
+    }
+
     @Test(arguments: tools)
     func everyToolAnswersHelpThroughItsSymlink(tool: String) async throws {
         let result = try await run([links.appending(tool).string, "--help"])

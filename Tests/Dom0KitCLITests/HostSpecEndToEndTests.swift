@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Dom0Core
 import Dom0KitDemo
 import FakeHost
@@ -27,6 +28,30 @@ struct HostSpecEndToEndTests {
     func hostPrepare(_ arguments: [String], environment: [String: String] = [:]) async throws -> CommandResult {
         try await CommandRunner(timeout: .seconds(120), environment: environment)
             .run([FakeHostTools.executable.string, "host-prepare"] + arguments)
+    }
+
+    /// host-prepare plans each module's change as the module's own tool plans it: the same steps,
+    /// diffs, argv and details, from the one planner both call.
+    @Test func eachSectionIsWhatItsOwnToolPlans() async throws {
+        let site = try await Site()
+        let pack = site.directory.appending("packs/dom0kit-demo-tools.iso")
+        let planned = try await hostPrepare(["plan", site.spec.string, "--root", site.root, "--json"])
+        #expect(planned.status == 0, "\(planned.stderr)")
+        let sections = try JSONDecoder().decode(HostPlanJSON.self, from: Data(planned.stdout.utf8)).sections
+        func section(_ module: String) -> [JSONValue]? { sections.first { $0.module == module }?.plan.changes }
+        func tool(_ arguments: [String]) async throws -> String {
+            let result = try await CommandRunner(timeout: .seconds(120)).run([FakeHostTools.executable.string] + arguments
+                + ["--root", site.root, "--json"])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return result.stdout
+        }
+        let disk = try await tool(["dom0-partition", "plan", "--disk", DemoHost.disk.string])
+        #expect(try JSONDecoder().decode(ToolJSON.self, from: Data(disk.utf8)).report.plan.changes == section("disk"))
+        let slice = try await tool(["control-slice", "apply", "--dry-run", "--weight", "1000"])
+        #expect(try JSONDecoder().decode(ToolJSON.self, from: Data(slice.utf8)).report.plan.changes == section("control-slice"))
+        let install = try await tool(["supp-pack", "install", "--dry-run", pack.string])
+        #expect(try JSONDecoder().decode(ToolJSON.Report.self, from: Data(install.utf8)).plan.changes == section("packs"))
+        for module in ["disk", "control-slice", "packs"] { #expect(section(module)?.isEmpty == false, "\(module)") }
     }
 
     @Test func planPrintsEveryModuleAndJSONForScripts() async throws {
@@ -98,4 +123,30 @@ struct HostSpecEndToEndTests {
         #expect(failed.stderr.contains("no such pack"))
         #expect(try HostRoot(FilePath(site.root)).exists("/var/lib/dom0kit/firstboot.done") == false)
     }
+}
+
+/// A JSON value, compared as a whole.
+private indirect enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+}
+
+private struct PlanJSON: Decodable { var changes: [JSONValue] }
+private struct HostPlanJSON: Decodable {
+    struct Section: Decodable { var module: String; var plan: PlanJSON }
+    var sections: [Section]
+}
+/// A tool's --json: its report (or, for supp-pack install, itself) holds the plan.
+private struct ToolJSON: Decodable {
+    struct Report: Decodable { var plan: PlanJSON }
+    var report: Report
 }

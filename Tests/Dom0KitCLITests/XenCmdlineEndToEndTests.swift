@@ -28,6 +28,21 @@ struct XenCmdlineEndToEndTests {
 
     private var text: String { get throws { try test.root.readText(grub) ?? "" } }
 
+    /// An external tool is looked up once and started once, by its path: one execve of
+    /// grub-script-check for one check, not one attempt per PATH directory.
+    @Test func grubScriptCheckIsStartedOnceByItsPath() async throws {
+        let trace = try TemporaryDirectory()
+        let log = trace.appending("execve")
+        let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let result = try await CommandRunner(environment: ["PATH": path]).run(
+            ["strace", "-f", "-qq", "-e", "trace=execve", "-o", log.string, BuiltProducts.executable("xen-cmdline").string,
+             "--root", test.root.path.string, "--set-xen", "dom0_mem=2048M"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let attempts = try (contents(log) ?? "").split(separator: "\n").filter { $0.contains("grub-script-check\", [") }
+        #expect(attempts.count == 1, "\(attempts)")
+        #expect(try text.contains("dom0_mem=2048M"))
+    }
+
     /// A host without a boot configuration is the host's failure (1), not a usage error (64): the command was right.
     @Test(arguments: [
         (["xen-cmdline", "--get-dom0", "console"], "no boot configuration found"),

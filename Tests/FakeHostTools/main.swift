@@ -2,9 +2,7 @@
 // sysfs writes under a FakeHost tree go to its simulated kernel, and `host-prepare apply` can be
 // stopped dead after a given step (SIGKILL, as a power cut would) to test the apply journal.
 // Test-only: the shipped binary has neither.
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dom0Core
 import Dom0KitCLI
 import FakeHost

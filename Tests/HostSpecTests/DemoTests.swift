@@ -1,6 +1,7 @@
 import Dom0Core
 import Dom0KitDemo
 import HostSpec
+import PCIDevices
 import SystemPackage
 import Testing
 import TestSupport
@@ -21,9 +22,9 @@ struct DemoTests {
         #expect(report.devices.first { $0.address == "0000:01:00.0" }?.name.hasPrefix("NVIDIA Corporation") == true)
         // It wrote its spec and pack beside the host, then planned, applied, applied again and checked.
         #expect(report.spec == directory.appending("demo/host.yaml").string)
-        #expect(try HostSpec.load(FilePath(report.spec)).boot?.hide == ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"])
+        #expect(try HostSpec.load(FilePath(report.spec)).boot?.settings.hide == (try HideList(addresses: ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"])))
         #expect(report.pack.hasSuffix(".iso"), "xorriso is installed here, so the pack is an ISO")
-        #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(report.plan.sections.map(\.module.rawValue) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
         #expect(report.apply.succeeded && report.apply.needsReboot)
         #expect(report.applyAgain.nothingToDo)
         #expect(report.check.worst != .fail, "\(report.check.text)")

@@ -5,6 +5,7 @@ import FakeHost
 import Health
 import HostSpec
 import PCIDevices
+import SuppPack
 import SystemPackage
 import Testing
 import TestSupport
@@ -47,11 +48,10 @@ struct HostApplyTests {
         let spec = try await host.spec()
         let before = try await treeSnapshot(host.root)
         let plan = try await HostPlanner(root: host.root).plan(spec)
-        defer { plan.cleanUp() }
-        #expect(plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(plan.sections.map(\.module.rawValue) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
         #expect(plan.sections.allSatisfy { !$0.plan.isEmpty })
         #expect(plan.needsReboot)
-        #expect(plan.plan.changes.first?.module == "disk")
+        #expect(plan.plan.changes.first?.module == .disk)
         #expect(plan.plan.changes.last?.summary == "as pciback-agent once would")
         #expect(plan.text.contains("agent:\n  Plan: 1 change\n"))
         #expect(try await treeSnapshot(host.root) == before, "planning changed nothing")
@@ -92,6 +92,29 @@ struct HostApplyTests {
         #expect(unbound.worst == .fail)
         #expect(unbound.results.first { $0.what == "hidden device 0000:01:00.0" }?.status == .fail)
         #expect(unbound.results.first { $0.what == "spec: devices" }?.status == .fail)
+    }
+
+    /// A newer version of the spec's pack installed: apply refuses it (exit 2), so check FAILs it
+    /// too — both by the one standing PackStanding decides (check used to pass it).
+    @Test func aNewerInstalledPackFailsCheckAsApplyRefusesIt() async throws {
+        let host = try DemoFixture()
+        let spec = try await host.spec()
+        _ = try await host.applier.apply(spec, from: host.specPath.string)
+        let record: FilePath = "/etc/xensource/installed-repos/dom0kit:demo-tools/dom0kit.json"
+        let installed = try #require(try host.root.readText(record))
+        try host.demo.host.write(record, installed.replacing(#""version" : "1.0.0""#, with: #""version" : "1.1.0""#))
+        #expect(try PackRecords.read("dom0kit:demo-tools", host.root)?.version == "1.1.0")
+        let refused = try await #require(throws: Dom0Error.self) { try await host.applier.apply(spec, from: host.specPath.string) }
+        #expect(refused.status == .refused)
+        #expect(refused.what.contains("newer than 1.0.0"))
+        let context = HealthContext(root: host.root, xen: XenFacts(info: nil, dmesg: nil))
+        let checked = await HostCheck.run(spec, context)
+        let pack = try #require(checked.results.first { $0.what == "spec: pack dom0kit:demo-tools" })
+        #expect(pack.status == .fail, "\(checked.text)")
+        #expect(pack.hint?.contains("1.1.0 installed, newer than the spec's 1.0.0") == true)
+        #expect(checked.worst == .fail)
+        // The other modules are still judged, one line each.
+        #expect(checked.results.first { $0.what == "spec: control-slice" }?.status == .pass)
     }
 
     /// A spec refused while planning leaves the host as it was: not even the journal's directory.

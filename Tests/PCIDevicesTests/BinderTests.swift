@@ -211,9 +211,9 @@ struct BinderTests {
         let bus = PCIBus(root: host.root)
         let nic = try #require(try bus.device(BindHost.nic)), audio = try #require(try bus.device(BindHost.audio))
         let gpu = try #require(try bus.device(BindHost.gpu))
-        #expect(rules.target(for: nic)?.driver == "pci-stub", "a class rule before the address rules wins")
-        #expect(rules.target(for: audio)?.driver == "vfio-pci", "an address rule before a wildcard wins")
-        #expect(rules.target(for: gpu)?.driver == "pciback")
+        #expect(rules.target(for: nic)?.driver == .pciStub, "a class rule before the address rules wins")
+        #expect(rules.target(for: audio)?.driver == .vfioPCI, "an address rule before a wildcard wins")
+        #expect(rules.target(for: gpu)?.driver == .pciback)
         #expect(rules.firstMatch(for: nic) == 0)
     }
 

@@ -4,12 +4,14 @@ import SystemPackage
 import Testing
 import TestSupport
 
-/// Installs through the library as the CLI does: prepare (checks, verify, stage), apply, clean up.
+/// Installs through the library as the CLI does: plan (checks), exit 3 when all is installed,
+/// apply (verify, stage, install, record).
 @discardableResult
 func install(_ pack: FilePath, on host: PackHost, acceptEULA: Bool = false, product: String? = nil) async throws -> PackInstall {
     let installer = PackInstaller(root: host.root, productOverride: product, acceptEULA: acceptEULA)
-    let prepared = try await installer.prepare(try PackSource.open(pack))
-    defer { prepared.cleanUp() }
+    let source = try PackSource.open(pack)
+    let prepared = try installer.plan(source)
+    try prepared.requireSomethingToInstall(from: source)
     let report = await prepared.plan.apply(ApplyContext(root: host.root))
     if let error = report.error { throw error }
     return prepared

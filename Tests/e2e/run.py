@@ -59,7 +59,6 @@ PROGRAMS = [
     "/usr/lib/xen-4.17/bin/xl", "/usr/lib/xen-4.17/bin/xenstored", "/usr/lib/xen-4.17/bin/xen-init-dom0",
     "/bin/udevadm",
 ]
-TOOLS = ["host-prepare", "dom0-partition", "xen-cmdline", "supp-pack", "control-slice", "pciback-agent"]
 # Test scaffolding that must never be in the shipped binary: the kernel simulator and fake
 # hosts, the fake tree's marker, crash injection.
 SCAFFOLDING = [b"KernelSimulator", b"FakeHost", b"SysfsTree", b"/.fakehost", b"CRASH_AFTER_STEP"]
@@ -304,7 +303,8 @@ def dom0kit_tree(binary, work, sysroot_for_libs):
     """The Dom0Kit part of the guest: the binary, a symlink per tool, and what it links."""
     tree = work / "dom0kit"
     install_with_libraries(binary, "/usr/bin/dom0kit", tree, sysroot_for_libs)
-    for tool in TOOLS:
+    tools = subprocess.run([str(binary), "--list-tools"], capture_output=True, text=True, check=True).stdout.split()
+    for tool in tools:
         (tree / "usr/bin" / tool).symlink_to("dom0kit")
     return tree
 

@@ -7,9 +7,7 @@
 //                                           IOMMU groups, a quarter of the groups hidden
 //   dom0kit-bench health DIR                every health check on the tree at DIR, in process
 //                                           (the best of 20 runs), and the bus read alone
-#if canImport(Glibc)
 import Glibc
-#endif
 import BootConfig
 import Dom0Core
 import FakeHost

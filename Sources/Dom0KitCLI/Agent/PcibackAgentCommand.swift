@@ -6,7 +6,7 @@ import PCIDevices
 struct PcibackAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pciback-agent",
-        abstract: abstract("pciback-agent"),
+        abstract: Tool.pcibackAgent.summary,
         discussion: """
             Hidden devices: those the running xen-pciback.hide= names (for pciback), and the rules of \
             /etc/dom0kit/pciback.conf, one per line:

@@ -38,25 +38,18 @@ struct BootOptions: ParsableArguments {
 /// the diff with --dry-run; the whole report with --json.
 enum BootOutput {
     /// Applies the report's plan (unless dry-run) and prints the outcome.
-    static func finish(_ report: BootEditReport, editor: BootEditor, host: HostOptions, boot: BootOptions,
-                       tool: String) async throws {
-        var apply: ApplyReport?
-        if !boot.dryRun && !report.plan.isEmpty {
-            apply = await report.plan.apply(ApplyContext(root: editor.root, runner: editor.runner))
-        }
-        if host.json {
-            print(try Output.json(Applied(report: report, apply: apply)), terminator: "")
-        } else {
-            for value in report.values { for token in value.tokens { print(token) } }
-            if boot.dryRun { print(report.plan.text, terminator: "") }
+    static func finish(_ report: BootEditReport, host: HostOptions, boot: BootOptions, tool: String) async throws {
+        if !host.json {
             for warning in report.warnings { note(tool, "warning: \(warning)") }
             if let command = report.regenerate, !report.regenerateInPlan, !report.plan.isEmpty {
                 note(tool, "grub.cfg was not regenerated under --root; on the host run: \(command.joined(separator: " "))")
             }
         }
-        if let apply, let error = apply.error {
-            if !host.json { print(apply.text, terminator: "") }
-            throw error
+        try await host.carryOut(report.plan, report: report, dryRun: boot.dryRun) { applied in
+            var text = report.values.flatMap(\.tokens).map { "\($0)\n" }.joined()
+            if boot.dryRun { text += report.plan.text }
+            if let applied, !applied.succeeded { text += applied.text }
+            return text
         }
     }
 

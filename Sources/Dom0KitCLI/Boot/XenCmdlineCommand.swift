@@ -6,7 +6,7 @@ import Dom0Core
 struct XenCmdlineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xen-cmdline",
-        abstract: abstract("xen-cmdline"),
+        abstract: Tool.xenCmdline.summary,
         usage: "xen-cmdline [--root DIR] [--config FILE] [--style STYLE] [--entry TITLE]... [--dry-run] [--json] OPERATION ARG... [OPERATION ARG...]...",
         discussion: """
             Operations, carried out in the order given (several may be chained in one call):
@@ -55,9 +55,8 @@ struct XenCmdlineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let edits = try XenCmdlineOperations.parse(operations)
-        let editor = try boot.editor(host)
-        let report = try await editor.plan(edits)
-        try await BootOutput.finish(report, editor: editor, host: host, boot: boot, tool: "xen-cmdline")
+        let report = try await boot.editor(host).plan(edits)
+        try await BootOutput.finish(report, host: host, boot: boot, tool: Tool.xenCmdline.rawValue)
     }
 }
 

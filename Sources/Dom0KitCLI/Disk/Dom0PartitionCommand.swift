@@ -4,12 +4,13 @@ import Dom0Core
 import SystemPackage
 
 extension Firmware: ExpressibleByArgument {}
+extension LayoutName: ExpressibleByArgument {}
 
 /// `dom0-partition`: plan and apply dom0 disk layouts.
 struct Dom0PartitionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dom0-partition",
-        abstract: abstract("dom0-partition"),
+        abstract: Tool.dom0Partition.summary,
         discussion: """
             The xs8 layout is XenServer 8's (GPT, 1 MiB aligned): logs (5) at 1 MiB, backup (2) 18 GiB, \
             root (1) 18 GiB, boot (4) 512 MiB — an EFI system partition with --firmware uefi, a BIOS \
@@ -36,7 +37,7 @@ struct DiskArguments: ParsableArguments {
     @Option(help: ArgumentHelp("The disk: a block device or an image file (a path on the host).", valueName: "PATH"))
     var disk: String
 
-    @Option(help: ArgumentHelp("The layout to write.", valueName: "LAYOUT")) var layout = "xs8"
+    @Option(help: ArgumentHelp("The layout to write.", valueName: "LAYOUT")) var layout = LayoutName.xs8
     @Option(help: ArgumentHelp("uefi or bios (default: uefi when the host has /sys/firmware/efi).", valueName: "FIRMWARE"))
     var firmware: Firmware?
     @Flag(help: "Replace whatever partition table or signatures the disk has.") var wipe = false
@@ -72,7 +73,7 @@ struct PlanDisk: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
-        print(host.json ? try Output.json(Applied(report: report, apply: nil)) : DiskText.render(report), terminator: "")
+        try await host.carryOut(report.plan, report: report, dryRun: true) { _ in DiskText.render(report) }
     }
 }
 
@@ -89,16 +90,10 @@ struct ApplyDisk: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let root = try host.hostRoot()
-        let report = try await DiskPlanner(root: root).plan(FilePath(arguments.disk), arguments.options)
-        let applied = dryRun ? nil : await report.plan.apply(ApplyContext(root: root))
-        if host.json {
-            print(try Output.json(Applied(report: report, apply: applied)), terminator: "")
-        } else {
-            print(DiskText.render(report), terminator: "")
-            if let applied { print("Apply:\n" + applied.text, terminator: "") }
+        let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
+        try await host.carryOut(report.plan, report: report, dryRun: dryRun) { applied in
+            DiskText.render(report) + (applied.map { "Apply:\n" + $0.text } ?? "")
         }
-        if let error = applied?.error { throw error }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BootConfig
 import Dom0Core
+import PCIDevices
 
 /// `host-prepare boot`: the typed knobs over xen-cmdline's library.
 struct BootCommand: AsyncParsableCommand {
@@ -21,7 +22,7 @@ private func runEdits(_ host: HostOptions, _ boot: BootOptions, warnings: [Strin
     let editor = try boot.editor(host)
     var report = try await editor.plan(try await makeEdits(editor))
     report.warnings += warnings
-    try await BootOutput.finish(report, editor: editor, host: host, boot: boot, tool: "host-prepare boot")
+    try await BootOutput.finish(report, host: host, boot: boot, tool: "host-prepare boot")
 }
 
 /// The add / remove / list actions of a list-valued knob.
@@ -34,17 +35,17 @@ enum ListAction: String, ExpressibleByArgument, CaseIterable {
         if self == .list && !items.isEmpty { throw ValidationError("\(knob) list takes no \(noun)") }
     }
 
-    /// Lists the items, or turns add/remove into edits and carries them out.
-    func run(_ items: [String], host: HostOptions, boot: BootOptions,
-             list: (BootEditor) async throws(Dom0Error) -> [String],
-             edit: (_ add: [String], _ remove: [String], BootEditor) async throws(Dom0Error) -> [BootEdit]) async throws {
+    /// Lists the items, or turns add/remove of the (already parsed) items into edits and carries them out.
+    func run<Items>(_ items: Items, none: Items, host: HostOptions, boot: BootOptions,
+                    list: (BootEditor) async throws(Dom0Error) -> [String],
+                    edit: (_ add: Items, _ remove: Items, BootEditor) async throws(Dom0Error) -> [BootEdit]) async throws {
         guard self != .list else {
             let listed = try await list(try boot.editor(host))
             print(host.json ? try Output.json(listed) : listed.map { "\($0)\n" }.joined(), terminator: "")
             return
         }
         try await runEdits(host, boot) { editor throws(Dom0Error) in
-            try await edit(self == .add ? items : [], self == .remove ? items : [], editor)
+            try await edit(self == .add ? items : none, self == .remove ? items : none, editor)
         }
     }
 }
@@ -70,7 +71,7 @@ struct HideCommand: AsyncParsableCommand {
     func validate() throws { try action.validate(addresses, knob: "hide", noun: "PCI addresses") }
 
     func run() async throws {
-        try await action.run(addresses, host: host, boot: boot,
+        try await action.run(try HideList(addresses: addresses), none: HideList(), host: host, boot: boot,
                              list: { editor throws(Dom0Error) in try await BootKnobs.hidden(editor).slots.map(\.description) },
                              edit: { add, remove, editor throws(Dom0Error) in try await BootKnobs.hide(add: add, remove: remove, editor) })
     }
@@ -90,7 +91,7 @@ struct VFIOCommand: AsyncParsableCommand {
     func validate() throws { try action.validate(ids, knob: "vfio", noun: "ids") }
 
     func run() async throws {
-        try await action.run(ids, host: host, boot: boot,
+        try await action.run(try VFIOIDs(ids), none: VFIOIDs(), host: host, boot: boot,
                              list: { editor throws(Dom0Error) in try await BootKnobs.vfioIDs(editor).ids },
                              edit: { add, remove, editor throws(Dom0Error) in try await BootKnobs.vfio(add: add, remove: remove, editor) })
     }
@@ -120,7 +121,7 @@ struct IOMMUCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runEdits(host, boot) { editor throws(Dom0Error) in
-            if let xen { return try BootKnobs.xenIOMMU(xen) }
+            if let xen { return BootKnobs.xenIOMMU(try XenIOMMU(parsing: xen)) }
             return try BootKnobs.nativeIOMMU(vendor: vendor, passthrough: passthrough, editor)
         }
     }
@@ -150,7 +151,7 @@ struct Dom0MemCommand: AsyncParsableCommand {
 
     func run() async throws {
         let editor = try boot.editor(host)
-        let (edits, warnings) = try await BootKnobs.dom0Memory(size, maximum: max, editor)
+        let (edits, warnings) = try await BootKnobs.dom0Memory(try Dom0Memory(amount: size, maximum: max), editor)
         try await runEdits(host, boot, warnings: warnings) { _ throws(Dom0Error) in edits }
     }
 }

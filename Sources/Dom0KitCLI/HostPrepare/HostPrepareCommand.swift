@@ -5,7 +5,7 @@ import Dom0Core
 struct HostPrepareCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "host-prepare",
-        abstract: "Prepare a Xen host from one spec: planned, applied, checked.",
+        abstract: Tool.hostPrepare.summary,
         discussion: """
             Try it first on the built-in demo host, which needs no Xen and touches nothing outside \
             the directory it is given:

@@ -36,15 +36,12 @@ struct PlanHost: AsyncParsableCommand {
 /// `plan`, and `apply --dry-run`: the plan, shown; nothing changes.
 private func showPlan(_ spec: HostSpec, _ host: HostOptions) async throws {
     let plan = try await HostPlanner(root: try host.hostRoot()).plan(spec)
-    defer { plan.cleanUp() }
     print(host.json ? try Output.json(plan) : plan.text, terminator: "")
 }
 
 /// `apply` and `firstboot`: apply with the journal and show what happened; a failed step is exit 1.
 private func applyAndShow(_ spec: HostSpec, from path: String, _ host: HostOptions) async throws -> HostApplyReport {
-    let root = try host.hostRoot()
-    let applier = HostApplier(context: ApplyContext(root: root, sysfs: try host.sysfs(for: root)),
-                              afterStep: ToolEnvironment.current.afterApplyStep)
+    let applier = HostApplier(context: try host.applyContext(), afterStep: ToolEnvironment.current.afterApplyStep)
     let report = try await applier.apply(spec, from: path)
     print(host.json ? try Output.json(report) : report.text, terminator: "")
     guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }

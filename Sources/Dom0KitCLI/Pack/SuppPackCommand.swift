@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import ArgumentParser
 import Dom0Core
 import SuppPack
@@ -10,7 +8,7 @@ import SystemPackage
 struct SuppPackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supp-pack",
-        abstract: abstract("supp-pack"),
+        abstract: Tool.suppPack.summary,
         discussion: """
             A pack is an ISO (read in place: no mount, no loop device) or a directory. Legacy packs \
             carry XS-REPOSITORY and XS-PACKAGES (at the top, in the directories XS-REPOSITORY-LIST \
@@ -102,20 +100,20 @@ struct PackInstallCommand: AsyncParsableCommand {
     func run() async throws {
         let root = try host.hostRoot()
         let source = try arguments.source()
+        let progress = host.json ? nil : terminalProgress()
         let installer = PackInstaller(root: root, productOverride: arguments.product, acceptEULA: acceptEULA || yes)
-        // Prepared (every check made) before anything is printed: a refusal prints only the refusal.
-        let prepared = try await installer.prepare(source, progress: host.json ? nil : terminalProgress())
-        defer { prepared.cleanUp() }
-        if !host.json { print(prepared.packs.map(describe).joined(), terminator: "") }
-        let applied = dryRun ? nil : await prepared.plan.apply(ApplyContext(root: root))
-        if host.json {
-            print(try Output.json(PackResult(packs: prepared.packs, plan: prepared.plan, apply: applied, next: guidance(prepared.packs))),
-                  terminator: "")
-        } else {
-            print(applied?.text ?? prepared.plan.text, terminator: "")
-            if applied?.succeeded == true { for step in guidance(prepared.packs) { print("Next: \(step).") } }
-        }
-        if let error = applied?.error { throw error }
+        // Every check made before anything is printed: a refusal prints only the refusal.
+        let install = try installer.plan(source, progress: progress)
+        try install.requireSomethingToInstall(from: source)
+        if dryRun { try installer.verify(source, install.packs, progress: progress) }
+        if !host.json { print(install.packs.map(describe).joined(), terminator: "") }
+        let next = guidance(install.packs)
+        try await host.carryOut(install.plan, dryRun: dryRun,
+                                json: { PackResult(packs: install.packs, plan: install.plan, apply: $0, next: next) },
+                                text: { applied in
+                                    (applied?.text ?? install.plan.text)
+                                        + (applied?.succeeded == true ? next.map { "Next: \($0).\n" }.joined() : "")
+                                })
     }
 }
 
@@ -147,10 +145,7 @@ struct PackRemove: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would be removed.") var dryRun = false
 
     func run() async throws {
-        let root = try host.hostRoot()
-        let plan = try PackInstaller(root: root).planRemove(identity)
-        let applied = dryRun ? nil : await plan.apply(ApplyContext(root: root))
-        print(host.json ? try Output.json(Applied(report: plan, apply: applied)) : (applied?.text ?? plan.text), terminator: "")
-        if let error = applied?.error { throw error }
+        let plan = try PackInstaller(root: try host.hostRoot()).planRemove(identity)
+        try await host.carryOut(plan, report: plan, dryRun: dryRun) { $0?.text ?? plan.text }
     }
 }

@@ -7,7 +7,7 @@ import SystemPackage
 struct ControlSliceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "control-slice",
-        abstract: abstract("control-slice"),
+        abstract: Tool.controlSlice.summary,
         discussion: """
             Writes /etc/systemd/system/control.slice with CPUWeight= (XenServer's CPUShares=10240 is \
             CPUWeight=1000; CPUShares= only on a cgroup-v1 host whose systemd predates CPUWeight=) and, \
@@ -59,25 +59,26 @@ struct SliceOptions: ParsableArguments {
     }
 }
 
-/// Prints a slice plan or apply for people or as JSON.
-private func show(_ plan: Plan, files: SliceFiles?, apply: ApplyReport?, host: HostOptions) throws {
-    if host.json {
-        print(try Output.json(Applied(report: SlicePlanned(files: files, plan: plan), apply: apply)), terminator: "")
-        return
-    }
-    if let files {
-        print("Members: " + (files.members.isEmpty ? "none present" : files.members.joined(separator: " ")))
-        if !files.missing.isEmpty { print("Not on this host (not written): " + files.missing.joined(separator: " ")) }
-        print("cgroup v\(files.host.cgroupVersion), systemd \(files.host.systemdVersion.map(String.init) ?? "version unknown"): "
-              + (files.host.writesShares ? "CPUShares=" : "CPUWeight="))
-    }
-    print(apply?.text ?? plan.text, terminator: "")
-}
-
 /// What a slice command found and planned.
 struct SlicePlanned: Encodable {
     var files: SliceFiles?
     var plan: Plan
+}
+
+extension HostOptions {
+    /// Carries out a slice plan and shows it: the members and the host's systemd first, for people.
+    fileprivate func carryOut(_ plan: Plan, files: SliceFiles?, dryRun: Bool) async throws {
+        try await carryOut(plan, report: SlicePlanned(files: files, plan: plan), dryRun: dryRun) { applied in
+            var text = ""
+            if let files {
+                text += "Members: " + (files.members.isEmpty ? "none present" : files.members.joined(separator: " ")) + "\n"
+                if !files.missing.isEmpty { text += "Not on this host (not written): " + files.missing.joined(separator: " ") + "\n" }
+                text += "cgroup v\(files.host.cgroupVersion), systemd \(files.host.systemdVersion.map(String.init) ?? "version unknown"): "
+                    + (files.host.writesShares ? "CPUShares=" : "CPUWeight=") + "\n"
+            }
+            return text + (applied?.text ?? plan.text)
+        }
+    }
 }
 
 struct SlicePlan: AsyncParsableCommand {
@@ -89,29 +90,11 @@ struct SlicePlan: AsyncParsableCommand {
     func run() async throws {
         let root = try host.hostRoot()
         let (plan, files) = try SlicePlanner(root: root).planApply(try slice.config(root))
-        try show(plan, files: files, apply: nil, host: host)
+        try await host.carryOut(plan, files: files, dryRun: true)
     }
 }
 
-/// How apply restarts things on a live host.
-enum RestartPolicy: String, ExpressibleByArgument, CaseIterable {
-    case none, slice, members
-}
-
-/// daemon-reload and restarts, added when the root is this machine and systemd runs it.
-private func systemdSteps(_ root: HostRoot, slice: String, members: [String], restart: RestartPolicy) throws(Dom0Error) -> [Change] {
-    guard root.isSystem, try root.exists("/run/systemd/system") else { return [] }
-    var steps = [Change.tool(["systemctl", "daemon-reload"], module: "slice", summary: "make systemd read the new units")]
-    switch restart {
-    case .none: break
-    case .slice: steps.append(.tool(["systemctl", "restart", slice], module: "slice", summary: "restart the slice's units"))
-    case .members:
-        if !members.isEmpty {
-            steps.append(.tool(["systemctl", "try-restart"] + members, module: "slice", summary: "move the members now"))
-        }
-    }
-    return steps
-}
+extension SliceRestart: ExpressibleByArgument {}
 
 struct SliceApply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,19 +102,14 @@ struct SliceApply: AsyncParsableCommand {
         discussion: "Members move into the slice at their next restart unless --restart members (or slice) restarts them now.")
     @OptionGroup var host: HostOptions
     @OptionGroup var slice: SliceOptions
-    @Option(help: "none, slice or members.") var restart: RestartPolicy = .none
+    @Option(help: "none, slice or members.") var restart: SliceRestart = .none
     @Flag(name: .customLong("dry-run"), help: "Show what would be written; change nothing.") var dryRun = false
 
     func run() async throws {
         let root = try host.hostRoot()
         let config = try slice.config(root)
-        var (plan, files) = try SlicePlanner(root: root).planApply(config)
-        if !plan.isEmpty || restart != .none {
-            plan.changes += try systemdSteps(root, slice: config.name, members: files.members, restart: restart)
-        }
-        let applied = dryRun ? nil : await plan.apply(ApplyContext(root: root))
-        try show(plan, files: files, apply: applied, host: host)
-        if let error = applied?.error { throw error }
+        let (plan, files) = try SlicePlanner(root: root).planApply(config, restart: restart)
+        try await host.carryOut(plan, files: files, dryRun: dryRun)
         if !host.json, !dryRun, restart == .none, !plan.isEmpty {
             print("Members move into \(config.name) at their next restart (or run with --restart members).")
         }
@@ -144,12 +122,7 @@ struct SliceRemove: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would be deleted; change nothing.") var dryRun = false
 
     func run() async throws {
-        let root = try host.hostRoot()
-        var plan = try SlicePlanner(root: root).planRemove()
-        if !plan.isEmpty { plan.changes += try systemdSteps(root, slice: "", members: [], restart: .none) }
-        let applied = dryRun ? nil : await plan.apply(ApplyContext(root: root))
-        try show(plan, files: nil, apply: applied, host: host)
-        if let error = applied?.error { throw error }
+        try await host.carryOut(try SlicePlanner(root: try host.hostRoot()).planRemove(), files: nil, dryRun: dryRun)
     }
 }
 
@@ -193,7 +166,7 @@ struct SliceStatusCommand: AsyncParsableCommand {
 struct ControlSliceGenerator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "control-slice-generator",
-        abstract: "The systemd generator of control.slice: writes the slice and drop-ins into NORMAL-DIR.",
+        abstract: Tool.controlSliceGenerator.summary,
         discussion: "Installed in systemd's system-generators directory. Reads /etc/dom0kit/control-slice.conf; "
             + "without it, writes nothing and exits 0.",
         version: Dom0Kit.version)

@@ -14,7 +14,7 @@ struct ControlSliceCheck: HealthCheck {
         let status = try SliceStatus.read(config, members: members, root: context.root)
         var results = [CheckResult(config.name, .pass, "configured weight \(config.cpuWeight)"
                                    + (status.liveWeight.map { ", live \($0)" } ?? ", not live"))]
-        let outside = status.members.filter { $0.state == "outside the slice" }.map(\.unit)
+        let outside = status.members.filter { $0.state == .outsideSlice }.map(\.unit)
         if !outside.isEmpty {
             results.append(CheckResult("\(config.name) members", .warn, "running outside the slice until restarted: " + outside.joined(separator: " ")))
         }

@@ -25,7 +25,7 @@ struct HiddenDevicesCheck: HealthCheck {
         let refused = try Binder(root: context.root).refusals(targets)
         for (device, driver) in targets {
             let what = "hidden device \(device.bdf)"
-            guard device.driver == driver else {
+            guard device.driver == driver.rawValue else {
                 let advice = refused[device.bdf].map { "pciback-agent refuses it: \($0)" } ?? "run pciback-agent once"
                 results.append(CheckResult(what, .fail, "on \(device.driver ?? "no driver"), not \(driver); \(advice)"))
                 continue
@@ -37,7 +37,7 @@ struct HiddenDevicesCheck: HealthCheck {
             guard let group = device.iommuGroup else { continue }
             let offenders = PCIBus.offenders(among: groups[group] ?? [], besides: device.bdf)
             if !offenders.isEmpty {
-                results.append(CheckResult(what, driver == "vfio-pci" ? .fail : .warn,
+                results.append(CheckResult(what, driver == .vfioPCI ? .fail : .warn,
                                            "IOMMU group \(group) shared with " + offenders.joined(separator: ", ")))
             }
             let direct: Bool

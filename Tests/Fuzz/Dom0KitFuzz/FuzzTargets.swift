@@ -138,17 +138,29 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if let ids = try? VFIOIDs(parsing: text) {
             try require((try? VFIOIDs(parsing: ids.description)) == ids, "vfio-pci.ids render → parse")
         }
-        if (try? XenIOMMU.validate(text)) != nil {
+        if let iommu = try? XenIOMMU(parsing: text) {
             try require(!text.contains(" "), "iommu= accepted a blank")
+            try require((try? XenIOMMU(parsing: iommu.description)) == iommu, "iommu= render → parse")
         }
     }
 
-    /// A host spec: refused with a location, or read.
+    /// A host spec: refused with a location, or read into types whose rendering reads back the
+    /// same (the rules file host-prepare writes from the spec holds exactly the spec's rules).
     static func hostSpec(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let spec: HostSpec
         do throws(Dom0Error) {
-            _ = try HostSpec.parse(String(decoding: bytes, as: UTF8.self), file: "host.yaml")
+            spec = try HostSpec.parse(String(decoding: bytes, as: UTF8.self), file: "host.yaml")
         } catch {
             try require(error.location?.hasPrefix("host.yaml") == true, "a spec error without its file: \(error)")
+            return
+        }
+        if let rules = spec.devices?.rules {
+            let again = try? BindRules.parse(BindRules.configFile(rules, header: "fuzz"), file: "pciback.conf")
+            try require(again?.map(\.match) == rules.map(\.match) && again?.map(\.driver) == rules.map(\.driver),
+                        "spec rules → rules file → rules")
+        }
+        if let hide = spec.boot?.settings.hide {
+            try require(hide.isEmpty || (try? HideList(parsing: hide.description)) == hide, "spec hide list render → parse")
         }
     }
 

@@ -1,9 +1,7 @@
 // dom0kit-fuzz: libFuzzer over one of Dom0Kit's parsers, chosen by DOM0KIT_FUZZ_TARGET.
 // Built by script/fuzz with coverage instrumentation and libFuzzer's runtime linked in; in an
 // ordinary build the runtime is absent and this only says how to get it.
-#if canImport(Glibc)
 import Glibc
-#endif
 import Dom0Core
 import Dom0KitFuzz
 

@@ -1,4 +1,4 @@
-import BootConfig
+import Dom0Core
 import Testing
 
 @Suite("Boot command-line tokens")

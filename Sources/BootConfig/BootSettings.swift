@@ -1,0 +1,42 @@
+import Dom0Core
+import PCIDevices
+
+/// Boot settings to add to what a host has configured (a host spec's boot section), each value
+/// in its knob's type: lists add to the configured ones; nothing is ever removed.
+public struct BootSettings: Sendable, Equatable {
+    /// Xen's `iommu=` list.
+    public var iommu: XenIOMMU?
+    /// `dom0_mem=`.
+    public var dom0Memory: Dom0Memory?
+    /// Devices for `xen-pciback.hide`.
+    public var hide = HideList()
+    /// Ids for `vfio-pci.ids`.
+    public var vfioIDs = VFIOIDs()
+    /// More arguments for Xen and for dom0's kernel, each one argument.
+    public var xenArguments: [String] = []
+    public var dom0Arguments: [String] = []
+
+    /// No settings.
+    public init() {}
+}
+
+extension BootEditor {
+    /// The plan that adds `settings` to the host's command lines, with the knobs' warnings
+    /// (dom0_mem above the host's memory) among the report's.
+    public func plan(_ settings: BootSettings) async throws(Dom0Error) -> BootEditReport {
+        var edits: [BootEdit] = []
+        var warnings: [String] = []
+        if !settings.hide.isEmpty { edits += try await BootKnobs.hide(add: settings.hide, remove: HideList(), self) }
+        if !settings.vfioIDs.isEmpty { edits += try await BootKnobs.vfio(add: settings.vfioIDs, remove: VFIOIDs(), self) }
+        if let iommu = settings.iommu { edits += BootKnobs.xenIOMMU(iommu) }
+        if let memory = settings.dom0Memory {
+            let (memoryEdits, memoryWarnings) = try await BootKnobs.dom0Memory(memory, self)
+            edits += memoryEdits
+            warnings += memoryWarnings
+        }
+        edits += settings.xenArguments.map { .set(.xen, $0) } + settings.dom0Arguments.map { .set(.dom0, $0) }
+        var report = try await plan(edits)
+        report.warnings = warnings + report.warnings
+        return report
+    }
+}
