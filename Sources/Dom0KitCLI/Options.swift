@@ -32,12 +32,13 @@ struct HostOptions: ParsableArguments {
         return ApplyContext(root: root, sysfs: try sysfs(for: root))
     }
 
-    /// The one way a tool's command carries out a plan: with `dryRun` it stops at the plan, else a
-    /// plan with steps is applied; then the outcome is printed — with --json, `json` of the apply
-    /// (nil when nothing was applied), else `text` of it — and a failed step is the command's error.
+    /// The one way a tool's command carries out a plan: with `dryRun` it stops at the plan, else the
+    /// plan is applied (an empty one too: "Nothing to do" is an apply that succeeded); then the
+    /// outcome is printed — with --json, `json` of the apply (nil with --dry-run), else `text` of
+    /// it — and a failed step is the command's error.
     func carryOut(_ plan: Plan, dryRun: Bool, json: (ApplyReport?) -> any Encodable,
                   text: (ApplyReport?) -> String) async throws {
-        let applied = dryRun || plan.isEmpty ? nil : await plan.apply(try applyContext())
+        let applied = dryRun ? nil : await plan.apply(try applyContext())
         print(self.json ? try Output.json(json(applied)) : text(applied), terminator: "")
         if let error = applied?.error { throw error }
     }
