@@ -15,6 +15,8 @@ packages=(
   strace                                                           # the runner's one execve per tool, tested
   binutils time                                                    # strip and /usr/bin/time, for benchmarks
   qemu-system-x86 cpio kmod python3                                # end-to-end scenarios on real kernels (script/e2e)
+  patchelf rpm dpkg-dev xorriso gzip                               # installer/package.sh
+  mmdebstrap                                                       # older userlands for script/portable
 )
 
 missing=()

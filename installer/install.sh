@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs Dom0Kit: the multi-call binary, a symlink per tool, systemd units (the agent and first
-# boot), the control-slice generator, udev rules and example host specs.
+# Installs Dom0Kit from a source checkout: the multi-call binary, a symlink per tool, systemd units
+# (the agent and first boot), the control-slice generator, udev rules, example host specs, man
+# pages and bash/zsh/fish completions. Hosts install the packages instead (installer/package.sh).
 #
 #   installer/install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--deps]
 #   installer/install.sh --uninstall [--prefix DIR] [--destdir DIR]
@@ -123,6 +124,14 @@ done
 for rule in "$top"/units/*.rules; do put 0644 "$rule" "$rulesdir/$(basename "$rule")"; done
 # Host specs to start from; copy one to /etc/dom0kit/host.yaml for host-prepare-firstboot.service.
 for example in "$top"/installer/examples/*.yaml "$top"/installer/examples/*.json; do put 0644 "$example" "$examplesdir/$(basename "$example")"; done
+# Man pages and shell completions, generated from the commands' definitions.
+"$here/manuals.sh" "$binary" "$work/manuals"
+for page in "$work"/manuals/man1/*.1; do put 0644 "$page" "$prefix/share/man/man1/$(basename "$page")"; done
+for tool in "${tools[@]}"; do
+  put 0644 "$work/manuals/bash/$tool" "$prefix/share/bash-completion/completions/$tool"
+  put 0644 "$work/manuals/zsh/_$tool" "$prefix/share/zsh/site-functions/_$tool"
+  put 0644 "$work/manuals/fish/$tool.fish" "$prefix/share/fish/vendor_completions.d/$tool.fish"
+done
 # systemd runs generators early at boot and on daemon-reload; this one is the multi-call binary.
 link "$bindir/dom0kit" "$generatordir/control-slice-generator"
 

@@ -138,7 +138,7 @@ private struct LibYAML: Sendable {
     let eventDelete: @convention(c) (UnsafeMutablePointer<yaml_event_t>?) -> Void
 
     static func load() throws(Dom0Error) -> LibYAML {
-        let library = try LoadedLibrary(["libyaml-0.so.2", "libyaml.so"], package: "libyaml-0-2")
+        let library = try LoadedLibrary(["libyaml-0.so.2", "libyaml.so"], package: "libyaml (apt-get install libyaml-0-2; yum install libyaml)")
         return LibYAML(
             parserInitialize: try library.function("yaml_parser_initialize",
                                                    as: (@convention(c) (UnsafeMutablePointer<yaml_parser_t>?) -> Int32).self),

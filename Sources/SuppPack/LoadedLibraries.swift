@@ -26,7 +26,7 @@ struct Archive: Sendable {
 
     /// The library, loaded once.
     static func load() throws(Dom0Error) -> Archive {
-        let library = try LoadedLibrary(["libarchive.so.13", "libarchive.so"], package: "libarchive13")
+        let library = try LoadedLibrary(["libarchive.so.13", "libarchive.so"], package: "libarchive (apt-get install libarchive13; yum install libarchive)")
         return Archive(
             readNew: try library.function("archive_read_new", as: (@convention(c) () -> OpaquePointer?).self),
             readFree: try library.function("archive_read_free", as: (@convention(c) (OpaquePointer?) -> Int32).self),
@@ -64,15 +64,17 @@ struct Crypto: Sendable {
 
     /// The library, loaded once.
     static func load() throws(Dom0Error) -> Crypto {
-        let library = try LoadedLibrary(["libcrypto.so.3", "libcrypto.so"], package: "libssl3")
+        let library = try LoadedLibrary(["libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so.10", "libcrypto.so"],
+                                    package: "OpenSSL's libcrypto (apt-get install libssl3; yum install openssl-libs)")
         var algorithms: [String: @convention(c) () -> OpaquePointer?] = [:]
         for (name, symbol) in [("md5", "EVP_md5"), ("sha1", "EVP_sha1"), ("sha256", "EVP_sha256"), ("sha512", "EVP_sha512")] {
             algorithms[name] = try library.function(symbol, as: (@convention(c) () -> OpaquePointer?).self)
         }
         return Crypto(
             algorithms: algorithms,
-            contextNew: try library.function("EVP_MD_CTX_new", as: (@convention(c) () -> OpaquePointer?).self),
-            contextFree: try library.function("EVP_MD_CTX_free", as: (@convention(c) (OpaquePointer?) -> Void).self),
+            // OpenSSL 1.0 (CentOS 7's libcrypto.so.10) names them create and destroy.
+            contextNew: try library.function("EVP_MD_CTX_new", "EVP_MD_CTX_create", as: (@convention(c) () -> OpaquePointer?).self),
+            contextFree: try library.function("EVP_MD_CTX_free", "EVP_MD_CTX_destroy", as: (@convention(c) (OpaquePointer?) -> Void).self),
             digestInit: try library.function("EVP_DigestInit_ex",
                                              as: (@convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?) -> Int32).self),
             digestUpdate: try library.function("EVP_DigestUpdate", as: (@convention(c) (OpaquePointer?, UnsafeRawPointer?, Int) -> Int32).self),

@@ -35,6 +35,16 @@ struct InstallerTests {
         #expect(try contents(prefix.appending("lib/systemd/system/host-prepare-firstboot.service"))?
             .contains("ExecStart=\(prefix)/bin/host-prepare firstboot --reboot\n") == true)
         #expect(manifest.contains("\(prefix)/share/dom0kit/examples/xcp-ng-gpu-passthrough.yaml\n"))
+        // A man page and completions for every tool, from the commands' own definitions.
+        for tool in Tool.tools.map(\.rawValue) {
+            let page = try #require(try contents(prefix.appending("share/man/man1/\(tool).1")), "\(tool)")
+            #expect(page.contains(".Nm \(tool)") || page.contains(".Nm\n"), "\(tool)'s page names it")
+            #expect(try contents(prefix.appending("share/bash-completion/completions/\(tool)"))?.contains("complete") == true)
+            #expect(try contents(prefix.appending("share/zsh/site-functions/_\(tool)"))?.hasPrefix("#compdef \(tool)") == true)
+            #expect(try contents(prefix.appending("share/fish/vendor_completions.d/\(tool).fish"))?.contains("complete -c '\(tool)'") == true)
+        }
+        let xenCmdlinePage = try #require(try contents(prefix.appending("share/man/man1/xen-cmdline.1")))
+        #expect(xenCmdlinePage.contains("--set-xen"), "the page carries the command's discussion")
         #expect(try FileSystem.readLink(prefix.appending("lib/systemd/system-generators/control-slice-generator"))
                 == prefix.appending("bin/dom0kit"))
 
