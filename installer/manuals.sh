@@ -4,10 +4,10 @@
 #
 #   installer/manuals.sh BINARY OUTDIR
 #
-# Man pages come from swift-argument-parser's generate-manual, built once from the package's
-# checkout into ~/.cache/dom0kit/generate-manual (DOM0KIT_CACHE to move it); without Swift and
-# without that cache only the completions are written, and a note says so. Used by install.sh
-# and package.sh.
+# Man pages come from swift-argument-parser's generate-manual, built once from the checkout a
+# build of Dom0Kit leaves in .build/checkouts into ~/.cache/dom0kit/generate-manual (DOM0KIT_CACHE
+# to move it); without Swift, that checkout or that cache only the completions are written, and a
+# note says so. Used by install.sh and package.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,10 +19,11 @@ mapfile -t tools < <("$binary" --list-tools)
 [ "${#tools[@]}" -gt 0 ] || { echo "manuals.sh: $binary --list-tools named no tools" >&2; exit 1; }
 
 manual="${DOM0KIT_CACHE:-$HOME/.cache/dom0kit}/generate-manual"
-if [ ! -x "$manual/release/generate-manual" ] && command -v swift >/dev/null; then
-  (cd "$top" && swift package resolve >/dev/null)
-  swift build -c release --package-path "$top/.build/checkouts/swift-argument-parser" --scratch-path "$manual" \
-    --product generate-manual >/dev/null
+parser="$top/.build/checkouts/swift-argument-parser"
+# Built from the checkout a build of Dom0Kit left, into its own scratch directory: never SwiftPM on
+# Dom0Kit's .build itself, which a running swift build or swift test holds locked.
+if [ ! -x "$manual/release/generate-manual" ] && [ -f "$parser/Package.swift" ] && command -v swift >/dev/null; then
+  swift build -c release --package-path "$parser" --scratch-path "$manual" --product generate-manual >/dev/null
 fi
 
 links=$(mktemp -d)
@@ -40,4 +41,4 @@ for tool in "${tools[@]}"; do
   "$links/$tool" --generate-completion-script zsh > "$output/zsh/_$tool"
   "$links/$tool" --generate-completion-script fish > "$output/fish/$tool.fish"
 done
-[ -x "$manual/release/generate-manual" ] || echo "manuals.sh: no man pages (Swift is needed once to build generate-manual); completions written" >&2
+[ -x "$manual/release/generate-manual" ] || echo "manuals.sh: no man pages (building generate-manual once needs Swift and a build of Dom0Kit); completions written" >&2

@@ -83,6 +83,7 @@ install -m 0644 "$top"/installer/examples/* "$stage/usr/share/dom0kit/examples/"
 install -m 0644 "$top/README.md" "$stage/usr/share/doc/dom0kit/README.md"
 
 # --- Man pages and completions, from the commands' own definitions ----------------------------
+[ -f "$top/.build/checkouts/swift-argument-parser/Package.swift" ] || (cd "$top" && swift package resolve)
 "$here/manuals.sh" "$binary" "$work/manuals"
 for tool in "${tools[@]}"; do
   [ -s "$work/manuals/man1/$tool.1" ] || { echo "package.sh: no man page for $tool" >&2; exit 1; }
