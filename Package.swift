@@ -53,7 +53,8 @@ let package = Package(
                 swiftSettings: strict),
         .target(
             name: "HostSpec",
-            dependencies: ["CYaml", "Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health"],
+            dependencies: ["CYaml", "Dom0Core", "BootConfig", "DiskLayout", "SuppPack", "ControlSlice", "PCIDevices", "Health",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -94,7 +95,7 @@ let package = Package(
                           path: "Tests/FakeHostTools", swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "HealthTests", dependencies: ["Health", "TestSupport", "FakeHost"], swiftSettings: strict),
+        .testTarget(name: "HealthTests", dependencies: ["ControlSlice", "Health", "TestSupport", "FakeHost"], swiftSettings: strict),
         .testTarget(name: "SuppPackTests", dependencies: ["SuppPack", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),

@@ -16,7 +16,8 @@ packages=(
   binutils time                                                    # strip and /usr/bin/time, for benchmarks
   qemu-system-x86 cpio kmod python3                                # end-to-end scenarios on real kernels (script/e2e)
   patchelf rpm dpkg-dev xorriso gzip                               # installer/package.sh
-  mmdebstrap                                                       # older userlands for script/portable
+  mmdebstrap                                                       # older userlands for script/portable, the first-boot dom0
+  ovmf mtools                                                      # the first-boot scenario: UEFI firmware, the ESP written
 )
 
 missing=()

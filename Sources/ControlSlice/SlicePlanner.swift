@@ -154,6 +154,16 @@ public struct SlicePlanner: Sendable {
         return steps
     }
 
+    /// The members an apply wrote drop-ins for, as its record lists them (none before any apply).
+    public func recordedMembers() throws(Dom0Error) -> [String] {
+        try readRecord().files.sorted().compactMap { file in
+            let components = FilePath(file).components.map(\.string)
+            guard components.count >= 2, components.last == Self.dropInName else { return nil }
+            let directory = components[components.count - 2]
+            return directory.hasSuffix(".d") ? String(directory.dropLast(2)) : nil
+        }
+    }
+
     /// Records every directory above `path` that does not exist yet, so remove leaves the tree as it found it.
     func recordNewDirectories(above path: FilePath, in record: inout Record) throws(Dom0Error) {
         var directory = path.removingLastComponent()

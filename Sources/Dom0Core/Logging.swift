@@ -12,7 +12,8 @@ public enum Dom0Logging {
             var handler: any LogHandler = toJournal
                 ? JournalLogHandler(tool: tool, label: label)
                 : StderrLogHandler(tool: tool, label: label)
-            handler.logLevel = level
+            // The journal keeps what was done (notices) even without -v; a terminal only hears warnings.
+            handler.logLevel = toJournal ? min(level, .notice) : level
             return handler
         }
     }

@@ -1,6 +1,18 @@
 import Dom0Core
 import FoundationEssentials
+import Logging
 import SystemPackage
+
+/// The journal MESSAGE_IDs of host-prepare apply's messages, so journalctl can select them
+/// (`journalctl MESSAGE_ID=…`); each also carries DOM0KIT_MODULE, DOM0KIT_STEP and DOM0KIT_STEPS.
+public enum ApplyMessageID {
+    /// A step was applied.
+    public static let stepDone = "5434762e31ff4234961e4ed2bc582708"
+    /// A step failed; the apply stopped there.
+    public static let stepFailed = "4c737a6330c14b26b2389e7e1fa77312"
+    /// Every step was applied.
+    public static let finished = "34a83880f71c4ae28d604dfdbbfdc400"
+}
 
 /// The record of an apply in progress, kept in the host so that the next apply after a crash or
 /// power loss knows one was cut short. Every step is idempotent and planning reads the host as it
@@ -71,6 +83,14 @@ public struct HostApplyReport: Sendable, Encodable {
 
 /// Applies a spec: plan, then each step with the journal updated after it.
 public struct HostApplier: Sendable {
+    static let logger = Logger(label: "dom0kit.host-prepare")
+
+    /// A step's structured fields for the journal.
+    static func fields(_ change: Change, _ number: Int, _ steps: Int, _ id: String) -> Logger.Metadata {
+        ["MESSAGE_ID": "\(id)", "module": "\(change.module)", "step": "\(number)", "steps": "\(steps)", "kind": "\(change.kind)",
+         "summary": "\(change.summary)"]
+    }
+
     public var context: ApplyContext
     /// Called with N right after step N is recorded done (tests stop the process there, as a
     /// power cut would, to prove the next apply finishes the job).
@@ -93,16 +113,26 @@ public struct HostApplier: Sendable {
         let plan = host.plan
         var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.module): \($0.summary)" }, done: 0)
         try journal.write(root)
+        let steps = plan.changes.count
         let report = await plan.apply(context) { done throws(Dom0Error) in
             journal.done = done
             try journal.write(root)
+            let change = plan.changes[done - 1]
+            Self.logger.notice("step \(done) of \(steps) done: \(change.module): \(change.summary)",
+                               metadata: Self.fields(change, done, steps, ApplyMessageID.stepDone))
             afterStep?(done)
         }
         if report.succeeded {
             try AtomicWriter.delete(ApplyJournal.path, in: root)
+            Self.logger.notice("applied \(specPath): \(steps) steps", metadata: ["MESSAGE_ID": "\(ApplyMessageID.finished)",
+                                                                                  "spec": "\(specPath)", "steps": "\(steps)"])
         } else {
             journal.failure = report.error?.description
             try journal.write(root)
+            if let failed = report.failed {
+                Self.logger.error("step \(report.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): \(report.error?.description ?? "")",
+                                  metadata: Self.fields(failed, report.done.count + 1, steps, ApplyMessageID.stepFailed))
+            }
         }
         return HostApplyReport(resumed: previous, plan: host, apply: report)
     }

@@ -32,8 +32,13 @@ public struct AgentPlanner: Sendable {
                             fix: "install Dom0Kit's units (installer/install.sh) or drop agent.enable from the spec")
         }
         if answer != "enabled" {
-            plan.add(.tool(["systemctl"] + scope + ["enable"] + (root.isSystem ? ["--now"] : []) + [Self.unit],
-                           module: .agent, summary: "enable \(Self.unit)"))
+            plan.add(.tool(["systemctl"] + scope + ["enable", Self.unit], module: .agent, summary: "enable \(Self.unit)"))
+            // On the running system it starts now too, without waiting: first boot runs ordered
+            // before the agent, so waiting for its start would wait for ourselves (and systemd 219
+            // has no enable --now).
+            if root.isSystem {
+                plan.add(.tool(["systemctl", "start", "--no-block", Self.unit], module: .agent, summary: "start \(Self.unit)"))
+            }
         }
         return plan
     }

@@ -1,4 +1,5 @@
 import BootConfig
+import ControlSlice
 import Dom0Core
 import FakeHost
 import Health
@@ -54,6 +55,24 @@ extension HealthReport {
 
 @Suite("Health checks on fixture hosts")
 struct HealthTests {
+    /// A slice applied from a spec (no /etc/dom0kit/control-slice.conf): health reports the weight
+    /// and members that were applied, not the defaults (found on the first real first boot).
+    @Test func theSliceIsJudgedAsAppliedNotAsTheDefaults() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write("/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n")
+        var config = SliceConfig()
+        config.cpuWeight = 500
+        config.members = ["xapi.service"]
+        let report = await (try SlicePlanner(root: host.root).planApply(config)).plan.apply(ApplyContext(root: host.root))
+        #expect(report.succeeded, "\(report.text)")
+        try host.demo.host.write("/sys/fs/cgroup/control.slice/cpu.weight", "500\n")
+        try host.demo.host.write("/proc/4242/cgroup", "0::/system.slice/sshd.service\n")
+        let health = await host.check()
+        let slice = try #require(health.results.first { $0.what == "control.slice" })
+        #expect(slice.hint == "configured weight 500, live 500")
+        #expect(health.status(of: "control.slice members") == nil, "sshd is no member of this slice: \(health.text)")
+    }
+
     @Test func aXenDom0WithAnIOMMUPasses() async throws {
         let host = try HealthHost()
         try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLine)

@@ -5,7 +5,8 @@ Each scenario in Tests/e2e/scenarios is a busybox shell script that runs as the 
 with a header saying how to boot it:
 
     # e2e-summary: one line for --list
-    # e2e-kernel: native | xen          (xen: Xen 4.17 with the kernel as dom0)
+    # e2e-kernel: native | xen | disk   (xen: Xen 4.17 with the kernel as dom0; disk: the first-boot
+                                        machine, a whole disk prepared by Dom0Kit, see firstboot.py)
     # e2e-qemu: QEMU arguments (machine, devices); may repeat
     # e2e-append: kernel (dom0) arguments
     # e2e-xen-append: Xen arguments
@@ -38,6 +39,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+import firstboot  # noqa: E402  (beside this file)
 SCENARIOS = HERE / "scenarios"
 GUEST = HERE / "guest"
 CACHE = Path(os.environ.get("DOM0KIT_CACHE") or Path.home() / ".cache" / "dom0kit") / "e2e"
@@ -95,8 +99,8 @@ class Scenario:
             if key == "summary":
                 self.summary = value
             elif key == "kernel":
-                if value not in ("native", "xen"):
-                    raise SystemExit(f"{path}: e2e-kernel is native or xen, not {value!r}")
+                if value not in ("native", "xen", "disk"):
+                    raise SystemExit(f"{path}: e2e-kernel is native, xen or disk, not {value!r}")
                 self.kernel = value
             elif key == "qemu":
                 self.qemu += value.split()
@@ -367,8 +371,10 @@ class Guest:
             self.qmp.close()
 
 
-def boot(scenario, base, kernel, work):
+def boot(scenario, base, kernel, work, disk_machine=None):
     """Boots the scenario; returns (passed, verdicts, transcript, seconds)."""
+    if scenario.kernel == "disk":
+        return watch(scenario, disk_machine(scenario), None)
     scenario_tree = work / f"scenario-{scenario.name}"
     (scenario_tree / "e2e").mkdir(parents=True)
     shutil.copy2(scenario.path, scenario_tree / "e2e/scenario.sh")
@@ -407,7 +413,12 @@ def boot(scenario, base, kernel, work):
         qemu += ["-m", "1024", "-kernel", str(kernel), "-initrd", str(initrd),
                  "-append", " ".join(["console=ttyS0"] + append)]
     qemu += scenario.qemu
+    return watch(scenario, qemu, qmp_path)
 
+
+def watch(scenario, qemu, qmp_path):
+    """Runs QEMU until the guest says E2E-DONE (or the scenario's time is up), answering its QMP
+    requests; returns (passed, verdicts, transcript, seconds)."""
     transcript = ["$ " + " ".join(qemu)]
     verdicts = []
     done = False
@@ -415,7 +426,7 @@ def boot(scenario, base, kernel, work):
     guest = Guest(qemu, qmp_path, transcript)
     try:
         for line in guest.lines(started + scenario.timeout):
-            transcript.append(line)
+            transcript.append(f"[{time.monotonic() - started:6.1f}] {line}")
             verdict = re.search(r"E2E-VERDICT (PASS|FAIL) (.*)$", line)
             if verdict:
                 verdicts.append((verdict.group(1), verdict.group(2)))
@@ -463,6 +474,9 @@ def main():
         log(f"e2e: no scenario {', '.join(unknown)}; --list names them")
         return 64
     chosen = [by_name[n] for n in args.names] if args.names else known
+    if any(s.kernel == "disk" for s in chosen) and os.geteuid() != 0:
+        log("e2e: the first-boot scenario mounts disk images and needs root")
+        return 1
 
     CACHE.mkdir(parents=True, exist_ok=True)
     debs, packages_digest = fetch_packages()
@@ -481,17 +495,33 @@ def main():
     with tempfile.TemporaryDirectory(prefix="dom0kit-e2e.") as temporary:
         work = Path(temporary)
         cpio(dom0kit_tree(Path(args.binary), work, sysroot), work / "dom0kit.cpio")
+
+        def disk_machine(scenario):
+            """The first-boot machine: the packages built from the binary, the disk prepared by it."""
+            dist = work / "dist"
+            subprocess.run([str(REPOSITORY / "installer/package.sh"), "--binary", args.binary, "--output", str(dist)],
+                           check=True, stdout=subprocess.DEVNULL)
+            deb = next(dist.glob("dom0kit_*_amd64.deb"))
+            started = time.monotonic()
+            machine = firstboot.prepare(Path(args.binary), deb, scenario.path, work, CACHE, log)
+            log(f"e2e: {scenario.name}: disk prepared in {time.monotonic() - started:.0f} s")
+            return machine
+
         log(f"e2e: {len(chosen)} scenario(s), {args.jobs} at a time, kernel {kernel.name}")
         failed = 0
         total = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = {pool.submit(boot, s, base, kernel, work): s for s in chosen}
+            futures = {pool.submit(boot, s, base, kernel, work, disk_machine): s for s in chosen}
             for future in concurrent.futures.as_completed(futures):
                 scenario = futures[future]
                 passed, verdicts, transcript, seconds = future.result()
                 if logs:
                     (logs / f"{scenario.name}.log").write_text("\n".join(transcript) + "\n")
                 log(f"{'PASS' if passed else 'FAIL'} {scenario.name} ({seconds:.1f} s, {len(verdicts)} verdicts)")
+                # Each boot's start (Xen's banner) and when its checks ran, for a scenario that reboots.
+                starts = [line.split("]")[0].strip("[ ") for line in transcript if "(XEN) Xen version" in line]
+                if len(starts) > 1:
+                    log(f"    boots started at {', '.join(s + ' s' for s in starts)}; ended at {seconds:.1f} s")
                 for status, text in verdicts:
                     log(f"    {status} {text}")
                 if not passed:

@@ -72,6 +72,9 @@ def cached_bullseye(cache):
         subprocess.run(["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(BULLSEYE_PACKAGES), "bullseye",
                         str(partial), "http://deb.debian.org/debian"], check=True)
         partial.rename(tarball)
+        for stale in cache.glob("bullseye-*.tar"):
+            if stale != tarball:
+                stale.unlink()
     return tarball
 
 

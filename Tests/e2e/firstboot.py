@@ -1,0 +1,177 @@
+"""The first-boot scenario's machine: a disk prepared by Dom0Kit alone, booted for real.
+
+The disk is a sparse 64 GiB image laid out and formatted by `dom0-partition apply --layout xs8
+--firmware uefi --mkfs`. UEFI, because it is what XenServer 8 and XCP-ng 8.3 install by default
+and it needs no boot code patched into the disk: the firmware (OVMF) starts GRUB from the ESP's
+removable-media path, where GRUB made with grub-mkimage from the root's own GRUB modules sits.
+(BIOS boot, with its BIOS-boot partition, stays covered by dom0-partition's tests.) The root
+partition holds a Debian 12 dom0 made with mmdebstrap (systemd, udev, the kernel, Xen 4.17 and
+its tools, GRUB's EFI modules; cached, as it does not depend on the code under test) with
+Dom0Kit's .deb installed, its first-boot service enabled and /etc/dom0kit/host.yaml written.
+The ESP holds a XenServer-style grub.cfg: the product entry and its (Serial) twin, which
+host-prepare edits through xen-cmdline's engine.
+
+The guest's own job is the scenario script, run by e2e-verdict.service at the end of every boot;
+it prints verdicts on the console (Xen's serial line) and ends the run with E2E-DONE.
+"""
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT_PACKAGES = ["systemd", "systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools",
+                 "xen-hypervisor-4.17-amd64", "xen-utils-4.17", "xen-utils-common", "grub-efi-amd64-bin", "kmod", "procps",
+                 "pciutils", "iproute2", "fdisk", "libpci3", "libarchive13", "libssl3", "libyaml-0-2"]
+# The control-plane daemons control.slice takes in, as small stand-ins for XAPI's.
+STAND_INS = ["xapi", "xcp-networkd", "xcp-rrdd"]
+SPEC = """\
+# The host the first boot makes: dom0's memory, the second NIC hidden for passthrough (bound to
+# pciback by pciback-agent through the udev rule), the control plane in control.slice.
+boot:
+  style: xenserver
+  dom0_mem: {min: 1200M, max: 1200M}
+  hide:
+    - bdf: 0000:00:06.0
+      note: the second NIC, for a guest
+control_slice:
+  weight: 500
+  members: [xapi, xcp-networkd, xcp-rrdd]
+devices:
+  rules: [0000:00:06.0 pciback]
+agent:
+  enable: true
+"""
+HIDDEN_NIC = "0000:00:06.0"
+XEN_ARGUMENTS = "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M iommu=1 loglvl=warning guest_loglvl=warning"
+DOM0_ARGUMENTS = "root=LABEL=root-e2e ro console=hvc0 quiet"
+
+
+def run(argv, **kwargs):
+    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))}: exit {result.returncode}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result
+
+
+def cached_root(cache, log):
+    key = hashlib.sha256(" ".join(ROOT_PACKAGES).encode()).hexdigest()[:12]
+    tarball = cache / f"firstboot-root-{key}.tar"
+    if not tarball.exists():
+        log(f"first-boot: building the Debian 12 dom0 root with mmdebstrap into {tarball} (once)")
+        partial = tarball.with_suffix(".partial.tar")
+        run(["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(ROOT_PACKAGES), "bookworm", str(partial),
+             "http://deb.debian.org/debian"])
+        partial.rename(tarball)
+        for stale in cache.glob("firstboot-root-*.tar"):
+            if stale != tarball:
+                stale.unlink()
+    return tarball
+
+
+def partitions(image):
+    table = json.loads(run(["sfdisk", "--json", str(image)]).stdout)["partitiontable"]
+    sector = table.get("sectorsize", 512)
+    return {int(p["node"].rsplit("img", 1)[1]): (p["start"] * sector, p["size"] * sector) for p in table["partitions"]}
+
+
+def grub_config(kernel, initrd):
+    entry = """menuentry '{title}' {{
+\tsearch --no-floppy --label --set root root-e2e
+\tmultiboot2 /boot/xen.gz {xen}
+\tmodule2 /boot/{kernel} {dom0}
+\tmodule2 /boot/{initrd}
+}}
+"""
+    return ("serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n"
+            "set default=0\nset timeout=1\n\n"
+            + entry.format(title="XCP-ng", xen=XEN_ARGUMENTS, kernel=kernel, dom0=DOM0_ARGUMENTS, initrd=initrd)
+            + entry.format(title="XCP-ng (Serial)", xen=XEN_ARGUMENTS, kernel=kernel, dom0=DOM0_ARGUMENTS.replace("hvc0", "hvc0 earlyprintk=xen"), initrd=initrd))
+
+
+def build_disk(binary, deb, scenario_script, work, cache, log):
+    """The disk image, prepared by Dom0Kit: returns its path."""
+    image = work / "first-boot.img"
+    with open(image, "wb") as disk:
+        disk.truncate(64 << 30)
+    run([str(binary), "dom0-partition", "apply", "--disk", str(image), "--layout", "xs8", "--firmware", "uefi", "--mkfs",
+         "--label-suffix", "e2e", "--yes"])
+    parts = partitions(image)
+    tarball = cached_root(cache, log)
+    mnt = work / "mnt"
+    mnt.mkdir()
+    mounted = []
+    try:
+        root_offset, root_size = parts[1]
+        run(["mount", "-o", f"loop,offset={root_offset},sizelimit={root_size}", str(image), str(mnt)])
+        mounted.append(mnt)
+        run(["tar", "-C", str(mnt), "--numeric-owner", "-xpf", str(tarball)])
+        (mnt / "boot/efi").mkdir(parents=True, exist_ok=True)
+        # The ESP is written with mtools: no vfat driver is needed on this machine.
+        esp = f"{image}@@{parts[4][0]}"
+
+        boot = mnt / "boot"
+        kernel = sorted(p.name for p in boot.glob("vmlinuz-*"))[-1]
+        initrd = sorted(p.name for p in boot.glob("initrd.img-*"))[-1]
+        shutil.copy(sorted(boot.glob("xen-4.17*.gz"))[-1], boot / "xen.gz")
+        (mnt / "etc/fstab").write_text("LABEL=root-e2e / ext4 errors=remount-ro 0 1\n/dev/vda4 /boot/efi vfat umask=0077 0 2\n")
+        (mnt / "etc/hostname").write_text("dom0kit-first-boot\n")
+        (mnt / "var/log/journal").mkdir(parents=True, exist_ok=True)  # persistent: boot 2 reads boot 1's entries
+
+        # GRUB on the ESP, made from the root's own EFI modules, at the path firmware boots by itself.
+        modules = mnt / "usr/lib/grub/x86_64-efi"
+        grub = work / "BOOTX64.EFI"
+        run(["grub-mkimage", "-d", str(modules), "-O", "x86_64-efi", "-o", str(grub),
+             "-p", "/EFI/xenserver", "part_gpt", "fat", "ext2", "normal", "configfile", "multiboot2", "search",
+             "search_label", "serial", "terminal", "echo", "test", "ls", "cat", "gzio", "efi_gop", "all_video", "boot"])
+        config = work / "grub.cfg"
+        config.write_text(grub_config(kernel, initrd))
+        run(["mmd", "-i", esp, "::/EFI", "::/EFI/BOOT", "::/EFI/xenserver"])
+        run(["mcopy", "-i", esp, str(grub), "::/EFI/BOOT/BOOTX64.EFI"])
+        run(["mcopy", "-i", esp, str(config), "::/EFI/xenserver/grub.cfg"])
+
+        run(["dpkg", "--root", str(mnt), "--install", str(deb)])
+        (mnt / "etc/dom0kit").mkdir(parents=True, exist_ok=True)
+        (mnt / "etc/dom0kit/host.yaml").write_text(SPEC)
+        units = mnt / "etc/systemd/system"
+        for daemon in STAND_INS:
+            (units / f"{daemon}.service").write_text(
+                f"[Unit]\nDescription=stand-in for {daemon}\n[Service]\nExecStart=/bin/sleep infinity\n"
+                "[Install]\nWantedBy=multi-user.target\n")
+        (mnt / "usr/local/lib/e2e").mkdir(parents=True, exist_ok=True)
+        shutil.copy(scenario_script, mnt / "usr/local/lib/e2e/first-boot.sh")
+        (units / "e2e-verdict.service").write_text(
+            "[Unit]\nDescription=the first-boot scenario's checks\n"
+            "After=multi-user.target host-prepare-firstboot.service pciback-agent.service\n"
+            "[Service]\nType=oneshot\nExecStart=/bin/sh /usr/local/lib/e2e/first-boot.sh\n"
+            "StandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\n"
+            "[Install]\nWantedBy=multi-user.target\n")
+        run(["systemctl", "--root", str(mnt), "enable", "host-prepare-firstboot.service", "e2e-verdict.service"]
+            + [f"{daemon}.service" for daemon in STAND_INS])
+        # No getty on the console: the verdicts and Xen's messages are all it carries.
+        run(["systemctl", "--root", str(mnt), "mask", "serial-getty@hvc0.service", "getty@tty1.service"])
+    finally:
+        for point in reversed(mounted):
+            subprocess.run(["umount", str(point)], check=False)
+    return image
+
+
+def qemu_command(image, vars_file):
+    # q35 with QEMU's VT-d: Xen enables I/O virtualisation and interrupt remapping, so the host is
+    # healthy as host-prepare check judges it.
+    return ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "Haswell-noTSX", "-smp", "1", "-m", "2048", "-nodefaults",
+            "-no-user-config", "-display", "none", "-vga", "none", "-serial", "stdio",
+            "-machine", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on",
+            "-drive", "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "-drive", f"if=pflash,format=raw,file={vars_file}",
+            "-drive", f"file={image},if=virtio,format=raw,cache=unsafe",
+            "-device", "e1000,addr=0x5", "-device", f"e1000,addr={HIDDEN_NIC.rsplit(':', 1)[1].split('.')[0]}"]
+
+
+def prepare(binary, deb, scenario_script, work, cache, log):
+    """The disk and the QEMU command that boots it (reboots included; the guest powers off at the end)."""
+    image = build_disk(binary, deb, scenario_script, work, cache, log)
+    vars_file = work / "OVMF_VARS.fd"
+    shutil.copy("/usr/share/OVMF/OVMF_VARS_4M.fd", vars_file)
+    return qemu_command(image, vars_file)

@@ -1,0 +1,88 @@
+# e2e-summary: a disk made by dom0-partition boots OVMF → GRUB → Xen → Debian 12 with systemd; first boot applies host.yaml and reboots; the second boot is as the spec says and check passes; the third does not apply again
+# e2e-kernel: disk
+# e2e-timeout: 1500
+#
+# Run by e2e-verdict.service at the end of every boot of the disk Tests/e2e/firstboot.py builds
+# (plain sh: this is a full Debian, not the busybox guest). The first boot normally reboots
+# (host-prepare firstboot --reboot) before this runs; the second checks what it made and
+# reboots; the third checks first boot stayed done and powers off.
+NIC=0000:00:06.0
+SPEC=/etc/dom0kit/host.yaml
+MARK=/var/lib/e2e
+
+verdict() {  # verdict STATUS NAME [DETAIL]
+  if [ "$1" -eq 0 ]; then echo "E2E-VERDICT PASS $2"; else echo "E2E-VERDICT FAIL $2${3:+: $3}"; fi
+}
+check() {  # check NAME COMMAND...: PASS when it exits 0; FAIL with the end of its output
+  name=$1; shift
+  output=$("$@" 2>&1); status=$?
+  verdict $status "$name" "$(printf '%s' "$output" | tail -n 8 | tr '\n' '|')"
+}
+equals() {  # equals NAME EXPECTED ACTUAL
+  [ "$2" = "$3" ]; verdict $? "$1" "expected '$2', found '$3'"
+}
+
+mkdir -p $MARK
+if [ -e $MARK/second-boot-checked ]; then
+  echo "E2E-BOOT third: first boot must not run again"
+  equals "first boot's condition stops it on the third boot" "ConditionResult=no" \
+    "$(systemctl show host-prepare-firstboot.service -p ConditionResult)"
+  check "the agent still binds the hidden NIC" sh -c "readlink /sys/bus/pci/devices/$NIC/driver | grep -q pciback"
+  echo "E2E-DONE"
+  systemctl poweroff
+  exit 0
+fi
+if [ ! -e /var/lib/dom0kit/firstboot.done ]; then
+  echo "E2E-VERDICT FAIL first boot: the checks ran before first boot finished (or it failed)"
+  journalctl -b -u host-prepare-firstboot.service --no-pager | tail -n 40
+  echo "E2E-DONE"
+  systemctl poweroff
+  exit 0
+fi
+
+echo "E2E-BOOT second: the host as the spec says"
+# First boot, read back from its journal.
+check "first boot ran under systemd and asked for the reboot" sh -c \
+  "journalctl -b -1 -u host-prepare-firstboot.service --no-pager | grep -q 'Rebooting for the new boot command lines'"
+steps=$(journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 -o export --no-pager | grep -c '^DOM0KIT_MODULE=')
+check "first boot journaled each step with MESSAGE_ID and DOM0KIT_* fields ($steps steps)" test "$steps" -ge 5
+for module in boot control-slice agent devices; do
+  check "a journaled step of module $module" sh -c \
+    "journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 DOM0KIT_MODULE=$module -o export --no-pager | grep -q DOM0KIT_STEP="
+done
+check "the whole apply journaled as finished" sh -c \
+  "journalctl -b -1 MESSAGE_ID=34a83880f71c4ae28d604dfdbbfdc400 --no-pager -q | grep -q 'applied /etc/dom0kit/host.yaml'"
+check "firstboot.done names the spec" grep -q "^/etc/dom0kit/host.yaml applied" /var/lib/dom0kit/firstboot.done
+
+# The boot lines, as the running kernel and Xen have them.
+check "dom0's command line hides the NIC" grep -q "xen-pciback.hide=($NIC)" /proc/cmdline
+check "Xen's command line has the new dom0_mem" sh -c "xl info | grep '^xen_commandline' | grep -q 'dom0_mem=1200M,max:1200M'"
+memory=$(xl list 0 | awk 'NR == 2 { print $3 }')
+check "dom0 runs with about 1200 MiB (xl list: ${memory} MiB)" test "${memory:-0}" -ge 1100 -a "${memory:-0}" -le 1200
+
+# The hidden NIC: on pciback, through the udev rule and the agent's service, not a manual run.
+check "the hidden NIC is on pciback" sh -c "readlink /sys/bus/pci/devices/$NIC/driver | grep -q pciback"
+check "udev asks systemd for pciback-agent.service for it, after its bind too" sh -c \
+  "udevadm info /sys/bus/pci/devices/$NIC | grep 'SYSTEMD_WANTS=pciback-agent.service' || { udevadm info /sys/bus/pci/devices/$NIC; false; }"
+check "its device unit wants pciback-agent.service" sh -c \
+  "systemctl show -p WantedBy pciback-agent.service | grep -q 'devices-pci0000:00-0000:00:06.0.device' || { systemctl show -p WantedBy pciback-agent.service; false; }"
+equals "pciback-agent.service is Type=notify" notify "$(systemctl show -p Type --value pciback-agent.service)"
+equals "pciback-agent.service is active" active "$(systemctl show -p ActiveState --value pciback-agent.service)"
+equals "pciback-agent.service has its watchdog" 1min "$(systemctl show -p WatchdogUSec --value pciback-agent.service)"
+check "the agent's pass is in /run/dom0kit" test -s /run/dom0kit/pciback.json
+
+# control.slice, live.
+equals "control.slice's cpu.weight is the spec's" 500 "$(cat /sys/fs/cgroup/control.slice/cpu.weight 2>&1)"
+for daemon in xapi xcp-networkd xcp-rrdd; do
+  pid=$(systemctl show -p MainPID --value $daemon.service)
+  check "$daemon runs inside control.slice" grep -q "^0::/control.slice/$daemon.service$" /proc/$pid/cgroup
+done
+
+# The spec, checked.
+check "host-prepare check $SPEC exits 0" host-prepare check $SPEC
+host-prepare check $SPEC | sed 's/^/E2E-CHECK /'
+
+touch $MARK/second-boot-checked
+sync
+systemctl reboot
+exit 0
