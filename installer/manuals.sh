@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 [ $# -eq 2 ] || { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 64; }
+[ -x "$1" ] && [ -f "$1" ] || { echo "manuals.sh: $1 is not an executable file" >&2; exit 1; }
 binary=$(readlink -f "$1")
 output=$2
 mapfile -t tools < <("$binary" --list-tools)

@@ -23,7 +23,7 @@ binary=""
 output="$top/dist"
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-64}"
 }
 while [ $# -gt 0 ]; do

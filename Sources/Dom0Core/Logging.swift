@@ -140,3 +140,22 @@ public struct StderrLogHandler: LogHandler {
         standardError.write(line + "\n")
     }
 }
+
+/// The journal MESSAGE_IDs of Dom0Kit's kinds of message, in one place, so journalctl can select
+/// them (`journalctl MESSAGE_ID=…`); each carries DOM0KIT_* fields of its own.
+public enum MessageID {
+    /// pciback-agent bound a device (DOM0KIT_BDF).
+    public static let bound = "9a1f5e8e2c3b4d6a8f0e1d2c3b4a5968"
+    /// pciback-agent refused to bind a device.
+    public static let refused = "3c7d2b1a9e8f4c5d6b7a8e9f0d1c2b3a"
+    /// Binding a device failed.
+    public static let failed = "e4d3c2b1a0f94e8d7c6b5a4938271605"
+    /// A device was bound with --force despite a refusal.
+    public static let forced = "7b6a5c4d3e2f41a0b9c8d7e6f5a4b3c2"
+    /// host-prepare apply did a step (DOM0KIT_MODULE, DOM0KIT_STEP, DOM0KIT_STEPS).
+    public static let stepDone = "5434762e31ff4234961e4ed2bc582708"
+    /// A step of host-prepare apply failed; the apply stopped there.
+    public static let stepFailed = "4c737a6330c14b26b2389e7e1fa77312"
+    /// host-prepare apply did every step of a spec.
+    public static let applied = "34a83880f71c4ae28d604dfdbbfdc400"
+}

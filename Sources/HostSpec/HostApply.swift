@@ -3,17 +3,6 @@ import FoundationEssentials
 import Logging
 import SystemPackage
 
-/// The journal MESSAGE_IDs of host-prepare apply's messages, so journalctl can select them
-/// (`journalctl MESSAGE_ID=…`); each also carries DOM0KIT_MODULE, DOM0KIT_STEP and DOM0KIT_STEPS.
-public enum ApplyMessageID {
-    /// A step was applied.
-    public static let stepDone = "5434762e31ff4234961e4ed2bc582708"
-    /// A step failed; the apply stopped there.
-    public static let stepFailed = "4c737a6330c14b26b2389e7e1fa77312"
-    /// Every step was applied.
-    public static let finished = "34a83880f71c4ae28d604dfdbbfdc400"
-}
-
 /// The record of an apply in progress, kept in the host so that the next apply after a crash or
 /// power loss knows one was cut short. Every step is idempotent and planning reads the host as it
 /// is, so finishing the job is planning again and applying what is left; the journal says what
@@ -119,19 +108,19 @@ public struct HostApplier: Sendable {
             try journal.write(root)
             let change = plan.changes[done - 1]
             Self.logger.notice("step \(done) of \(steps) done: \(change.module): \(change.summary)",
-                               metadata: Self.fields(change, done, steps, ApplyMessageID.stepDone))
+                               metadata: Self.fields(change, done, steps, MessageID.stepDone))
             afterStep?(done)
         }
         if report.succeeded {
             try AtomicWriter.delete(ApplyJournal.path, in: root)
-            Self.logger.notice("applied \(specPath): \(steps) steps", metadata: ["MESSAGE_ID": "\(ApplyMessageID.finished)",
+            Self.logger.notice("applied \(specPath): \(steps) steps", metadata: ["MESSAGE_ID": "\(MessageID.applied)",
                                                                                   "spec": "\(specPath)", "steps": "\(steps)"])
         } else {
             journal.failure = report.error?.description
             try journal.write(root)
             if let failed = report.failed {
                 Self.logger.error("step \(report.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): \(report.error?.description ?? "")",
-                                  metadata: Self.fields(failed, report.done.count + 1, steps, ApplyMessageID.stepFailed))
+                                  metadata: Self.fields(failed, report.done.count + 1, steps, MessageID.stepFailed))
             }
         }
         return HostApplyReport(resumed: previous, plan: host, apply: report)

@@ -189,11 +189,3 @@ public struct Binder: Sendable {
         }
     }
 }
-
-/// The journal MESSAGE_IDs of pciback-agent's kinds of message, so journalctl can select them.
-public enum MessageID {
-    public static let bound = "9a1f5e8e2c3b4d6a8f0e1d2c3b4a5968"
-    public static let refused = "3c7d2b1a9e8f4c5d6b7a8e9f0d1c2b3a"
-    public static let failed = "e4d3c2b1a0f94e8d7c6b5a4938271605"
-    public static let forced = "7b6a5c4d3e2f41a0b9c8d7e6f5a4b3c2"
-}

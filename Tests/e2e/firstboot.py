@@ -15,11 +15,12 @@ The guest's own job is the scenario script, run by e2e-verdict.service at the en
 it prints verdicts on the console (Xen's serial line) and ends the run with E2E-DONE.
 """
 
-import hashlib
 import json
 import shutil
 import subprocess
 from pathlib import Path
+
+import debian_roots
 
 ROOT_PACKAGES = ["systemd", "systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools",
                  "xen-hypervisor-4.17-amd64", "xen-utils-4.17", "xen-utils-common", "grub-efi-amd64-bin", "kmod", "procps",
@@ -55,21 +56,6 @@ def run(argv, **kwargs):
     return result
 
 
-def cached_root(cache, log):
-    key = hashlib.sha256(" ".join(ROOT_PACKAGES).encode()).hexdigest()[:12]
-    tarball = cache / f"firstboot-root-{key}.tar"
-    if not tarball.exists():
-        log(f"first-boot: building the Debian 12 dom0 root with mmdebstrap into {tarball} (once)")
-        partial = tarball.with_suffix(".partial.tar")
-        run(["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(ROOT_PACKAGES), "bookworm", str(partial),
-             "http://deb.debian.org/debian"])
-        partial.rename(tarball)
-        for stale in cache.glob("firstboot-root-*.tar"):
-            if stale != tarball:
-                stale.unlink()
-    return tarball
-
-
 def partitions(image):
     table = json.loads(run(["sfdisk", "--json", str(image)]).stdout)["partitiontable"]
     sector = table.get("sectorsize", 512)
@@ -98,7 +84,7 @@ def build_disk(binary, deb, scenario_script, work, cache, log):
     run([str(binary), "dom0-partition", "apply", "--disk", str(image), "--layout", "xs8", "--firmware", "uefi", "--mkfs",
          "--label-suffix", "e2e", "--yes"])
     parts = partitions(image)
-    tarball = cached_root(cache, log)
+    tarball = debian_roots.cached_root("bookworm", ROOT_PACKAGES, cache, "firstboot-root", log)
     mnt = work / "mnt"
     mnt.mkdir()
     mounted = []

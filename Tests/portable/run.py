@@ -19,7 +19,6 @@ Every check prints PASS or FAIL; exit 0 only when all pass.
 """
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -28,6 +27,8 @@ import tempfile
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPOSITORY / "Tests/e2e"))
+import debian_roots  # noqa: E402  (shared with the first-boot scenario)
 BULLSEYE_PACKAGES = ["libsystemd0", "libudev1", "udev", "libpci3", "libarchive13", "libssl1.1", "libyaml-0-2", "systemd",
                      "procps", "busybox-static"]
 GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2", "libutil.so.1",
@@ -59,23 +60,6 @@ class Checks:
 
 def run(argv, **kwargs):
     return subprocess.run(argv, capture_output=True, text=True, **kwargs)
-
-
-def cached_bullseye(cache):
-    """The Debian 11 root as a tarball, built once per package list."""
-    key = hashlib.sha256(" ".join(BULLSEYE_PACKAGES).encode()).hexdigest()[:12]
-    tarball = cache / f"bullseye-{key}.tar"
-    if not tarball.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        print(f"portable: building a Debian 11 root with mmdebstrap into {tarball}", flush=True)
-        partial = tarball.with_suffix(".partial.tar")
-        subprocess.run(["mmdebstrap", "--quiet", "--variant=apt", "--include=" + ",".join(BULLSEYE_PACKAGES), "bullseye",
-                        str(partial), "http://deb.debian.org/debian"], check=True)
-        partial.rename(tarball)
-        for stale in cache.glob("bullseye-*.tar"):
-            if stale != tarball:
-                stale.unlink()
-    return tarball
 
 
 def snapshot(root, ignore):
@@ -296,7 +280,8 @@ def main():
     arguments = parser.parse_args()
     dist = Path(arguments.dist)
     version = run([arguments.binary, "--version"]).stdout.strip()
-    tarball = cached_bullseye(Path(arguments.cache) / "portable")
+    tarball = debian_roots.cached_root("bullseye", BULLSEYE_PACKAGES, Path(arguments.cache) / "portable", "bullseye",
+                                       lambda message: print(f"portable: {message}", flush=True))
     checks = Checks()
     work = Path(tempfile.mkdtemp(prefix="dom0kit-portable-"))
     try:
