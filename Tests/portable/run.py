@@ -27,8 +27,9 @@ import tempfile
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPOSITORY / "Tests/e2e"))
+sys.path[:0] = [str(REPOSITORY / "Tests/e2e"), str(REPOSITORY / "Tests")]
 import debian_roots  # noqa: E402  (shared with the first-boot scenario)
+from checks import Checks  # noqa: E402
 BULLSEYE_PACKAGES = ["libsystemd0", "libudev1", "udev", "libpci3", "libarchive13", "libssl1.1", "libyaml-0-2", "systemd",
                      "procps", "busybox-static"]
 GLIBC = {"libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2", "libutil.so.1",
@@ -45,17 +46,6 @@ SYSTEMD_219_DIRECTIVES = {
 # What RHEL-family hosts are looked up for: the libraries the binary links and those it opens.
 RHEL_LIBRARIES = {"libsystemd.so.0": None, "libudev.so.1": None, "libpci.so.3": None, "libarchive.so.13": None,
                   "libyaml-0.so.2": None, "libcrypto.so.1.1": "libcrypto.so.10"}
-
-
-class Checks:
-    def __init__(self):
-        self.failed = []
-
-    def check(self, name, ok, detail=""):
-        print(f"    {'PASS' if ok else 'FAIL'} {name}" + (f": {detail}" if detail and not ok else ""), flush=True)
-        if not ok:
-            self.failed.append(name)
-        return ok
 
 
 def run(argv, **kwargs):
