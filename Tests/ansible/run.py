@@ -8,7 +8,9 @@ with the host-prepare built from this checkout. script/ansible runs it after ans
    byte-identical, the other hosts finishing every task;
 3. the second rollout: changed=0 on every host;
 4. Tests/ansible/modules.yml: supp_pack's states, check mode, PATH lookup and failure messages;
-5. the README's "Many hosts" output: the same play recap as the rollout prints.
+5. the README's "Many hosts" output: the same play recap as the rollout prints;
+6. the collection as the README installs it: ansible-galaxy build and install, ansible-doc of
+   every module from the installed copy.
 
 Every check prints PASS or FAIL; exit 0 only when all pass.
 """
@@ -209,6 +211,29 @@ def readme_output(checks, directory, binary):
                  and rows(printed.group(1)) == rows(shown.group(1)), text[-1200:])
 
 
+def packaged(checks, directory):
+    print("ansible-galaxy: build, install, ansible-doc", flush=True)
+    source = fleet.COLLECTIONS / "ansible_collections/dom0kit/xen"
+    built = subprocess.run(["ansible-galaxy", "collection", "build", str(source), "--output-path", directory],
+                           capture_output=True, text=True)
+    archives = sorted(Path(directory).glob("dom0kit-xen-*.tar.gz"))
+    if not checks.check("ansible-galaxy collection build", built.returncode == 0 and len(archives) == 1,
+                        built.stdout + built.stderr):
+        return
+    installed = Path(directory) / "installed"
+    result = subprocess.run(["ansible-galaxy", "collection", "install", "-p", str(installed), str(archives[0])],
+                            capture_output=True, text=True)
+    checks.check("ansible-galaxy collection install", result.returncode == 0, result.stdout + result.stderr)
+    for module in ("host", "supp_pack", "facts"):
+        doc = subprocess.run(["ansible-doc", "--json", f"dom0kit.xen.{module}"], capture_output=True, text=True,
+                             env=fleet.environment(ANSIBLE_COLLECTIONS_PATH=str(installed)))
+        documented = json.loads(doc.stdout or "{}").get(f"dom0kit.xen.{module}", {})
+        checks.check(f"ansible-doc dom0kit.xen.{module}: options, examples, return values, from the installed copy",
+                     str(installed) in documented.get("doc", {}).get("filename", "")
+                     and documented["doc"].get("options") and documented.get("examples") and documented.get("return"),
+                     (doc.stdout + doc.stderr)[:400])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", default=str(fleet.REPOSITORY / ".build/debug/host-prepare"))
@@ -225,6 +250,7 @@ def main():
         second_rollout(checks, inventory)
         modules(checks, inventory)
         readme_output(checks, directory, binary)
+        packaged(checks, directory)
     if checks.failed:
         print(f"ansible: {len(checks.failed)} check(s) failed: {', '.join(checks.failed)}")
         return 1
