@@ -18,7 +18,7 @@ packages=(
   patchelf rpm dpkg-dev xorriso gzip                               # installer/package.sh
   mmdebstrap                                                       # older userlands for script/portable, the first-boot dom0
   ovmf mtools                                                      # the first-boot scenario: UEFI firmware, the ESP written
-  ansible-core                                                     # the dom0kit.xen collection: ansible-test, ansible-playbook (script/ansible)
+  ansible-core python3-venv                                        # the dom0kit.xen collection: ansible-playbook, ansible-test (its venvs need ensurepip)
 )
 
 missing=()

@@ -133,11 +133,19 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "\(tool): \(event.level): \(event.message)"
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
         var standardError = StandardError()
-        standardError.write(line + "\n")
+        standardError.write(Self.text(event: event, tool: tool, metadata: metadata))
+    }
+
+    /// The entry as people read it: the message's first line with the metadata after it, then
+    /// the rest of the message (a Dom0Error's "fix:" line stays last and whole). MESSAGE_ID is left
+    /// to the journal, which catalogues by it; at a terminal it is noise.
+    public static func text(event: LogEvent, tool: String, metadata: Logger.Metadata) -> String {
+        var lines = "\(event.message)".split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }.filter { $0.key != "MESSAGE_ID" }
+        lines[0] = "\(tool): \(event.level): \(lines[0])"
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) { lines[0] += " \(key)=\(value)" }
+        return lines.joined(separator: "\n") + "\n"
     }
 }
 

@@ -56,8 +56,16 @@ public struct HostApplyReport: Sendable, Encodable {
     public var succeeded: Bool { apply?.succeeded ?? true }
     /// A boot command line changed: the host needs a reboot for it.
     public var needsReboot: Bool { plan.needsReboot && succeeded }
+    /// The failed step as people read it — "step N of M failed: module: summary: error", with the
+    /// error's fix — for the log and the report alike; nil when nothing failed.
+    public var failure: String? {
+        guard let apply, let failed = apply.failed else { return nil }
+        let steps = apply.done.count + 1 + apply.notDone.count
+        return "step \(apply.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): "
+            + (apply.error?.description ?? "")
+    }
 
-    private enum Key: String, CodingKey { case resumed, plan, apply, nothingToDo, succeeded, needsReboot }
+    private enum Key: String, CodingKey { case resumed, plan, apply, nothingToDo, succeeded, needsReboot, error }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
@@ -67,6 +75,7 @@ public struct HostApplyReport: Sendable, Encodable {
         try container.encode(nothingToDo, forKey: .nothingToDo)
         try container.encode(succeeded, forKey: .succeeded)
         try container.encode(needsReboot, forKey: .needsReboot)
+        try container.encodeIfPresent(failure, forKey: .error)
     }
 }
 
@@ -115,14 +124,13 @@ public struct HostApplier: Sendable {
             try AtomicWriter.delete(ApplyJournal.path, in: root)
             Self.logger.notice("applied \(specPath): \(steps) steps", metadata: ["MESSAGE_ID": "\(MessageID.applied)",
                                                                                   "spec": "\(specPath)", "steps": "\(steps)"])
-        } else {
+        }
+        let hostReport = HostApplyReport(resumed: previous, plan: host, apply: report)
+        if let failed = report.failed, let failure = hostReport.failure {
             journal.failure = report.error?.description
             try journal.write(root)
-            if let failed = report.failed {
-                Self.logger.error("step \(report.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): \(report.error?.description ?? "")",
-                                  metadata: Self.fields(failed, report.done.count + 1, steps, MessageID.stepFailed))
-            }
+            Self.logger.error("\(failure)", metadata: Self.fields(failed, report.done.count + 1, steps, MessageID.stepFailed))
         }
-        return HostApplyReport(resumed: previous, plan: host, apply: report)
+        return hostReport
     }
 }

@@ -28,6 +28,16 @@ struct LoggingTests {
         #expect(fields.contains("CODE_LINE=42"))
     }
 
+    /// A failed apply step is logged as an error whose message is a Dom0Error's two lines: at a
+    /// terminal the fix stays the last line, whole, and the journal's MESSAGE_ID is not shown.
+    @Test func aTerminalLineKeepsTheFixLastAndLeavesMessageIDToTheJournal() {
+        let event = LogEvent(level: .error, message: "step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm\n  fix: get it again",
+                             metadata: ["MESSAGE_ID": "4c737a6330c14b26b2389e7e1fa77312", "step": "1"],
+                             source: "test", file: "HostApply.swift", function: "apply()", line: 7)
+        #expect(StderrLogHandler.text(event: event, tool: "host-prepare", metadata: ["module": "packs"])
+                == "host-prepare: error: step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm module=packs step=1\n  fix: get it again\n")
+    }
+
     @Test func journalStreamCountsOnlyWhenItNamesTheDescriptor() throws {
         let directory = try TemporaryDirectory()
         let path = directory.appending("stream")

@@ -2,6 +2,7 @@ import BootConfig
 import Dom0Core
 import Dom0KitDemo
 import FakeHost
+import FoundationEssentials
 import Health
 import HostSpec
 import PCIDevices
@@ -140,6 +141,13 @@ struct HostApplyTests {
         #expect(journal.done == journal.steps.count - 1)
         #expect(journal.failure?.contains("0000:04:00.0") == true)
         #expect(journal.summary.contains("stopped after step \(journal.done) of \(journal.steps.count)"))
+        // The report says which step failed and why, once, for the log and the JSON (scripts and
+        // the Ansible module show it as it is).
+        let failure = try #require(report.failure)
+        #expect(failure.hasPrefix("step \(journal.steps.count) of \(journal.steps.count) failed: devices: "))
+        #expect(failure.contains("0000:04:00.0"))
+        struct Failure: Decodable { var error: String? }
+        #expect(try JSONDecoder().decode(Failure.self, from: Data(Output.json(report).utf8)).error == failure)
         // The next apply says it is finishing that one, and does.
         let next = try await host.applier.apply(spec, from: host.specPath.string)
         #expect(next.resumed == journal)

@@ -99,7 +99,9 @@ class HostPrepare(object):
         result = dict(rc=rc, cmd=command, stderr=stderr, outcome=MEANING.get(rc, 'exit %d' % rc))
         if document is not None:
             result['report'] = snake(document)
-        text = message(stderr, rc)
+        # A failed apply step's report says which step and why; otherwise stderr has the error.
+        failure = document.get('error') if isinstance(document, dict) else None
+        text = one_line(failure) if failure else message(stderr, rc)
         for path, name in self.names.items():
             text = re.sub(re.escape(path) + r'(:\d+)?', name, text)
         self.module.fail_json(msg=text, **result)
@@ -109,15 +111,15 @@ class HostPrepare(object):
         return stdout.strip() if rc == DONE else None
 
 
+def one_line(text):
+    """A Dom0Kit message ('WHAT: WHERE' and an indented 'fix: HOW' line) as one line."""
+    return '; '.join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def message(stderr, rc):
-    """Dom0Kit's error as one line: 'WHAT: WHERE; fix: HOW' (the tool's name prefix dropped)."""
-    lines = []
-    for line in stderr.splitlines():
-        line = line.strip()
-        if ': error: ' in line and not lines:
-            line = line.split(': error: ', 1)[1]
-        if line:
-            lines.append(line)
-    if not lines:
+    """Dom0Kit's error on stderr as one line: 'WHAT: WHERE; fix: HOW', the 'TOOL: error: '
+    prefix dropped."""
+    text = re.sub(r'^[\w-]+: error: ', '', stderr.strip())
+    if not text:
         return 'host-prepare %s (exit %d) without saying why' % (MEANING.get(rc, 'ended'), rc)
-    return '; '.join(lines)
+    return one_line(text)
