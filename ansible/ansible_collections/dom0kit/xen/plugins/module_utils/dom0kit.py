@@ -73,13 +73,11 @@ class HostPrepare(object):
                     'Dom0Kit (the supplemental pack on XCP-ng/XenServer, the .deb or the .rpm), '
                     'or give its path as binary')
 
-    def run(self, arguments, accept=(DONE,), root=True):
-        """Runs host-prepare ARGUMENTS --json [--root ROOT]. Returns (rc, the JSON document or
+    def run(self, arguments, accept=(DONE,)):
+        """Runs host-prepare ARGUMENTS --json --root ROOT. Returns (rc, the JSON document or
         None, stderr) when rc is one of `accept`; otherwise fails the task with Dom0Kit's
         message. Dom0Kit prints its report on stdout (JSON) and its error on stderr."""
-        command = [self.path] + list(arguments) + ['--json']
-        if root:
-            command += ['--root', self.root]
+        command = [self.path] + list(arguments) + ['--json', '--root', self.root]
         rc, stdout, stderr = self.module.run_command(command)
         document = None
         if stdout.strip():
@@ -117,9 +115,10 @@ def one_line(text):
 
 
 def message(stderr, rc):
-    """Dom0Kit's error on stderr as one line: 'WHAT: WHERE; fix: HOW', the 'TOOL: error: '
-    prefix dropped."""
-    text = re.sub(r'^[\w-]+: error: ', '', stderr.strip())
-    if not text:
+    """Dom0Kit's error on stderr as one line: 'WHAT: WHERE; fix: HOW', from the last line that
+    starts 'TOOL: error: ' (warnings before it stay in the task's stderr), the prefix dropped."""
+    errors = list(re.finditer(r'^[\w-]+: error: ', stderr, re.MULTILINE))
+    text = stderr[errors[-1].end():] if errors else stderr
+    if not text.strip():
         return 'host-prepare %s (exit %d) without saying why' % (MEANING.get(rc, 'ended'), rc)
     return one_line(text)

@@ -117,14 +117,14 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
-    DONE, FAILED, HostPrepare, common_argument_spec, snake)
+    DONE, FAILED, HostPrepare, common_argument_spec, message, snake)
 
 
 def health(host_prepare):
     # host-prepare health exits 1 when a check FAILs and still prints every check.
     rc, document, stderr = host_prepare.run(['health'], accept=(DONE, FAILED))
     if document is None:
-        host_prepare.fail(['health'], rc, None, stderr)
+        host_prepare.module.fail_json(msg=message(stderr, rc), rc=rc, stderr=stderr)
     checks = snake(document['results'])
     count = dict((status, sum(1 for check in checks if check['status'] == status))
                  for status in ('PASS', 'WARN', 'FAIL'))

@@ -109,6 +109,14 @@ changes:
     - module: packs
       kind: installPack
       summary: install dom0kit:demo-tools 1.0.0
+next:
+  description:
+    - What the pack asks of the operator after installing it, such as a reboot to load a driver
+      (the pack's own guidance, as C(host-prepare pack install) prints it).
+  returned: when a pack was installed (or, in check mode, would be)
+  type: list
+  elements: str
+  sample: ["reboot the host to load the new driver"]
 removed:
   description: The identities removed (or, in check mode, that would be).
   returned: state is absent
@@ -155,7 +163,7 @@ def present(module, host_prepare):
                     msg=message(stderr, rc))
     changes = steps(document)
     return dict(changed=True, changes=snake(changes), packs=snake(document.get('packs', [])),
-                diff=prepared_diffs(changes))
+                next=document.get('next', []), diff=prepared_diffs(changes))
 
 
 def absent(module, host_prepare):
