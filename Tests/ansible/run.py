@@ -204,6 +204,25 @@ def readme_output(checks, directory, binary):
     """The README shows script/fleet-demo's output: its play recap must be what the rollout prints."""
     print("README: Many hosts", flush=True)
     readme = (fleet.REPOSITORY / "README.md").read_text()
+    playbook_file = (fleet.COLLECTIONS / "ansible_collections/dom0kit/xen/playbooks/rolling_rollout.yml").read_text()
+    shown_playbook = re.search(r"## Many hosts.*?```yaml\n(- name: Roll.*?)```", readme, re.S)
+    checks.check("the README shows the playbook as the collection ships it", shown_playbook is not None
+                 and playbook_file.endswith(shown_playbook.group(1)))
+    pool = re.search(r"```yaml\n# pool.yml\n(.*?)```", readme, re.S)
+    if checks.check("the README shows an example inventory (pool.yml)", pool is not None):
+        example = Path(directory) / "pool.yml"
+        example.write_text(pool.group(1))
+        listed = subprocess.run(["ansible-inventory", "-i", str(example), "--list"], capture_output=True, text=True,
+                                env=fleet.environment())
+        spec = json.loads(listed.stdout or "{}").get("_meta", {}).get("hostvars", {}).get("xcp-01", {}).get("dom0kit_spec")
+        spec_file = Path(directory) / "readme-spec.json"
+        spec_file.write_text(json.dumps(spec))
+        demo = Path(directory) / "readme-demo"
+        subprocess.run([str(binary), "demo", str(demo)], check=True, stdout=subprocess.DEVNULL)
+        planned = subprocess.run([str(binary), "plan", str(spec_file), "--root", str(demo / "root"), "--json"],
+                                 capture_output=True, text=True)
+        checks.check("its inline spec, as Ansible reads it, is one host-prepare plans", spec is not None
+                     and planned.returncode == 0, listed.stderr + planned.stderr)
     shown = re.search(r"## Many hosts.*?PLAY RECAP \**\n(.*?)```", readme, re.S)
     if not checks.check("the README shows a play recap under 'Many hosts'", shown is not None):
         return

@@ -19,19 +19,9 @@ description:
     C(ansible_facts.dom0kit.health.failed) where a play must stop.
 version_added: 0.1.0
 author: Dom0Kit (@dom0kit)
-requirements:
-  - Dom0Kit's C(host-prepare) on the managed host.
-  - Python 3.6 or newer on the managed host.
-options:
-  root:
-    description:
-      - The host tree to look at; C(/) is the managed host itself.
-    type: path
-    default: /
-  binary:
-    description:
-      - The C(host-prepare) to run. By default the one found in C(PATH).
-    type: path
+extends_documentation_fragment:
+  - dom0kit.xen.host_prepare
+options: {}
 attributes:
   check_mode:
     support: full

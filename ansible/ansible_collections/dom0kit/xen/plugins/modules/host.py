@@ -26,9 +26,8 @@ description:
     for M(ansible.builtin.reboot).
 version_added: 0.1.0
 author: Dom0Kit (@dom0kit)
-requirements:
-  - Dom0Kit's C(host-prepare) on the managed host (the supplemental pack, the .deb or the .rpm).
-  - Python 3.6 or newer on the managed host.
+extends_documentation_fragment:
+  - dom0kit.xen.host_prepare
 options:
   spec:
     description:
@@ -40,16 +39,6 @@ options:
   spec_path:
     description:
       - A host spec file (YAML or JSON) on the managed host, such as C(/etc/dom0kit/host.yaml).
-    type: path
-  root:
-    description:
-      - The host tree to work on. C(/) is the managed host itself; another directory is a host
-        tree under it (an image being built, or a test tree).
-    type: path
-    default: /
-  binary:
-    description:
-      - The C(host-prepare) to run. By default the one found in C(PATH).
     type: path
 attributes:
   check_mode:

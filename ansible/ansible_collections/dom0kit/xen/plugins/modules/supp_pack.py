@@ -20,9 +20,8 @@ description:
   - With I(state=absent), erases the pack's packages and its record when it is installed.
 version_added: 0.1.0
 author: Dom0Kit (@dom0kit)
-requirements:
-  - Dom0Kit's C(host-prepare) on the managed host.
-  - Python 3.6 or newer on the managed host.
+extends_documentation_fragment:
+  - dom0kit.xen.host_prepare
 options:
   path:
     description:
@@ -51,15 +50,6 @@ options:
       - The host's product as C(NAME:VERSION), instead of reading it from the host, for a pack
         that requires one.
     type: str
-  root:
-    description:
-      - The host tree to work on; C(/) is the managed host itself.
-    type: path
-    default: /
-  binary:
-    description:
-      - The C(host-prepare) to run. By default the one found in C(PATH).
-    type: path
 attributes:
   check_mode:
     support: full
