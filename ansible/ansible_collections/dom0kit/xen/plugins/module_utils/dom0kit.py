@@ -97,6 +97,8 @@ class HostPrepare(object):
         result = dict(rc=rc, cmd=command, stderr=stderr, outcome=MEANING.get(rc, 'exit %d' % rc))
         if document is not None:
             result['report'] = snake(document)
+            # Steps done before the one that failed did change the host.
+            result['changed'] = bool(isinstance(document, dict) and document.get('apply', {}).get('done'))
         # A failed apply step's report says which step and why; otherwise stderr has the error.
         failure = document.get('error') if isinstance(document, dict) else None
         text = one_line(failure) if failure else message(stderr, rc)
