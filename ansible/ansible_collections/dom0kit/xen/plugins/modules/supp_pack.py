@@ -162,6 +162,10 @@ def absent(module, host_prepare):
         packs = medium(host_prepare, module.params['path'])
         identities = ['%s:%s' % (pack['originator'], pack['name']) for pack in packs]
     else:
+        originator, colon, name = module.params['name'].partition(':')
+        if not (originator and colon and name):
+            module.fail_json(msg='name: %r is not a pack identity; fix: write ORIGINATOR:NAME as '
+                                 'host-prepare pack list shows it (e.g. xs:driver-ixgbe)' % module.params['name'])
         identities = [module.params['name']]
     rc, installed, stderr = host_prepare.run(['pack', 'list'])
     installed = set(pack['identity'] for pack in installed or [])
