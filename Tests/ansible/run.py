@@ -69,9 +69,13 @@ def extents(file, size):
             offset += len(data)
 
 
+def hostvars(inventory):
+    """{host: its variables} as fleet.build wrote them."""
+    return json.loads(Path(inventory).read_text())["xen_hosts"]["hosts"]
+
+
 def digests(inventory):
-    hosts = json.loads(Path(inventory).read_text())["xen_hosts"]["hosts"]
-    return {name: tree_digest(host["dom0kit_root"]) for name, host in hosts.items()}
+    return {name: tree_digest(host["dom0kit_root"]) for name, host in hostvars(inventory).items()}
 
 
 def playbook(inventory, *arguments, callback="json"):
@@ -168,7 +172,7 @@ def first_rollout(checks, inventory, binary):
                              for line in dom0kit["boot"]["lines"])
                      and [pack["identity"] for pack in dom0kit.get("packs", [])] == ["dom0kit:demo-tools"]
                      and bool(dom0kit.get("version")), json.dumps(dom0kit)[:600])
-        root = json.loads(Path(inventory).read_text())["xen_hosts"]["hosts"][host]["dom0kit_root"]
+        root = hostvars(inventory)[host]["dom0kit_root"]
         agent = subprocess.run([str(binary.with_name("pciback-agent")), "health", "--json", "--root", root],
                                capture_output=True, text=True)
         checks.check(f"{host}: the health facts are pciback-agent health --json's checks",
@@ -268,7 +272,7 @@ def main():
     checks = Checks()
     with tempfile.TemporaryDirectory(prefix="dom0kit-ansible-") as directory:
         inventory = fleet.build(directory, binary)
-        interpreter = json.loads(Path(inventory).read_text())["xen_hosts"]["hosts"]["xen-a"]["ansible_python_interpreter"]
+        interpreter = hostvars(inventory)["xen-a"]["ansible_python_interpreter"]
         print(f"pool: {', '.join(fleet.HOSTS)} in {directory}; xen-a's modules run on Python "
               f"{fleet.python_version(interpreter)} ({interpreter})", flush=True)
         check_mode(checks, inventory)
