@@ -78,18 +78,23 @@ def digests(inventory):
     return {name: tree_digest(host["dom0kit_root"]) for name, host in hostvars(inventory).items()}
 
 
-def playbook(inventory, *arguments, callback="json"):
-    """ansible-playbook over the pool: (exit status, parsed JSON results or the text output)."""
+RESULTS_CALLBACK = "dom0kit_results"   # Tests/ansible/callback_plugins: bare ansible-core has no JSON one
+
+
+def playbook(inventory, *arguments, callback=RESULTS_CALLBACK):
+    """ansible-playbook over the pool: (exit status, the parsed results or the text output). Output
+    that is not the results document ends the run with what ansible-playbook said."""
     command = ["ansible-playbook", "-i", str(inventory)] + list(arguments)
-    result = subprocess.run(command, env=fleet.environment(ANSIBLE_STDOUT_CALLBACK=callback),
+    result = subprocess.run(command, env=fleet.environment(ANSIBLE_STDOUT_CALLBACK=callback,
+                                                           ANSIBLE_CALLBACK_PLUGINS=str(HERE / "callback_plugins")),
                             capture_output=True, text=True)
-    if callback != "json":
+    if callback != RESULTS_CALLBACK:
         return result.returncode, result.stdout
     try:
         return result.returncode, json.loads(result.stdout)
     except ValueError:
-        print(result.stdout, result.stderr, sep="\n")
-        raise
+        sys.exit(f"ansible: {' '.join(command)} printed no results (exit {result.returncode}):\n"
+                 f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
 
 
 def task_results(output, name):
@@ -266,7 +271,8 @@ def packaged(checks, directory):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", default=str(fleet.REPOSITORY / ".build/debug/host-prepare"))
+    parser.add_argument("--binary", default=str(fleet.REPOSITORY / ".build-test/release/host-prepare"),
+                        help="the host-prepare to drive (default: script/test-build's)")
     arguments = parser.parse_args()
     binary = Path(arguments.binary).resolve()
     checks = Checks()

@@ -25,6 +25,22 @@ import debian_roots
 ROOT_PACKAGES = ["systemd", "systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools",
                  "xen-hypervisor-4.17-amd64", "xen-utils-4.17", "xen-utils-common", "grub-efi-amd64-bin", "kmod", "procps",
                  "pciutils", "iproute2", "fdisk", "libpci3", "libarchive13", "libssl3", "libyaml-0-2"]
+# Each of the three boots under TCG takes minutes; these make it ~40% shorter without touching
+# what the scenario proves. The initramfs holds only what mounts the root (Debian's default takes
+# every module: 36 MB that GRUB reads through the firmware and the kernel unpacks, and a udev
+# coldplug that loads them), built once into the cached root.
+SMALL_INITRAMFS = ('echo MODULES=list > "$1/etc/initramfs-tools/conf.d/dom0kit-e2e" && '
+                   'printf "virtio_pci\\nvirtio_blk\\next4\\n" >> "$1/etc/initramfs-tools/modules" && '
+                   'chroot "$1" update-initramfs -u -k all')
+# Units a test dom0 has no use for: debug and fuse filesystems, modules nothing here loads, binfmt,
+# daily timers, the domU autostarter (there are no domUs), seeds and caches of a long-lived host.
+UNNEEDED_UNITS = ["sys-kernel-debug.mount", "sys-kernel-tracing.mount", "sys-kernel-config.mount", "dev-mqueue.mount",
+                  "sys-fs-fuse-connections.mount", "proc-sys-fs-binfmt_misc.automount", "systemd-binfmt.service",
+                  "modprobe@fuse.service", "modprobe@drm.service", "modprobe@configfs.service", "modprobe@efi_pstore.service",
+                  "modprobe@dm_mod.service", "modprobe@loop.service", "apt-daily.timer", "apt-daily-upgrade.timer",
+                  "dpkg-db-backup.timer", "fstrim.timer", "e2scrub_all.timer", "e2scrub_reap.service", "xendomains.service",
+                  "systemd-random-seed.service", "systemd-machine-id-commit.service", "ldconfig.service",
+                  "systemd-journal-catalog-update.service"]
 # The control-plane daemons control.slice takes in, as small stand-ins for XAPI's.
 STAND_INS = ["xapi", "xcp-networkd", "xcp-rrdd"]
 SPEC = """\
@@ -46,7 +62,8 @@ agent:
 """
 HIDDEN_NIC = "0000:00:06.0"
 XEN_ARGUMENTS = "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M iommu=1 loglvl=warning guest_loglvl=warning"
-DOM0_ARGUMENTS = "root=LABEL=root-e2e ro console=hvc0 quiet"
+# fsck.mode=skip: the root has no e2fsprogs, and the image is new each run.
+DOM0_ARGUMENTS = "root=LABEL=root-e2e ro console=hvc0 quiet fsck.mode=skip"
 
 
 def run(argv, **kwargs):
@@ -84,7 +101,7 @@ def build_disk(binary, deb, scenario_script, work, cache, log):
     run([str(binary), "dom0-partition", "apply", "--disk", str(image), "--layout", "xs8", "--firmware", "uefi", "--mkfs",
          "--label-suffix", "e2e", "--yes"])
     parts = partitions(image)
-    tarball = debian_roots.cached_root("bookworm", ROOT_PACKAGES, cache, "firstboot-root", log)
+    tarball = debian_roots.cached_root("bookworm", ROOT_PACKAGES, cache, "firstboot-root", log, [SMALL_INITRAMFS])
     mnt = work / "mnt"
     mnt.mkdir()
     mounted = []
@@ -136,7 +153,7 @@ def build_disk(binary, deb, scenario_script, work, cache, log):
         run(["systemctl", "--root", str(mnt), "enable", "host-prepare-firstboot.service", "e2e-verdict.service"]
             + [f"{daemon}.service" for daemon in STAND_INS])
         # No getty on the console: the verdicts and Xen's messages are all it carries.
-        run(["systemctl", "--root", str(mnt), "mask", "serial-getty@hvc0.service", "getty@tty1.service"])
+        run(["systemctl", "--root", str(mnt), "mask", "serial-getty@hvc0.service", "getty@tty1.service"] + UNNEEDED_UNITS)
     finally:
         for point in reversed(mounted):
             subprocess.run(["umount", str(point)], check=False)

@@ -461,6 +461,7 @@ def main():
     parser.add_argument("--binary", required="--list" not in sys.argv, help="the dom0kit binary to test")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="guests booted at once")
     parser.add_argument("--logs", help="directory for each scenario's console log")
+    parser.add_argument("--dist", help="installer/package.sh's packages of BINARY, for first-boot (default: built here)")
     args = parser.parse_args()
 
     known = scenarios()
@@ -498,9 +499,10 @@ def main():
 
         def disk_machine(scenario):
             """The first-boot machine: the packages built from the binary, the disk prepared by it."""
-            dist = work / "dist"
-            subprocess.run([str(REPOSITORY / "installer/package.sh"), "--binary", args.binary, "--output", str(dist)],
-                           check=True, stdout=subprocess.DEVNULL)
+            dist = Path(args.dist) if args.dist else work / "dist"
+            if not args.dist:
+                subprocess.run([str(REPOSITORY / "installer/package.sh"), "--binary", args.binary, "--output", str(dist)],
+                               check=True, stdout=subprocess.DEVNULL)
             deb = next(dist.glob("dom0kit_*_amd64.deb"))
             started = time.monotonic()
             machine = firstboot.prepare(Path(args.binary), deb, scenario.path, work, CACHE, log)
