@@ -57,15 +57,15 @@ class Finding:
 
 # --- shell ------------------------------------------------------------------------------------
 
-def shell_commands(text, where, first_line=1):
-    """(program, file:line) for each simple command of a shell script, command substitutions
-    included. A small reader, not a shell: enough for the project's own scripts."""
+def shell_commands(text, where):
+    """A Finding for each simple command of a shell script, command substitutions included. A
+    small reader, not a shell: enough for the project's own scripts."""
     found = []
     functions = set(re.findall(r"^\s*(?:function\s+)?([\w-]+)\s*\(\)", text, re.M))
     heredoc = None
     case_depth = 0
     logical, start = "", None
-    for number, line in enumerate(text.split("\n"), first_line):
+    for number, line in enumerate(text.split("\n"), 1):
         if heredoc is not None:
             if line.strip() == heredoc:
                 heredoc = None
@@ -80,7 +80,7 @@ def shell_commands(text, where, first_line=1):
         if words is None or re.search(r"(^|\s)[A-Za-z_]\w*\+?=\([^)]*$", words):
             logical += "\n"   # a quote or an array assignment goes on
             continue
-        marker = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", words)
+        marker = re.search(r"<<-?\s*['\"]?(\w+)['\"]?", logical) if "<<" in words else None
         if marker:
             heredoc = marker.group(1)
         for program in simple_commands(logical, case_depth):

@@ -22,6 +22,7 @@ SHELL = [
     ('version=$("$binary" --version); echo "$(uname -r) $(id -u)"', ["uname", "id"]),
     ("packages=(\n  fdisk util-linux   # sfdisk\n  rpm\n)\nsort list", ["sort"]),
     ("cat > f <<EOF\nnot-a-program here\nEOF\nwc -l f", ["cat", "wc"]),
+    ("cat <<'EOF' | sort\n$(not-run either)\nEOF\nuniq f", ["cat", "sort", "uniq"]),
     ('case "$1" in\n  -h|--help) sed -n 2p "$0" ;;\n  xen) tail -1 f ;;\nesac', ["sed", "tail"]),
     ('timeout 5 qemu-img info x && [ -n "$y" ] || exit 1', ["qemu-img"]),
     ("reload='systemctl daemon-reload\nudevadm control'\n! grep -q x y", ["grep"]),
