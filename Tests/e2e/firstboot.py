@@ -34,12 +34,14 @@ SMALL_INITRAMFS = ('echo MODULES=list > "$1/etc/initramfs-tools/conf.d/dom0kit-e
                    'chroot "$1" update-initramfs -u -k all')
 # Units a test dom0 has no use for: debug and fuse filesystems, modules nothing here loads, binfmt,
 # daily timers, the domU autostarter (there are no domUs), seeds and caches of a long-lived host.
+# (systemd-machine-id-commit stays: without it each boot has a new machine ID, so a new journal
+# directory, and the second boot cannot read the first one's journal.)
 UNNEEDED_UNITS = ["sys-kernel-debug.mount", "sys-kernel-tracing.mount", "sys-kernel-config.mount", "dev-mqueue.mount",
                   "sys-fs-fuse-connections.mount", "proc-sys-fs-binfmt_misc.automount", "systemd-binfmt.service",
                   "modprobe@fuse.service", "modprobe@drm.service", "modprobe@configfs.service", "modprobe@efi_pstore.service",
                   "modprobe@dm_mod.service", "modprobe@loop.service", "apt-daily.timer", "apt-daily-upgrade.timer",
                   "dpkg-db-backup.timer", "fstrim.timer", "e2scrub_all.timer", "e2scrub_reap.service", "xendomains.service",
-                  "systemd-random-seed.service", "systemd-machine-id-commit.service", "ldconfig.service",
+                  "systemd-random-seed.service", "ldconfig.service",
                   "systemd-journal-catalog-update.service"]
 # The control-plane daemons control.slice takes in, as small stand-ins for XAPI's.
 STAND_INS = ["xapi", "xcp-networkd", "xcp-rrdd"]
@@ -93,6 +95,11 @@ def grub_config(kernel, initrd):
             + entry.format(title="XCP-ng (Serial)", xen=XEN_ARGUMENTS, kernel=kernel, dom0=DOM0_ARGUMENTS.replace("hvc0", "hvc0 earlyprintk=xen"), initrd=initrd))
 
 
+def cached_root(cache, log):
+    """The dom0's root as a tarball, built once (it does not depend on the code under test)."""
+    return debian_roots.cached_root("bookworm", ROOT_PACKAGES, cache, "firstboot-root", log, [SMALL_INITRAMFS])
+
+
 def build_disk(binary, deb, scenario_script, work, cache, log):
     """The disk image, prepared by Dom0Kit: returns its path."""
     image = work / "first-boot.img"
@@ -101,7 +108,7 @@ def build_disk(binary, deb, scenario_script, work, cache, log):
     run([str(binary), "dom0-partition", "apply", "--disk", str(image), "--layout", "xs8", "--firmware", "uefi", "--mkfs",
          "--label-suffix", "e2e", "--yes"])
     parts = partitions(image)
-    tarball = debian_roots.cached_root("bookworm", ROOT_PACKAGES, cache, "firstboot-root", log, [SMALL_INITRAMFS])
+    tarball = cached_root(cache, log)
     mnt = work / "mnt"
     mnt.mkdir()
     mounted = []

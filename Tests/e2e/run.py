@@ -458,7 +458,9 @@ def main():
     parser = argparse.ArgumentParser(description="Run Dom0Kit's end-to-end scenarios under QEMU (TCG).")
     parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--list", action="store_true", help="name the scenarios and exit")
-    parser.add_argument("--binary", required="--list" not in sys.argv, help="the dom0kit binary to test")
+    parser.add_argument("--prepare", action="store_true",
+                        help="fetch and build what the guests boot (packages, guest tree, first-boot's root) and exit")
+    parser.add_argument("--binary", required=not {"--list", "--prepare"} & set(sys.argv), help="the dom0kit binary to test")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="guests booted at once")
     parser.add_argument("--logs", help="directory for each scenario's console log")
     parser.add_argument("--dist", help="installer/package.sh's packages of BINARY, for first-boot (default: built here)")
@@ -482,6 +484,11 @@ def main():
     CACHE.mkdir(parents=True, exist_ok=True)
     debs, packages_digest = fetch_packages()
     base, kernel = base_tree(debs, packages_digest)
+    if args.prepare:
+        if any(s.kernel == "disk" for s in chosen):
+            firstboot.cached_root(CACHE, log)
+        log(f"e2e: prepared in {CACHE}")
+        return 0
     sysroot = CACHE / f"sysroot-{packages_digest}"
     logs = Path(args.logs) if args.logs else None
     if logs:
