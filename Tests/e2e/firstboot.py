@@ -128,6 +128,11 @@ def build_disk(binary, deb, scenario_script, work, cache, log):
         (mnt / "etc/fstab").write_text("LABEL=root-e2e / ext4 errors=remount-ro 0 1\n/dev/vda4 /boot/efi vfat umask=0077 0 2\n")
         (mnt / "etc/hostname").write_text("dom0kit-first-boot\n")
         (mnt / "var/log/journal").mkdir(parents=True, exist_ok=True)  # persistent: boot 2 reads boot 1's entries
+        # Under TCG on a loaded machine (script/test runs the builds beside it) udev's coldplug can
+        # take longer than systemd's 90 s wait for a device: the boot then stops in emergency mode.
+        (mnt / "etc/systemd/system.conf.d").mkdir(parents=True, exist_ok=True)
+        (mnt / "etc/systemd/system.conf.d/e2e-slow-machine.conf").write_text(
+            "[Manager]\nDefaultTimeoutStartSec=15min\nDefaultDeviceTimeoutSec=15min\n")
 
         # GRUB on the ESP, made from the root's own EFI modules, at the path firmware boots by itself.
         modules = mnt / "usr/lib/grub/x86_64-efi"
