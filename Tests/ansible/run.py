@@ -287,11 +287,7 @@ def main():
         modules(checks, inventory)
         readme_output(checks, directory, binary)
         packaged(checks, directory)
-    if checks.failed:
-        print(f"ansible: {len(checks.failed)} check(s) failed: {', '.join(checks.failed)}")
-        return 1
-    print("ansible: every check passed")
-    return 0
+    return checks.verdict("ansible")
 
 
 if __name__ == "__main__":

@@ -108,11 +108,7 @@ def main():
                      result.returncode == 1 and "deps: the Ansible callback json (Tests/ansible/run.py:1)" in result.stderr,
                      result.stdout + result.stderr)
 
-    if checks.failed:
-        print(f"deps check tests: {len(checks.failed)} failed")
-        return 1
-    print("deps check tests: every check passed")
-    return 0
+    return checks.verdict("deps check tests")
 
 
 if __name__ == "__main__":

@@ -281,8 +281,7 @@ def main():
         mounted = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
         if not any(point.startswith(str(work)) for point in mounted):
             shutil.rmtree(work, ignore_errors=True)
-    print(f"portable: {len(checks.failed)} failed" if checks.failed else "portable: every check passed", flush=True)
-    return 1 if checks.failed else 0
+    return checks.verdict("portable")
 
 
 if __name__ == "__main__":
