@@ -1,5 +1,3 @@
-import Dom0Core
-
 /// A boot command line (Xen's or a kernel's) as tokens.
 ///
 /// Tokens are separated by spaces, tabs and newlines; a double-quoted part keeps its spaces, so
