@@ -431,6 +431,12 @@ def main():
     except SystemExit as exit:
         sys.exit(64 if exit.code else 0)
     repository = Path(arguments.repository).resolve()
+    for needed, what in ((repository / "Package.swift", "--repository is not a Dom0Kit checkout"),
+                         (repository / "installer/deps.sh", "--repository has no installer/deps.sh"),
+                         (Path(arguments.image), "--image names no file")):
+        if not needed.is_file():
+            print(f"deps: {what}: {needed} does not exist; fix: see --help", file=sys.stderr)
+            return 64
     own = own_programs(repository)
 
     # (what, where it is named, the fix, its file on this machine or a verdict already known)

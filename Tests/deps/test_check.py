@@ -108,6 +108,13 @@ def main():
                      result.returncode == 1 and "deps: the Ansible callback json (Tests/ansible/run.py:1)" in result.stderr,
                      result.stdout + result.stderr)
 
+    with tempfile.TemporaryDirectory() as directory:
+        result = subprocess.run([sys.executable, str(HERE / "check.py"), "--repository", directory],
+                                capture_output=True, text=True)
+        checks.check("a directory that is no checkout: exit 64, said plainly",
+                     result.returncode == 64 and "is not a Dom0Kit checkout" in result.stderr
+                     and "Traceback" not in result.stderr, result.stderr)
+
     return checks.verdict("deps check tests")
 
 
