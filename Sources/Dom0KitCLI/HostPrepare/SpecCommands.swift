@@ -1,3 +1,4 @@
+import Glibc
 import ArgumentParser
 import BootConfig
 import Dom0Core
@@ -142,6 +143,9 @@ enum Reboot {
             return
         }
         print("Rebooting for the new boot command lines.")
+        // stdout into the journal or a pipe is block-buffered, and stopping this service for the
+        // reboot may kill us before exit flushes it: the report and this line would be lost.
+        fflush(nil)  // every output stream, stdout among them
         try await CommandRunner().check(["systemctl", "reboot"])
     }
 }
