@@ -23,6 +23,8 @@ public struct XenServerGrub: Sendable {
     public let entries: [Entry]
     /// The `set default=` value, if any.
     public let defaultSetting: String?
+    /// For each line, whether GRUB starts reading it at the start of a command.
+    private let startsCommand: [Bool]
 
     /// Words in a title that mark an entry Dom0Kit never edits unless named.
     public static let excludedTitleMarkers = ["(Serial", "Safe Mode", " / ", "upgrade"]
@@ -41,12 +43,13 @@ public struct XenServerGrub: Sendable {
         }
         if !line.isEmpty { lines.append(line) }
         self.lines = lines
+        self.startsCommand = Self.commandStarts(lines)
 
         var entries: [Entry] = []
         var defaultSetting: String?
         var current: Entry?
         for (number, line) in lines.enumerated() {
-            let words = BootArguments(parsing: line.trimmingTrailingWhitespace).tokens
+            let words = Self.words(of: line)
             guard let command = words.first else { continue }
             switch command {
             case "set" where words.count > 1 && words[1].hasPrefix("default="):
@@ -111,7 +114,7 @@ public struct XenServerGrub: Sendable {
     /// The arguments on one of an entry's lines; an entry without that line is an error, never an
     /// empty answer.
     public func arguments(_ line: BootLine, of entry: Entry, in path: String) throws(Dom0Error) -> BootArguments {
-        BootArguments(BootArguments(parsing: lines[try index(line, of: entry, in: path)].trimmingTrailingWhitespace).tokens.dropFirst(2).map { $0 })
+        BootArguments(Array(Self.words(of: lines[try index(line, of: entry, in: path)]).dropFirst(2)))
     }
 
     /// Replaces the arguments on one of an entry's lines; the line is rewritten only if they differ.
@@ -120,15 +123,20 @@ public struct XenServerGrub: Sendable {
         let index = try index(line, of: entry, in: path)
         guard arguments != (try self.arguments(line, of: entry, in: path)) else { return }
         let original = lines[index]
-        // With a quote left open, what follows it is one word to GRUB: an argument added there
-        // would vanish into it (found by fuzzing).
-        guard original.unicodeScalars.count(where: { $0 == "\"" }) % 2 == 0 else {
-            throw Dom0Error(.refused, "line \(index + 1) has a quote that is never closed; refusing to edit it", at: path,
-                            why: ByteText.toUnicode(original.trimmingTrailingWhitespace).quotedForDisplay,
-                            fix: "close the quote in menu entry '\(ByteText.toUnicode(entry.title))' first")
+        let words = Self.words(of: original)
+        // The line is rewritten from its words, so GRUB must read it as those words: from the
+        // start of a command (not inside a quote an earlier line left open, not continued by a
+        // backslash), and each word plain, kept and new alike (found by fuzzing with GRUB's rules).
+        let problem: String? =
+            if !startsCommand[index] { "GRUB reads it inside a quote or backslash continuation an earlier line leaves open" }
+            else if let found = (words + arguments.tokens).lazy.compactMap(BootArguments.grubWordProblem).first { "a word of it: " + found }
+            else { nil }
+        if let problem {
+            throw Dom0Error(.refused, "refusing to edit line \(index + 1) of menu entry '\(ByteText.toUnicode(entry.title))'", at: path,
+                            why: problem + ": " + ByteText.toUnicode(original.trimmingTrailingWhitespace).quotedForDisplay,
+                            fix: "fix the quoting of that line or the lines before it by hand, then run this again")
         }
         let indent = original.prefix { $0 == " " || $0 == "\t" }
-        let words = BootArguments(parsing: original.trimmingTrailingWhitespace).tokens
         // The line keeps its own ending, "\n" or "\r\n".
         var ending = ""
         ending.unicodeScalars.append(contentsOf: original.unicodeScalars.reversed().prefix { $0 == "\n" || $0 == "\r" }.reversed())
@@ -153,6 +161,56 @@ public struct XenServerGrub: Sendable {
         }
         rest = rest.dropFirst()
         return String(rest.prefix { $0 != quote })
+    }
+
+    /// A line's words as the editor keeps them: split at blanks, without its line ending. Only
+    /// blanks and the ending are trimmed: a trailing form feed is part of GRUB's last word, and
+    /// dropping it would change an argument the edit did not name (the grub-cfg fuzz target holds
+    /// the editor to GRUB's reading).
+    static func words(of line: String) -> [String] {
+        var content = Substring(line).unicodeScalars
+        while let last = content.last, last == " " || last == "\t" || last == "\r" || last == "\n" { content.removeLast() }
+        return BootArguments(parsing: String(content)).tokens
+    }
+
+    /// Which lines GRUB's script reader enters outside any quote, not continued from the line
+    /// before by a backslash: only there does a line's text mean what it says. (In GRUB a `'…'`
+    /// or `"…"` string may span lines; `#` at a word's start comments out the rest of its line.)
+    static func commandStarts(_ lines: [String]) -> [Bool] {
+        enum State { case plain, single, double }
+        var state = State.plain
+        var starts: [Bool] = []
+        starts.reserveCapacity(lines.count)
+        var escaped = false, continued = false
+        for line in lines {
+            starts.append(state == .plain && !continued)
+            continued = false
+            var atWordStart = true
+            var comment = false
+            for scalar in line.unicodeScalars {
+                if escaped {
+                    escaped = false
+                    continued = scalar == "\n"
+                    atWordStart = false
+                    continue
+                }
+                if comment { continue }
+                switch (state, scalar) {
+                case (.plain, "\\"), (.double, "\\"): escaped = true
+                case (.plain, "'"): state = .single
+                case (.plain, "\""): state = .double
+                case (.plain, "#") where atWordStart: comment = true
+                case (.single, "'"), (.double, "\""): state = .plain
+                default: break
+                }
+                atWordStart = switch (state, scalar) {
+                case (.plain, " "), (.plain, "\t"), (.plain, "\n"), (.plain, ";"), (.plain, "{"), (.plain, "}"),
+                     (.plain, "|"), (.plain, "&"), (.plain, "<"), (.plain, ">"): true
+                default: false
+                }
+            }
+        }
+        return starts
     }
 
     static func unquote(_ text: String) -> String {

@@ -71,26 +71,45 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Characters GRUB's script reader treats as syntax (command separators, redirections, blocks):
-    /// inside an argument written to grub.cfg they would start new commands.
-    static let scriptSyntax: Set<Character> = [";", "&", "|", "<", ">", "{", "}", "`"]
+    /// Characters GRUB's script reader treats as syntax (command separators, redirections, blocks,
+    /// quoting): inside an argument written to grub.cfg they would start new commands, or pair
+    /// up with a quote on another line. (`"` is allowed in pairs: `dyndbg="file x +p"` is one word.)
+    static let scriptSyntax: Set<Unicode.Scalar> = [";", "&", "|", "<", ">", "{", "}", "`", "'", "\\"]
+
+    /// Why GRUB would not read `token`, as the editor keeps it, as one plain word; nil when it would.
+    /// The rule for every word the editor writes back into a grub.cfg line, new or kept. Scalars,
+    /// not Characters: `&` followed by a combining mark is one Character that is not "&", but GRUB
+    /// reads the byte (found by fuzzing against GRUB's reading).
+    public static func grubWordProblem(_ token: String) -> String? {
+        let scalars = token.unicodeScalars
+        if scalars.first == "#" { return "'#' at its start makes the rest of the line a GRUB comment" }
+        if let found = scalars.first(where: { scriptSyntax.contains($0) }) {
+            return switch found {
+            case "'": "a single quote is GRUB script syntax (it pairs with the next one, even on another line)"
+            case "\\": "a backslash is GRUB script syntax (it quotes the character after it)"
+            default: "'\(found)' is GRUB script syntax"
+            }
+        }
+        if scalars.count(where: { $0 == "\"" }) % 2 != 0 { return "its quotes are not balanced" }
+        return nil
+    }
 
     /// Checks that `argument` is one command-line argument and nothing more: not empty, no
     /// control characters (a newline would start a new grub command), no unquoted blanks (`x=a b`
-    /// is two arguments), balanced quotes, no GRUB script syntax. The one rule for xen-cmdline's
-    /// arguments and a host spec's.
+    /// is two arguments), balanced double quotes, no GRUB script syntax or variable (`$x` would be
+    /// GRUB's variable, not the text). The one rule for xen-cmdline's arguments and a host spec's.
     public static func checkOne(_ argument: String) throws(Dom0Error) {
         let problem: String? =
             if argument.isEmpty { "it is empty" }
             else if argument.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 "it holds a control character (a newline, a tab, an escape)"
             } else if BootArguments(parsing: argument).tokens != [argument] { "it is more than one argument (a blank outside quotes)" }
-            else if argument.count(where: { $0 == "\"" }) % 2 != 0 { "its quotes are not balanced" }
-            else if let found = argument.first(where: { scriptSyntax.contains($0) }) { "'\(found)' is GRUB script syntax" }
+            else if let problem = grubWordProblem(argument) { problem }
+            else if argument.unicodeScalars.contains("$") { "'$' starts a GRUB variable" }
             else { nil }
         if let problem {
             throw Dom0Error(.usage, "not one boot argument", at: argument.quotedForDisplay, why: problem,
-                            fix: "give each argument on its own, as KEY or KEY=VALUE")
+                            fix: "give each argument on its own, as KEY or KEY=VALUE, without quotes other than paired \"")
         }
     }
 }

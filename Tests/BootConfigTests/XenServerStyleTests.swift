@@ -1,4 +1,4 @@
-import BootConfig
+@testable import BootConfig
 import Dom0Core
 import SystemPackage
 import Testing
@@ -177,6 +177,26 @@ struct XenServerStyleTests {
         #expect(error.status == .failed)
         #expect(error.what == "the boot configuration is a link to nothing")
         #expect(error.location == "/boot/grub/grub.cfg")
+        // What is missing is the target under the root, not the host's own file of that name.
+        #expect(error.why == "it points to grub-gone.cfg, which under the root is \(test.root.path)/boot/grub/grub-gone.cfg and does not exist")
+        #expect(try test.root.readText("/etc/default/grub") == "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
+    }
+
+    /// The same for the directory: a XenServer host whose /boot/grub was replaced by a link
+    /// leading out of the root (found by the second hardening round: it was edited as Debian
+    /// style, exit 0, and --get-xen then read the stale value).
+    @Test(arguments: [("an absolute link to a place missing under the root", "/var/lib/elsewhere/grub", Dom0Core.ExitStatus.failed),
+                      ("a relative link climbing out of the root", "../../../../../../../../../../../../../../tmp", .refused)])
+    func aMovedBootDirectoryIsAnErrorNotDebianStyle(case: String, target: String, status: Dom0Core.ExitStatus) async throws {
+        let test = try TestHost()
+        try test.host.write("/etc/default/grub", "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
+        try FileSystem.createDirectories(test.root.resolve("/boot"))
+        try FileSystem.symlink(FilePath(target), at: test.root.resolve("/boot/grub", followFinalLink: false))
+        for edits in [[BootEdit.set(.xen, "x=1")], [.get(.xen, "x")]] {
+            let error = try await #require(throws: Dom0Error.self) { try await BootEditor(root: test.root).plan(edits) }
+            #expect(error.status == status, "\(error)")
+            #expect(error.location == "/boot/grub" || error.location == "/boot/grub/grub.cfg", "\(error)")
+        }
         #expect(try test.root.readText("/etc/default/grub") == "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
     }
 
@@ -227,6 +247,49 @@ struct XenServerStyleTests {
         #expect(error.status == .refused)
         #expect(error.what.contains("grub-script-check"))
         #expect(try test.root.readText("/boot/grub/grub.cfg") == broken)
+    }
+
+    /// The defect of the second hardening round: an apostrophe written raw on the product entry
+    /// and its (Serial) twin pairs up across `}` and the next menuentry, so grub-script-check
+    /// passes a file GRUB no longer reads as written. Quotes are refused before anything is planned.
+    @Test(arguments: ["it's", "a=\\", "root=$root", "#comment", "x='a b'"])
+    func quotingGrubWouldReadDifferentlyIsRefused(argument: String) async throws {
+        let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
+        let error = try await #require(throws: Dom0Error.self) { try await host.run([.set(.dom0, argument)]) }
+        #expect(error.status == .usage)
+        #expect(try host.text == host.original)
+    }
+
+    /// A line GRUB reads inside a quote an earlier line leaves open is not what it seems: editing
+    /// it would write arguments into a string. The same for a line whose kept words carry GRUB
+    /// quoting, which the rewrite would not keep.
+    @Test(arguments: [
+        ("a quote opened on a line before", "echo 'start\nmenuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz dom0_mem=1G\n\tmodule2 /boot/vmlinuz ro\n}\necho end'\n",
+         "inside a quote"),
+        ("a backslash continuing the line before", "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz dom0_mem=1G \\\n\tmodule2 /boot/vmlinuz ro\n}\n",
+         "backslash continuation"),
+        ("an apostrophe on the line itself", "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz dom0_mem=1G\n\tmodule2 /boot/vmlinuz note=it's\n}\n"
+         + "menuentry 'XCP-ng (Serial)' {\n\tmultiboot2 /boot/xen.gz dom0_mem=1G\n\tmodule2 /boot/vmlinuz x=it's\n}\n", "a single quote"),
+        ("a comment on the line itself", "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz dom0_mem=1G\n\tmodule2 /boot/vmlinuz ro #old\n}\n",
+         "GRUB comment"),
+    ])
+    func aLineGrubReadsDifferentlyIsNotEdited(case: String, entries: String, says: String) async throws {
+        let test = try TestHost()
+        let text = "set default=0\n" + entries
+        try test.host.write("/boot/grub/grub.cfg", text)
+        let error = try await #require(throws: Dom0Error.self) {
+            try await BootEditor(root: test.root).plan([.set(.dom0, "quiet")])
+        }
+        #expect(error.status == .refused)
+        #expect(error.what.contains("refusing to edit line"), "\(error)")
+        #expect(error.why?.contains(says) == true, "\(error)")
+        #expect(try test.root.readText("/boot/grub/grub.cfg") == text)
+    }
+
+    /// Where GRUB's reader starts each line: the rule the editor's refusals above rest on.
+    @Test func grubStartsACommandOnlyOutsideQuotesAndContinuations() {
+        let lines = ["a 'x\n", "y' b\n", "c \"d\n", "e\" \\\n", "f\n", "# it's a comment\n", "g 'h' \"i\" j#'k\n", "l\n"]
+        #expect(XenServerGrub.commandStarts(lines) == [true, false, true, false, false, true, true, false])
     }
 
     @Test func aGeneratedGrubCfgIsNotTakenForAXenServerOne() async throws {

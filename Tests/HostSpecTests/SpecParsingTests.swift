@@ -76,6 +76,7 @@ struct SpecParsingTests {
         ("disk:\n  device: /dev/sda\n  wipe: \"true\"\n", #"disk.wipe: expected true or false, found "true""#, "host.yaml:3"),
         ("control_slice:\n  weight: lots\n", #"control_slice.weight: expected a number, found "lots""#, "host.yaml:2"),
         ("control_slice:\n  weight: 20000\n", "control_slice.weight: 20000 is out of range", "host.yaml:2"),
+        ("control_slice:\n  weight: 99999999999999999999\n", "control_slice.weight: 99999999999999999999 is too large", "host.yaml:2"),
         ("boot:\n  hide: 0000:01:00.0\n", #"boot.hide: expected a list, found "0000:01:00.0""#, "host.yaml:2"),
         ("boot:\n  hide: [0000:zz:00.0]\n", "boot.hide[0]:", "host.yaml:2"),
         ("boot:\n  style: lilo\n", #"boot.style: "lilo" is not one of auto, xenserver, debian, debian-dropin"#, "host.yaml:2"),
@@ -86,6 +87,7 @@ struct SpecParsingTests {
         ("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n",
          "the spec: expected a mapping (key: value lines), found a text of 79 characters (is this a host spec?)", "host.yaml:1"),
         // The one rule for boot arguments, as xen-cmdline's.
+        ("boot:\n  dom0_args: [\"it's\"]\n", #"boot.dom0_args[0]: "it's" is not one argument: a single quote is GRUB script syntax"#, "host.yaml:2"),
         ("boot:\n  xen_args: [\"a;reboot\"]\n", #"boot.xen_args[0]: "a;reboot" is not one argument: ';' is GRUB script syntax"#, "host.yaml:2"),
         ("boot:\n  dom0_args: [\"x=a b\"]\n", #"boot.dom0_args[0]: "x=a b" is not one argument"#, "host.yaml:2"),
         ("boot:\n  xen_args: [dom0_mem=0]\n", "boot.xen_args[0]: dom0_mem=0: the amount 0 is too small for dom0", "host.yaml:2"),

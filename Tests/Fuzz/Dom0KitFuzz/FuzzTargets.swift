@@ -53,13 +53,25 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     /// A XenServer grub.cfg, read as the editor reads it (byte-text): reading and rendering give
     /// the bytes back; setting an argument on the product entry's lines changes those lines only,
-    /// and reading the result finds the argument there and the same entries.
-    static func grubCfg(_ bytes: [UInt8]) throws(InvariantBroken) {
+    /// and reading the result finds the argument there and the same entries. Judged by GRUB's own
+    /// reading too (`GrubWords`): every other command reads as before, and each edited line as
+    /// its old words with the argument set.
+    ///
+    /// The argument is `dom0kit-fuzz=1`, or the input's text before its first NUL byte when
+    /// there is one and `BootArguments.checkOne` accepts it (the rest is then the file).
+    static func grubCfg(_ input: [UInt8]) throws(InvariantBroken) {
+        var argument = ByteText.fromUnicode("dom0kit-fuzz=1"), bytes = input
+        if let nul = input.firstIndex(of: 0) {
+            let chosen = String(decoding: input[..<nul], as: UTF8.self)
+            guard (try? BootArguments.checkOne(chosen)) != nil, !BootArguments.key(of: chosen).isEmpty else { return }
+            argument = ByteText.fromUnicode(chosen)
+            bytes = Array(input[(nul + 1)...])
+        }
+        let key = BootArguments.key(of: argument)
         let text = ByteText.decode(bytes)
         var grub = XenServerGrub(text)
         try require(ByteText.encode(grub.text) == bytes, "a read changed the bytes")
         guard let targets = try? grub.targetEntries(named: [], in: "grub.cfg") else { return }
-        let argument = ByteText.fromUnicode("dom0kit-fuzz=1")
         var allowed: Set<Int> = []
         for entry in targets {
             for line in [BootLine.xen, .dom0] {
@@ -78,8 +90,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         try require(reread.entries.map(\.title) == grub.entries.map(\.title), "an edit changed the entries")
         for entry in targets {
             for line in [BootLine.xen, .dom0] where (line == .xen ? entry.xenLine : entry.dom0Line).map(allowed.contains) == true {
-                let found = (try? reread.arguments(line, of: entry, in: "grub.cfg").values(of: "dom0kit-fuzz")) ?? []
+                let found = (try? reread.arguments(line, of: entry, in: "grub.cfg").values(of: key)) ?? []
                 try require(found == [argument], "the argument set is not read back from '\(entry.title)'")
+            }
+        }
+        // A file GRUB refuses already (a quote open at its end) has no reading to keep.
+        guard let commandsBefore = GrubWords.commands(text) else { return }
+        guard let commandsAfter = GrubWords.commands(grub.text) else {
+            throw InvariantBroken(description: "GRUB no longer reads the edited file: a quote is left open")
+        }
+        try require(commandsBefore.count == commandsAfter.count, "an edit changed the number of commands GRUB reads")
+        let word = GrubWords.word(ofToken: argument)
+        for (old, new) in zip(commandsBefore, commandsAfter) {
+            try require(old.line == new.line, "GRUB's command at line \(old.line + 1) moved")
+            if allowed.contains(old.line) {
+                let kept = old.words.prefix(2) + old.words.dropFirst(2).filter { BootArguments.key(of: $0) != key }
+                try require(new.words == kept + [word], "GRUB reads edited line \(old.line + 1) as \(new.words), not \(kept + [word])")
+            } else {
+                try require(new.words == old.words, "GRUB reads line \(old.line + 1), which was not edited, differently")
             }
         }
     }
@@ -111,7 +139,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// A boot command line: tokens render and parse back to themselves; an argument checkOne
-    /// accepts is exactly one token.
+    /// accepts is exactly one token, and GRUB reads it as one word: itself, its quotes removed.
     static func bootArguments(_ bytes: [UInt8]) throws(InvariantBroken) {
         let text = String(decoding: bytes, as: UTF8.self)
         let arguments = BootArguments(parsing: text)
@@ -119,7 +147,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         try require(arguments.tokens.allSatisfy { !$0.isEmpty }, "an empty token")
         if (try? BootArguments.checkOne(text)) != nil {
             try require(arguments.tokens == [text], "checkOne accepted more than one argument")
-            try require(!text.contains("\n") && !text.contains("}") && !text.contains(";"), "checkOne accepted grub syntax")
+            // Scalars: as Characters, U+037E (Greek question mark) equals ";", but GRUB reads bytes.
+            try require(!text.unicodeScalars.contains { $0 == "\n" || $0 == "}" || $0 == ";" }, "checkOne accepted grub syntax")
+            let read = GrubWords.commands("module2 /vmlinuz " + text + " quiet\n")
+            try require(read == [GrubWords.Command(line: 0, words: ["module2", "/vmlinuz", GrubWords.word(ofToken: text), "quiet"])],
+                        "GRUB reads the argument checkOne accepted as \(String(describing: read))")
         }
     }
 
