@@ -157,10 +157,13 @@ public struct BootEditor: Sendable {
             }
             for path in Self.xenServerConfigs {
                 guard try root.exists(path) else {
-                    // A link to nothing is a broken XenServer host, not a Debian one: say so.
-                    if let target = try FileSystem.linkTarget(root.resolve(path, followFinalLink: false)) {
-                        throw Dom0Error("the boot configuration is a link to nothing", at: path.string,
-                                        why: "it points to \(target), which does not exist",
+                    // A link to nothing on the way (the file, or a directory moved away) is a
+                    // broken XenServer host, not a Debian one: say so rather than edit another style.
+                    if let (link, target) = try danglingLink(on: path) {
+                        throw Dom0Error(link == path ? "the boot configuration is a link to nothing"
+                                                     : "the boot configuration's directory is a link to nothing", at: link.string,
+                                        why: root.isSystem ? "it points to \(target), which does not exist"
+                                            : "it points to \(target), which under the root is \(try root.resolve(link)) and does not exist",
                                         fix: "restore \(target) (or the link), or pass --config FILE")
                     }
                     continue
@@ -174,6 +177,19 @@ public struct BootEditor: Sendable {
                             why: "looked for " + (Self.xenServerConfigs + [DebianGrub.defaults]).map(\.string).joined(separator: ", "),
                             fix: "pass --config FILE, or --style debian on a Debian host")
         }
+    }
+
+    /// The first link on the way to `path` (a directory, or the file) that leads to nothing under
+    /// the root, and where it points.
+    private func danglingLink(on path: FilePath) throws(Dom0Error) -> (FilePath, FilePath)? {
+        var prefix = FilePath("/")
+        for component in path.components {
+            prefix.append(component)
+            if let target = try FileSystem.linkTarget(root.resolve(prefix, followFinalLink: false)), try !root.exists(prefix) {
+                return (prefix, target)
+            }
+        }
+        return nil
     }
 
     /// grub-mkconfig's output says so; it is regenerated, so it is never the file to edit.
