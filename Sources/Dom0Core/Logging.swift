@@ -134,17 +134,20 @@ public struct StderrLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var standardError = StandardError()
-        standardError.write(Self.text(event: event, tool: tool, metadata: metadata))
+        standardError.write(Self.text(event: event, tool: tool, metadata: metadata, fields: logLevel <= .info))
     }
 
-    /// The entry as people read it: the message's first line with the metadata after it, then
-    /// the rest of the message (a Dom0Error's "fix:" line stays last and whole). MESSAGE_ID is left
-    /// to the journal, which catalogues by it; at a terminal it is noise.
-    public static func text(event: LogEvent, tool: String, metadata: Logger.Metadata) -> String {
+    /// The entry as people read it: the message, and with `fields` (-v) the metadata on a line
+    /// of its own after the message's first, so a Dom0Error's "fix:" line stays last and whole.
+    /// Without -v the fields are left to the journal: a message says in words what they say
+    /// (step, module), and glued to its text they read as part of it. MESSAGE_ID is never shown.
+    public static func text(event: LogEvent, tool: String, metadata: Logger.Metadata, fields: Bool) -> String {
         var lines = "\(event.message)".split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }.filter { $0.key != "MESSAGE_ID" }
         lines[0] = "\(tool): \(event.level): \(lines[0])"
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) { lines[0] += " \(key)=\(value)" }
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }.filter { $0.key != "MESSAGE_ID" }
+        if fields && !all.isEmpty {
+            lines.insert("  " + all.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }.joined(separator: " "), at: 1)
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

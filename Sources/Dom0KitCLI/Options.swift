@@ -6,6 +6,7 @@ import SystemPackage
 /// Options every tool takes: the host root, JSON output and verbosity.
 struct HostOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Work on the host tree under DIR instead of this machine's root (/).",
+                                             discussion: "A relative DIR is taken from the working directory; one that leads to / is refused (write / for this machine).",
                                              valueName: "DIR"))
     var root: String?
 
@@ -18,7 +19,13 @@ struct HostOptions: ParsableArguments {
     /// The host root the options name.
     func hostRoot() throws(Dom0Error) -> HostRoot {
         guard let root, root != "/" else { return .system }
-        return try HostRoot(FilePath(root))
+        let tree = try HostRoot(FilePath(root))
+        // `../../..` from the wrong directory is this machine, not a tree: only "/" says so.
+        guard !tree.isSystem else {
+            throw Dom0Error(.usage, "--root leads to this machine's own root (/), not to a host tree", at: root.quotedForDisplay,
+                            fix: "pass --root / to work on this machine itself, or the directory that holds the host tree")
+        }
+        return tree
     }
 
     /// What sysfs writes under `root` go to: the kernel (a test binary may stand in for it).
@@ -38,7 +45,13 @@ struct HostOptions: ParsableArguments {
     /// it — and a failed step is the command's error.
     func carryOut(_ plan: Plan, dryRun: Bool, json: (ApplyReport?) -> any Encodable,
                   text: (ApplyReport?) -> String) async throws {
-        let applied = dryRun ? nil : await plan.apply(try applyContext())
+        var applied: ApplyReport?
+        if !dryRun {
+            let context = try applyContext()
+            // Only changes take the host's lock: a get (an empty plan) answers even during an apply.
+            applied = plan.changes.isEmpty ? await plan.apply(context)
+                : try await context.root.whileLocked { () async throws(Dom0Error) -> ApplyReport in await plan.apply(context) }
+        }
         print(self.json ? try Output.json(json(applied)) : text(applied), terminator: "")
         if let error = applied?.error { throw error }
     }

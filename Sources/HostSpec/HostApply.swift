@@ -99,8 +99,16 @@ public struct HostApplier: Sendable {
         self.afterStep = afterStep
     }
 
-    /// Applies `spec` (read from `specPath`, which the journal names).
+    /// Applies `spec` (read from `specPath`, which the journal names), holding the host's lock
+    /// from the plan to the last step: a second apply refuses (within seconds) instead of failing midway
+    /// on files the first one changed after it planned.
     public func apply(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
+        try await context.root.whileLocked { () async throws(Dom0Error) -> HostApplyReport in
+            try await applyLocked(spec, from: specPath)
+        }
+    }
+
+    private func applyLocked(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
         let root = context.root
         let previous = try ApplyJournal.read(root)
         let host = try await HostPlanner(root: root, runner: context.runner).plan(spec)

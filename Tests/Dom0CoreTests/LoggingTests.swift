@@ -29,13 +29,17 @@ struct LoggingTests {
     }
 
     /// A failed apply step is logged as an error whose message is a Dom0Error's two lines: at a
-    /// terminal the fix stays the last line, whole, and the journal's MESSAGE_ID is not shown.
-    @Test func aTerminalLineKeepsTheFixLastAndLeavesMessageIDToTheJournal() {
+    /// terminal the text is the message alone (its fields glued to it read as part of the error,
+    /// found by the second hardening round), the fix stays the last line, whole; with -v the
+    /// fields come on a line of their own; the journal's MESSAGE_ID is never shown.
+    @Test func aTerminalLineIsTheMessageWithFieldsApartOnlyWhenVerbose() {
         let event = LogEvent(level: .error, message: "step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm\n  fix: get it again",
                              metadata: ["MESSAGE_ID": "4c737a6330c14b26b2389e7e1fa77312", "step": "1"],
                              source: "test", file: "HostApply.swift", function: "apply()", line: 7)
-        #expect(StderrLogHandler.text(event: event, tool: "host-prepare", metadata: ["module": "packs"])
-                == "host-prepare: error: step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm module=packs step=1\n  fix: get it again\n")
+        #expect(StderrLogHandler.text(event: event, tool: "host-prepare", metadata: ["module": "packs"], fields: false)
+                == "host-prepare: error: step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm\n  fix: get it again\n")
+        #expect(StderrLogHandler.text(event: event, tool: "host-prepare", metadata: ["module": "packs"], fields: true)
+                == "host-prepare: error: step 1 of 2 failed: packs: md5 mismatch: /p/x.rpm\n  module=packs step=1\n  fix: get it again\n")
     }
 
     @Test func journalStreamCountsOnlyWhenItNamesTheDescriptor() throws {

@@ -100,6 +100,52 @@ struct HostSpecEndToEndTests {
         }
     }
 
+    /// One apply at a time (the second hardening round found two applies on one root racing:
+    /// one failed midway with "the file changed after the plan was made", once both exited 0).
+    /// While another process holds the host's lock, every mutating command refuses at once, in
+    /// words alone (no journal fields glued to the text), and writes nothing.
+    @Test func whileAnotherHoldsTheHostsLockChangesAreRefusedAtOnce() async throws {
+        let site = try await Site()
+        try site.demo.host.write("/etc/dom0kit/host.yaml", try #require(try contents(site.spec)))
+        let root = try HostRoot(FilePath(site.root))
+        let before = try await treeSnapshot(root)
+        do {
+            let lock = try HostLock(root)
+            for command in [["host-prepare", "apply", site.spec.string], ["host-prepare", "firstboot"],
+                            ["xen-cmdline", "--set-xen", "loglvl=all"], ["control-slice", "apply", "--weight", "900"]] {
+                let result = try await CommandRunner(timeout: .seconds(120))
+                    .run([FakeHostTools.executable.string] + command + ["--root", site.root])
+                #expect(result.status == 2, "\(command): exit \(result.status): \(result.stdout)\(result.stderr)")
+                #expect(result.stderr.contains("another Dom0Kit command is changing this host: \(root.path)"), "\(command): \(result.stderr)")
+                #expect(!result.stderr.contains("kind=") && !result.stderr.contains("step="), "\(result.stderr)")
+            }
+            let get = try await CommandRunner(timeout: .seconds(120))
+                .run([FakeHostTools.executable.string, "xen-cmdline", "--get-xen", "dom0_mem", "--root", site.root])
+            #expect(get.status == 0, "a read needs no lock: \(get.stderr)")
+            #expect(try await treeSnapshot(root) == before)
+            withExtendedLifetime(lock) {}
+        }
+        let applied = try await hostPrepare(["apply", site.spec.string, "--root", site.root])
+        #expect(applied.status == 0, "the lock went with its holder: \(applied.stderr)")
+    }
+
+    /// Two applies started together: each either does the whole job or refuses at once, and the
+    /// host ends as one apply leaves it.
+    @Test func twoAppliesAtOnceNeverStopMidway() async throws {
+        let site = try await Site()
+        async let first = hostPrepare(["apply", site.spec.string, "--root", site.root])
+        async let second = hostPrepare(["apply", site.spec.string, "--root", site.root])
+        let results = try await [first, second]
+        for result in results {
+            #expect(result.status == 0 || (result.status == 2 && result.stderr.contains("another Dom0Kit command is changing this host")),
+                    "exit \(result.status): \(result.stdout)\(result.stderr)")
+        }
+        #expect(results.contains { $0.status == 0 })
+        let again = try await hostPrepare(["plan", site.spec.string, "--root", site.root, "--json"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try JSONDecoder().decode(EmptyJSON.self, from: Data(again.stdout.utf8)).empty, "\(again.stdout)")
+    }
+
     @Test func firstBootAppliesTheHostsOwnSpecOnce() async throws {
         let site = try await Site()
         let spec = try #require(try contents(site.spec))
@@ -141,6 +187,8 @@ private indirect enum JSONValue: Decodable, Equatable {
 }
 
 private struct PlanJSON: Decodable { var changes: [JSONValue] }
+/// Whether a host plan (host-prepare plan --json) has nothing to do.
+private struct EmptyJSON: Decodable { var empty: Bool }
 private struct HostPlanJSON: Decodable {
     struct Section: Decodable { var module: String; var plan: PlanJSON }
     var sections: [Section]
