@@ -16,12 +16,15 @@ requirements:
 options:
   root:
     description:
-      - The host tree to work on. C(/) is the managed host itself; another directory is a host
-        tree under it (an image being built, or a test tree).
+      - The host tree to work on, as an absolute path. C(/) is the managed host itself; another
+        directory is a host tree under it (an image being built, or a test tree). A relative path
+        is refused (it would be taken from the module's working directory), and so is one that
+        leads to C(/) by another name.
     type: path
     default: /
   binary:
     description:
-      - The C(host-prepare) to run. By default the one found in C(PATH).
+      - The C(host-prepare) to run. By default the one found in C(PATH). It must be an
+        executable file; output that is not its JSON report fails the task.
     type: path
 '''

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
@@ -66,17 +67,29 @@ class HostPrepare(object):
         # Files of the module's own making, by what the user knows them as: Dom0Kit's messages
         # name the file and line, which for a file the module wrote would point nowhere.
         self.names = {}
-        self.path = module.params['binary'] or module.get_bin_path('host-prepare')
+        # A relative root would be taken from the module's working directory on the managed
+        # host, which nobody chose: '../../..' from there is the host itself.
+        if not os.path.isabs(self.root):
+            module.fail_json(msg='root: %r is not an absolute path; fix: give the host tree as an absolute '
+                                 'path, or / for the managed host itself' % self.root)
+        binary = module.params['binary']
+        if binary and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            module.fail_json(msg='binary: %s is not an executable file on this host; fix: give the path of '
+                                 "Dom0Kit's host-prepare, or leave binary out to find it in PATH" % binary)
+        self.path = binary or module.get_bin_path('host-prepare')
         if not self.path:
             module.fail_json(
                 msg='host-prepare is not installed on this host (not found in PATH): install '
                     'Dom0Kit (the supplemental pack on XCP-ng/XenServer, the .deb or the .rpm), '
                     'or give its path as binary')
 
-    def run(self, arguments, accept=(DONE,)):
-        """Runs host-prepare ARGUMENTS --json --root ROOT. Returns (rc, the JSON document or
-        None, stderr) when rc is one of `accept`; otherwise fails the task with Dom0Kit's
-        message. Dom0Kit prints its report on stdout (JSON) and its error on stderr."""
+    def run(self, arguments, accept=(DONE,), shape=dict, keys=(), report_on=None):
+        """Runs host-prepare ARGUMENTS --json --root ROOT. Returns (rc, the JSON document,
+        stderr) when rc is one of `accept`; otherwise fails the task with Dom0Kit's message.
+        Dom0Kit prints its report on stdout (JSON) and its error on stderr. For an rc in
+        `report_on` (by default every accepted one) the report must be there, of `shape` (dict,
+        or list of dicts) with `keys` (in each item of a list): a module never reads success
+        from output it could not read."""
         command = [self.path] + list(arguments) + ['--json', '--root', self.root]
         rc, stdout, stderr = self.module.run_command(command)
         document = None
@@ -84,13 +97,19 @@ class HostPrepare(object):
             try:
                 document = json.loads(stdout)
             except ValueError:
-                self.module.fail_json(
-                    msg='%s printed something that is not JSON: is binary a Dom0Kit '
-                        'host-prepare?' % self.path,
-                    rc=rc, cmd=command, stdout=stdout, stderr=stderr)
+                self.not_a_report(command, rc, stdout, stderr, 'printed something that is not JSON')
         if rc not in accept:
             self.fail(command, rc, document, stderr)
+        if rc in (accept if report_on is None else report_on) and not is_report(document, shape, keys):
+            self.not_a_report(command, rc, stdout, stderr,
+                              'printed no JSON report' if document is None else 'printed JSON that is not its report')
         return rc, document, stderr
+
+    def not_a_report(self, command, rc, stdout, stderr, what):
+        self.module.fail_json(
+            msg='%s %s (exit %d) for %s: is binary a Dom0Kit host-prepare? fix: check it with '
+                '"%s --version"' % (self.path, what, rc, ' '.join(command[1:]), self.path),
+            rc=rc, cmd=command, stdout=stdout, stderr=stderr)
 
     def fail(self, command, rc, document, stderr):
         """Fails the task with what Dom0Kit said: its error names what, where and the fix."""
@@ -109,6 +128,13 @@ class HostPrepare(object):
     def version(self):
         rc, stdout, stderr = self.module.run_command([self.path, '--version'])
         return stdout.strip() if rc == DONE else None
+
+
+def is_report(document, shape, keys):
+    """Whether DOCUMENT is a SHAPE (dict, or list of dicts) holding KEYS (in each item)."""
+    items = [document] if shape is dict else document if isinstance(document, list) else None
+    return (isinstance(document, shape) and items is not None
+            and all(isinstance(item, dict) and all(key in item for key in keys) for item in items))
 
 
 def one_line(text):

@@ -107,14 +107,12 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
-    DONE, FAILED, HostPrepare, common_argument_spec, message, snake)
+    DONE, FAILED, HostPrepare, common_argument_spec, snake)
 
 
 def health(host_prepare):
     # host-prepare health exits 1 when a check FAILs and still prints every check.
-    rc, document, stderr = host_prepare.run(['health'], accept=(DONE, FAILED))
-    if document is None:
-        host_prepare.module.fail_json(msg=message(stderr, rc), rc=rc, stderr=stderr)
+    rc, document, stderr = host_prepare.run(['health'], accept=(DONE, FAILED), keys=('results',))
     checks = snake(document['results'])
     count = dict((status, sum(1 for check in checks if check['status'] == status))
                  for status in ('PASS', 'WARN', 'FAIL'))
@@ -125,12 +123,12 @@ def main():
     module = AnsibleModule(argument_spec=common_argument_spec(), supports_check_mode=True)
     host_prepare = HostPrepare(module)
     rc, boot, stderr = host_prepare.run(['boot', 'status'])
-    rc, packs, stderr = host_prepare.run(['pack', 'list'])
+    rc, packs, stderr = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
     facts = dict(
         version=host_prepare.version(),
         health=health(host_prepare),
         boot=snake(boot),
-        packs=snake(packs or []),
+        packs=snake(packs),
     )
     module.exit_json(changed=False, ansible_facts=dict(dom0kit=facts))
 

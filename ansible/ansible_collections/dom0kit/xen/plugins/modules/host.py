@@ -174,11 +174,11 @@ def main():
     spec = spec_file(module, host_prepare)
 
     if module.check_mode:
-        rc, plan, stderr = host_prepare.run(['plan', spec])
+        rc, plan, stderr = host_prepare.run(['plan', spec], keys=('needsReboot', 'sections'))
         changes = plan_changes(plan)
         needs_reboot = plan['needsReboot']
     else:
-        rc, report, stderr = host_prepare.run(['apply', spec])
+        rc, report, stderr = host_prepare.run(['apply', spec], keys=('plan', 'needsReboot'))
         plan = report['plan']
         changes = report.get('apply', {}).get('done', [])
         needs_reboot = report['needsReboot']

@@ -120,9 +120,16 @@ msg:
   sample: "dom0kit:demo-tools 1.0.0 is already installed: /var/tmp/demo.iso; fix: nothing to do"
 '''
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
     ALREADY_INSTALLED, DONE, HostPrepare, common_argument_spec, message, prepared_diffs, snake)
+
+
+# ORIGINATOR:NAME, each part as Dom0Kit reads a pack's identity (PackReader.identityField):
+# letters, digits and ._+~-, not starting with '.', at most 128.
+IDENTITY = re.compile(r'\A(?!\.)[A-Za-z0-9._+~-]{1,128}:(?!\.)[A-Za-z0-9._+~-]{1,128}\Z')
 
 
 def steps(document):
@@ -135,7 +142,7 @@ def steps(document):
 
 def medium(host_prepare, path):
     """The repositories a pack medium declares (metadata only; nothing is copied)."""
-    rc, packs, stderr = host_prepare.run(['pack', 'info', path])
+    rc, packs, stderr = host_prepare.run(['pack', 'info', path], shape=list, keys=('originator', 'name'))
     return packs
 
 
@@ -147,7 +154,7 @@ def present(module, host_prepare):
         arguments += ['--product', module.params['product']]
     if module.check_mode:
         arguments.append('--dry-run')
-    rc, document, stderr = host_prepare.run(arguments, accept=(DONE, ALREADY_INSTALLED))
+    rc, document, stderr = host_prepare.run(arguments, accept=(DONE, ALREADY_INSTALLED), report_on=(DONE,))
     if rc == ALREADY_INSTALLED:
         return dict(changed=False, changes=[], packs=snake(medium(host_prepare, module.params['path'])),
                     msg=message(stderr, rc))
@@ -162,13 +169,12 @@ def absent(module, host_prepare):
         packs = medium(host_prepare, module.params['path'])
         identities = ['%s:%s' % (pack['originator'], pack['name']) for pack in packs]
     else:
-        originator, colon, name = module.params['name'].partition(':')
-        if not (originator and colon and name):
+        if not IDENTITY.match(module.params['name']):
             module.fail_json(msg='name: %r is not a pack identity; fix: write ORIGINATOR:NAME as '
                                  'host-prepare pack list shows it (e.g. xs:driver-ixgbe)' % module.params['name'])
         identities = [module.params['name']]
-    rc, installed, stderr = host_prepare.run(['pack', 'list'])
-    installed = set(pack['identity'] for pack in installed or [])
+    rc, installed, stderr = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
+    installed = set(pack['identity'] for pack in installed)
 
     removed, changes = [], []
     for identity in identities:
