@@ -53,8 +53,14 @@ public struct BootStatus: Sendable, Encodable {
         -> (BootArguments?, String) {
         switch line {
         case .dom0:
-            guard let text = try editor.root.readText("/proc/cmdline") else { return (nil, "no /proc/cmdline under the root") }
-            return (BootArguments(parsing: text.trimmingTrailingWhitespace), "/proc/cmdline")
+            guard let bytes = try editor.root.read("/proc/cmdline") else { return (nil, "no /proc/cmdline under the root") }
+            // Junk is "cannot tell", never a running line whose every argument differs (a reboot
+            // that would change nothing).
+            guard let text = String(validating: bytes, as: UTF8.self)?.trimmingTrailingWhitespace,
+                  !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\t" }) else {
+                return (nil, "cannot read the running command line: /proc/cmdline holds bytes that are not one (invalid UTF-8 or control characters)")
+            }
+            return (BootArguments(parsing: text), "/proc/cmdline")
         case .xen:
             guard xen.info != nil else { return (nil, xen.unavailable ?? "xl info gave nothing") }
             guard let running = xen.infoField("xen_commandline") else { return (nil, "xl info has no xen_commandline") }

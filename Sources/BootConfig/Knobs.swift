@@ -91,6 +91,11 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
     public init(parsing value: String) throws(Dom0Error) {
         func size(_ text: Substring) throws(Dom0Error) -> XenSize {
             guard let size = XenSize(text) else {
+                let digits = text.last.map { "TGMKBtgmkb".contains($0) } == true ? text.dropLast() : text
+                if case .failure(.tooLarge) = UInt64.parseWhole(digits) {
+                    throw Dom0Error(.usage, "the size in \(BootKnob.dom0Memory) is too large", at: String(text).quotedForDisplay,
+                                    why: "more bytes than a 64-bit count holds", fix: "write sizes as in 4096M or 4G")
+                }
                 throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text).quotedForDisplay,
                                 why: "expected a number with K, M, G or T", fix: "write sizes as in 4096M or 4G")
             }

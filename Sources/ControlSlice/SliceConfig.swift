@@ -94,11 +94,14 @@ public struct SliceConfig: Sendable, Equatable, Encodable {
     }
 
     static func number(_ text: String, _ range: ClosedRange<Int>, _ key: String, at location: String) throws(Dom0Error) -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw Dom0Error(.usage, "\(key)=\(text) is out of range", at: location,
-                            fix: "\(key) takes a whole number from \(range.lowerBound) to \(range.upperBound)")
+        let fix = "\(key) takes a whole number from \(range.lowerBound) to \(range.upperBound)"
+        switch Int.parseWhole(text) {
+        case .failure(let problem):
+            throw Dom0Error(.usage, "\(key)=\(text.quotedForDisplay): the value \(problem.words)", at: location, fix: fix)
+        case .success(let value):
+            guard range.contains(value) else { throw Dom0Error(.usage, "\(key)=\(text) is out of range", at: location, fix: fix) }
+            return value
         }
-        return value
     }
 
     /// A unit name as systemd accepts it; a bare name becomes NAME.service.

@@ -15,8 +15,14 @@ public enum FileSystem {
         throw .system("cannot inspect", at: path.string, error)
     }
 
-    /// The whole content of a file, or nil when it does not exist.
-    public static func read(_ path: FilePath) throws(Dom0Error) -> [UInt8]? {
+    /// The most `read` takes of one file. Everything Dom0Kit reads whole is a configuration file,
+    /// a record or a /proc or /sys file: a host's grub.cfg is a few KiB, /proc/interrupts of a
+    /// 512-CPU host about 4 MiB. A larger file is refused, not parsed: a 50 MB grub.cfg cost
+    /// 13 s and 0.9 GB of memory before this cap.
+    public static let readLimit = 8 << 20
+
+    /// The whole content of a file, or nil when it does not exist; refused beyond `limit` bytes.
+    public static func read(_ path: FilePath, limit: Int = readLimit) throws(Dom0Error) -> [UInt8]? {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
@@ -27,11 +33,20 @@ public enum FileSystem {
             throw Dom0Error("cannot open", at: path.string, why: "\(error)")
         }
         defer { try? fd.close() }
+        func tooLarge(_ size: Int) -> Dom0Error {
+            Dom0Error(.refused, "refusing to read a file of \(size > limit ? "\(size) bytes" : "more than \(limit) bytes")", at: path.string,
+                      why: "Dom0Kit reads files of at most \(limit >> 20) MiB whole (a host's grub.cfg is a few KiB)",
+                      fix: "check the file: it is not what a host keeps there")
+        }
+        // A regular file says its size; /proc's say 0 and are counted as they are read.
+        var info = stat()
+        if fstat(fd.rawValue, &info) == 0, info.st_size > limit { throw tooLarge(Int(info.st_size)) }
         var content: [UInt8] = []
         // Most files read are small (sysfs attributes, configs): one uninitialised stack buffer
         // serves, with no zeroing and no allocation besides the result.
         return try withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 1) { buffer throws(Dom0Error) in
             while true {
+                if content.count > limit { throw tooLarge(content.count) }
                 let count: Int
                 do {
                     count = try fd.read(into: buffer, retryOnInterrupt: true)

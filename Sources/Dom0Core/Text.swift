@@ -86,3 +86,34 @@ public enum ByteText {
     /// Byte-text as Unicode for people: its bytes read as UTF-8, invalid ones replaced.
     public static func toUnicode(_ text: String) -> String { String(decoding: encode(text), as: UTF8.self) }
 }
+
+/// Why a text is not a decimal whole number of some type: a message that calls 99999999999999999999
+/// "malformed" or "not a number" sends the reader looking for a typo that is not there.
+public enum WholeNumberProblem: Error, Sendable {
+    /// Not digits (with an optional sign) at all.
+    case notANumber
+    /// Digits, but more than the type holds.
+    case tooLarge
+    /// Digits, but less than the type holds (a negative number where none can be).
+    case tooSmall
+
+    /// The problem in words, for a message: "is not a whole number", "is too large", "is too small".
+    public var words: String {
+        switch self {
+        case .notANumber: "is not a whole number"
+        case .tooLarge: "is too large"
+        case .tooSmall: "is too small"
+        }
+    }
+}
+
+extension FixedWidthInteger {
+    /// `text` as a decimal number of this type, or why it is not one.
+    public static func parseWhole(_ text: some StringProtocol) -> Result<Self, WholeNumberProblem> {
+        if let value = Self(text, radix: 10) { return .success(value) }
+        let digits = text.first == "-" || text.first == "+" ? Substring(text).dropFirst() : Substring(text)
+        let isNumber = !digits.isEmpty && digits.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard isNumber else { return .failure(.notANumber) }
+        return .failure(text.first == "-" ? .tooSmall : .tooLarge)
+    }
+}

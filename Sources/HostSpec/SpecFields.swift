@@ -48,9 +48,14 @@ struct SpecValue {
 
     /// A whole number in `range`, unquoted.
     func int(in range: ClosedRange<Int>) throws(Dom0Error) -> Int {
-        guard case .scalar(let text, false) = node.kind, let value = Int(text) else { throw error("expected a number, found \(found)") }
-        guard range.contains(value) else { throw error("\(value) is out of range", fix: "use \(range.lowerBound) to \(range.upperBound)") }
-        return value
+        guard case .scalar(let text, false) = node.kind else { throw error("expected a number, found \(found)") }
+        switch Int.parseWhole(text) {
+        case .failure(.notANumber): throw error("expected a number, found \(found)")
+        case .failure(let problem): throw error("\(text) \(problem.words)", fix: "use \(range.lowerBound) to \(range.upperBound)")
+        case .success(let value):
+            guard range.contains(value) else { throw error("\(value) is out of range", fix: "use \(range.lowerBound) to \(range.upperBound)") }
+            return value
+        }
     }
 
     /// One of `choices`.

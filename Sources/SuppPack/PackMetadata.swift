@@ -147,8 +147,10 @@ public enum PackReader {
             let path = try packagePath(name, prefix: prefix, source)
             let md5 = try attribute(element, "md5", file + "XS-PACKAGES").lowercased()
             guard md5.count == 32, md5.allSatisfy(\.isHexDigit) else { throw malformed(file + "XS-PACKAGES", "bad md5 for \(name)") }
-            guard let size = UInt64(try attribute(element, "size", file + "XS-PACKAGES")) else {
-                throw malformed(file + "XS-PACKAGES", "bad size for \(name)")
+            let size: UInt64
+            switch UInt64.parseWhole(try attribute(element, "size", file + "XS-PACKAGES")) {
+            case .success(let value): size = value
+            case .failure(let problem): throw malformed(file + "XS-PACKAGES", "the size of \(name) \(problem.words)")
             }
             let type = element.attributes["type"] ?? "rpm"
             return PackPackage(label: try attribute(element, "label", file + "XS-PACKAGES"),

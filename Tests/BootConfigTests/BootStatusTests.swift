@@ -22,6 +22,21 @@ struct BootStatusTests {
         #expect(status.rebootNeeded == true)
     }
 
+    /// Junk in /proc/cmdline is "cannot read", not a running line whose every argument is new
+    /// (the second hardening round found it reported as "reboot needed").
+    @Test(arguments: [[0xff, 0xfe, 0x00, 0x41], Array("root=x\u{1b}[2J quiet\n".utf8), Array("a\nb\n".utf8)])
+    func anUnreadableRunningCommandLineIsCannotTell(bytes: [UInt8]) async throws {
+        let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
+        let path = try host.test.root.resolve("/proc/cmdline")
+        try FileSystem.createDirectories(path.removingLastComponent())
+        try AtomicWriter.write(bytes, to: path, in: HostRoot("/"))
+        let status = try await BootStatus.read(host.editor)
+        let dom0 = try #require(status.lines.first { $0.line == .dom0 })
+        #expect(dom0.running == nil && dom0.pending.isEmpty && dom0.stale.isEmpty)
+        #expect(dom0.source.hasPrefix("cannot read the running command line"), "\(dom0.source)")
+        #expect(status.rebootNeeded == nil)
+    }
+
     @Test func aRunningButNoLongerConfiguredKnobIsStale() async throws {
         let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
         let configured = try await host.editor.configured(.dom0)

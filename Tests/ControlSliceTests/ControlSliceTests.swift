@@ -89,6 +89,8 @@ struct SliceConfigTests {
         ("[Slice]\nCPUWeigth=1000\n", ":2", "unknown key CPUWeigth="),
         ("[Slice]\nCPUWeight=0\n", ":2", "CPUWeight=0 is out of range"),
         ("[Slice]\nCPUWeight=10001\n", ":2", "CPUWeight=10001 is out of range"),
+        ("[Slice]\nCPUWeight=99999999999999999999\n", ":2", "CPUWeight=\"99999999999999999999\": the value is too large"),
+        ("[Slice]\nCPUWeight=lots\n", ":2", "CPUWeight=\"lots\": the value is not a whole number"),
         ("[Members]\nUnits=xapi ../../etc/passwd\n", ":2", "is not a unit name"),
         ("[Service]\n", ":1", "unknown section [Service]"),
         ("CPUWeight=5\n", ":1", "outside a section"),

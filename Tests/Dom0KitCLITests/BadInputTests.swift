@@ -92,11 +92,32 @@ struct BadInputTests {
         BadInput("a command separator", ["xen-cmdline", "--set-dom0", "a;reboot"], exit: 64, says: "';' is GRUB script syntax"),
         BadInput("a terminal escape", ["xen-cmdline", "--set-xen", "console=\u{1b}[2J"], exit: 64, says: "\\u{1b}[2J"),
         BadInput("an open quote", ["xen-cmdline", "--set-dom0", "x=\"open"], exit: 64, says: "quotes are not balanced"),
+        BadInput("an apostrophe in --set-dom0", ["xen-cmdline", "--set-dom0", "it's"], exit: 64, says: "not one boot argument", "a single quote"),
+        BadInput("an apostrophe with --force", ["xen-cmdline", "--force", "--set-xen", "x='1'"], exit: 64, says: "a single quote"),
+        BadInput("a separator hidden by a combining mark", ["xen-cmdline", "--set-dom0", "a;\u{0301}reboot"], exit: 64, says: "';' is GRUB script syntax"),
+        BadInput("a backslash in --set-dom0", ["xen-cmdline", "--set-dom0", "a=\\"], exit: 64, says: "a backslash"),
+        BadInput("a GRUB variable in --set-xen", ["xen-cmdline", "--set-xen", "console=$console"], exit: 64, says: "'$' starts a GRUB variable"),
+        BadInput("a comment in --set-dom0", ["xen-cmdline", "--set-dom0", "#quiet"], exit: 64, says: "GRUB comment"),
+        BadInput("an apostrophe in Debian style", ["xen-cmdline", "--style", "debian", "--set-dom0", "it's"], exit: 64, says: "a single quote") { site in
+            try site.write("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"\"\n")
+        },
+        BadInput("an edit inside a quote an earlier line opens", ["xen-cmdline", "--set-dom0", "quiet"], exit: 2,
+                 says: "refusing to edit line", "inside a quote") { site in
+            try site.write("/boot/grub/grub.cfg", "echo 'start\n" + (try Fixtures.text("boot/xcpng-8.2-bios.grub.cfg")) + "echo end'\n")
+        },
         BadInput("a newline with --force", ["xen-cmdline", "--force", "--set-dom0", "quiet\nreboot"], exit: 64, says: "not one boot argument"),
         BadInput("a newline in --delete-dom0", ["xen-cmdline", "--delete-dom0", "quiet\nx"], exit: 64, says: "not one boot argument"),
         BadInput("dom0_mem=0", ["xen-cmdline", "--set-xen", "dom0_mem=0"], exit: 64, says: "too small for dom0"),
         BadInput("dom0_mem=lots", ["xen-cmdline", "--set-xen", "dom0_mem=lots"], exit: 64, says: "malformed size in dom0_mem", "lots"),
         BadInput("dom0_mem over its max", ["xen-cmdline", "--set-xen", "dom0_mem=4G,max:2G"], exit: 64, says: "exceeds max"),
+        BadInput("dom0_mem too large to count", ["xen-cmdline", "--set-xen", "dom0_mem=99999999999999999999G"], exit: 64,
+                 says: "the size in dom0_mem is too large"),
+        BadInput("a 9 MiB grub.cfg", ["xen-cmdline", "--get-xen", "dom0_mem"], exit: 2, says: "refusing to read a file of 9437184 bytes", "at most 8 MiB") { site in
+            try site.write("/boot/grub/grub.cfg", String(repeating: "#" + String(repeating: " ", count: 1022) + "\n", count: 9 * 1024))
+        },
+        BadInput("a 9 MiB grub.cfg under boot status", ["host-prepare", "boot", "status"], exit: 2, says: "refusing to read a file of 9437184 bytes") { site in
+            try site.write("/boot/grub/grub.cfg", String(repeating: "#" + String(repeating: " ", count: 1022) + "\n", count: 9 * 1024))
+        },
         BadInput("an unknown iommu element", ["xen-cmdline", "--set-xen", "iommu=bogus"], exit: 64, says: "unknown iommu= element 'bogus'"),
         BadInput("a malformed hide list", ["xen-cmdline", "--set-dom0", "xen-pciback.hide=(zz)"], exit: 64, says: "xen-pciback.hide"),
         BadInput("a malformed vfio id", ["xen-cmdline", "--set-dom0", "vfio-pci.ids=xyz"], exit: 64, says: "vfio-pci id", "xyz"),
@@ -137,6 +158,8 @@ struct BadInputTests {
             try site.write("/etc/default/grub", "[ -f /etc/x ] && GRUB_CMDLINE_XEN_DEFAULT=\"a=0\"\n")
         },
         BadInput("a missing root", ["xen-cmdline", "--root", "/nonexistent/dom0kit-root", "--get-xen", "x"], exit: 64, says: "no such host root"),
+        BadInput("a root that leads to /", ["xen-cmdline", "--root", "$ROOT/../../../../../../../../../../../..", "--set-xen", "a=1"], exit: 64,
+                 says: "--root leads to this machine's own root (/)", "pass --root /"),
     ]
 
     static let dom0Partition: [BadInput] = [

@@ -144,6 +144,20 @@ struct HealthTests {
         #expect(report.results.first { $0.what == "hidden device 0000:09:00.0" }?.hint?.contains("not present") == true)
     }
 
+    /// A function the kernel lists whose uevent is malformed is not "absent": the hint says what
+    /// is wrong with it (the second hardening round found it reported as not on the bus).
+    @Test func aListedDeviceWithAMalformedUeventIsNotCalledAbsent() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write("/etc/dom0kit/pciback.conf", "0000:04:00.0 pciback\n")
+        let uevent = try host.root.resolve("/sys/bus/pci/devices/0000:04:00.0/uevent")
+        try FileSystem.remove(uevent)
+        try AtomicWriter.write(Array("DRIVER=e1000e\nPCI_ID=zz:yy\n".utf8), to: uevent, in: HostRoot("/"))
+        let report = await host.check()
+        #expect(report.statuses(of: "hidden device 0000:04:00.0") == [.fail])
+        let hint = try #require(report.results.first { $0.what == "hidden device 0000:04:00.0" }?.hint)
+        #expect(hint.contains("listed on the bus, but its uevent has no well-formed PCI_ID line"), "\(hint)")
+    }
+
     @Test func aKVMHostWithGroupsAndAnRMRRAndASharedGroup() async throws {
         let test = try TestHost()
         let host = test.host

@@ -17,7 +17,11 @@ struct HiddenDevicesCheck: HealthCheck {
         for rule in rules.rules {
             if case .slot(let pattern) = rule.match, let address = pattern.address, !present.contains(address),
                missing.insert(address).inserted {
-                results.append(CheckResult("hidden device \(address)", .fail, "not present on the bus (\(rule.source))"))
+                // Listed by the kernel but unreadable is another fault than absent: say which.
+                let listed = try context.root.exists(PCIBus.devices.appending(address.description))
+                results.append(CheckResult("hidden device \(address)", .fail, listed
+                    ? "listed on the bus, but its uevent has no well-formed PCI_ID line (\(rule.source))"
+                    : "not present on the bus (\(rule.source))"))
             }
         }
         let targets = devices.compactMap { device in rules.target(for: device).map { (device: device, driver: $0.driver) } }
