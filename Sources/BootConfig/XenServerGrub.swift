@@ -126,7 +126,8 @@ public struct XenServerGrub: Sendable {
         let words = Self.words(of: original)
         // The line is rewritten from its words, so GRUB must read it as those words: from the
         // start of a command (not inside a quote an earlier line left open, not continued by a
-        // backslash), and each word plain, kept and new alike (found by fuzzing with GRUB's rules).
+        // backslash), and each word plain, kept and new alike (the grub-cfg fuzz target checks
+        // every edit against a model of GRUB's reader).
         let problem: String? =
             if !startsCommand[index] { "GRUB reads it inside a quote or backslash continuation an earlier line leaves open" }
             else if let found = (words + arguments.tokens).lazy.compactMap(BootArguments.grubWordProblem).first { "a word of it: " + found }

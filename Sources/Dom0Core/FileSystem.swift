@@ -33,8 +33,8 @@ public enum FileSystem {
             throw Dom0Error("cannot open", at: path.string, why: "\(error)")
         }
         defer { try? fd.close() }
-        func tooLarge(_ size: Int) -> Dom0Error {
-            Dom0Error(.refused, "refusing to read a file of \(size > limit ? "\(size) bytes" : "more than \(limit) bytes")", at: path.string,
+        func tooLarge(_ size: Int?) -> Dom0Error {
+            Dom0Error(.refused, "refusing to read a file of \(size.map { "\($0) bytes" } ?? "more than \(limit) bytes")", at: path.string,
                       why: "Dom0Kit reads files of at most \(limit >> 20) MiB whole (a host's grub.cfg is a few KiB)",
                       fix: "check the file: it is not what a host keeps there")
         }
@@ -46,7 +46,7 @@ public enum FileSystem {
         // serves, with no zeroing and no allocation besides the result.
         return try withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 1) { buffer throws(Dom0Error) in
             while true {
-                if content.count > limit { throw tooLarge(content.count) }
+                if content.count > limit { throw tooLarge(nil) }
                 let count: Int
                 do {
                     count = try fd.read(into: buffer, retryOnInterrupt: true)

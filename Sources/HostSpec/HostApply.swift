@@ -100,8 +100,8 @@ public struct HostApplier: Sendable {
     }
 
     /// Applies `spec` (read from `specPath`, which the journal names), holding the host's lock
-    /// from the plan to the last step: a second apply refuses (within seconds) instead of failing midway
-    /// on files the first one changed after it planned.
+    /// from the plan to the last step: a second apply refuses (within seconds) instead of
+    /// failing midway on files the first one changed after it planned.
     public func apply(_ spec: HostSpec, from specPath: String) async throws(Dom0Error) -> HostApplyReport {
         try await context.root.whileLocked { () async throws(Dom0Error) -> HostApplyReport in
             try await applyLocked(spec, from: specPath)
