@@ -21,8 +21,9 @@ public enum FileSystem {
     /// 13 s and 0.9 GB of memory before this cap.
     public static let readLimit = 8 << 20
 
-    /// The whole content of a file, or nil when it does not exist; refused beyond `limit` bytes.
-    public static func read(_ path: FilePath, limit: Int = readLimit) throws(Dom0Error) -> [UInt8]? {
+    /// The whole content of a file, or nil when it does not exist; refused beyond `readLimit` bytes.
+    public static func read(_ path: FilePath) throws(Dom0Error) -> [UInt8]? {
+        let limit = readLimit
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])

@@ -74,6 +74,11 @@ struct BadInput: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
+/// A grub.cfg of 9 MiB of comment lines: over the 8 MiB Dom0Kit reads whole.
+@Sendable func writeHugeGrubConfig(_ site: BadInputSite) throws {
+    try site.write("/boot/grub/grub.cfg", String(repeating: "#" + String(repeating: " ", count: 1022) + "\n", count: 9 * 1024))
+}
+
 /// A legacy pack's XS-REPOSITORY for an XCP-ng host.
 func legacyRepository(_ originator: String, _ name: String) -> String {
     "<?xml version=\"1.0\" ?>\n<repository originator=\"\(originator)\" name=\"\(name)\" product=\"XCP-ng\" version=\"1.0\">\n"
@@ -112,12 +117,10 @@ struct BadInputTests {
         BadInput("dom0_mem over its max", ["xen-cmdline", "--set-xen", "dom0_mem=4G,max:2G"], exit: 64, says: "exceeds max"),
         BadInput("dom0_mem too large to count", ["xen-cmdline", "--set-xen", "dom0_mem=99999999999999999999G"], exit: 64,
                  says: "the size in dom0_mem is too large"),
-        BadInput("a 9 MiB grub.cfg", ["xen-cmdline", "--get-xen", "dom0_mem"], exit: 2, says: "refusing to read a file of 9437184 bytes", "at most 8 MiB") { site in
-            try site.write("/boot/grub/grub.cfg", String(repeating: "#" + String(repeating: " ", count: 1022) + "\n", count: 9 * 1024))
-        },
-        BadInput("a 9 MiB grub.cfg under boot status", ["host-prepare", "boot", "status"], exit: 2, says: "refusing to read a file of 9437184 bytes") { site in
-            try site.write("/boot/grub/grub.cfg", String(repeating: "#" + String(repeating: " ", count: 1022) + "\n", count: 9 * 1024))
-        },
+        BadInput("a 9 MiB grub.cfg", ["xen-cmdline", "--get-xen", "dom0_mem"], exit: 2, says: "refusing to read a file of 9437184 bytes", "at most 8 MiB",
+                 setup: writeHugeGrubConfig),
+        BadInput("a 9 MiB grub.cfg under boot status", ["host-prepare", "boot", "status"], exit: 2, says: "refusing to read a file of 9437184 bytes",
+                 setup: writeHugeGrubConfig),
         BadInput("an unknown iommu element", ["xen-cmdline", "--set-xen", "iommu=bogus"], exit: 64, says: "unknown iommu= element 'bogus'"),
         BadInput("a malformed hide list", ["xen-cmdline", "--set-dom0", "xen-pciback.hide=(zz)"], exit: 64, says: "xen-pciback.hide"),
         BadInput("a malformed vfio id", ["xen-cmdline", "--set-dom0", "vfio-pci.ids=xyz"], exit: 64, says: "vfio-pci id", "xyz"),
