@@ -12,6 +12,8 @@ public struct BootSettings: Sendable, Equatable {
     public var hide = HideList()
     /// Ids for `vfio-pci.ids`.
     public var vfioIDs = VFIOIDs()
+    /// dom0's vCPUs, their pinning and NUMA nodes, and the scheduler's granularity.
+    public var dom0CPUs = Dom0CPUSettings()
     /// More arguments for Xen and for dom0's kernel, each one argument.
     public var xenArguments: [String] = []
     public var dom0Arguments: [String] = []
@@ -34,6 +36,7 @@ extension BootEditor {
             edits += memoryEdits
             warnings += memoryWarnings
         }
+        edits += settings.dom0CPUs.edits
         edits += settings.xenArguments.map { .set(.xen, $0) } + settings.dom0Arguments.map { .set(.dom0, $0) }
         var report = try await plan(edits)
         report.warnings = warnings + report.warnings

@@ -12,6 +12,11 @@ public enum BootKnob {
     public static let iommu = "iommu"
     /// `vfio-pci.ids`, on a native kernel's line.
     public static let vfioIDs = "vfio-pci.ids"
+    /// `dom0_max_vcpus`, `dom0_vcpus_pin`, `dom0_nodes` and `sched-gran`, on Xen's line.
+    public static let dom0MaxVCPUs = "dom0_max_vcpus"
+    public static let dom0VCPUsPin = "dom0_vcpus_pin"
+    public static let dom0Nodes = "dom0_nodes"
+    public static let schedGranularity = "sched-gran"
 
     /// Checks an argument about to be set on `line`; throws naming the argument and the problem.
     public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) {
@@ -31,6 +36,20 @@ public enum BootKnob {
         case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
         case (iommu, .xen): _ = try XenIOMMU(parsing: need())
         case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
+        case (dom0MaxVCPUs, .xen): _ = try Dom0VCPUs(parsing: need())
+        case (dom0Nodes, .xen): _ = try Dom0Nodes(parsing: need())
+        case (schedGranularity, .xen):
+            let granularity = try need()
+            guard SchedGranularity(rawValue: granularity) != nil else {
+                throw Dom0Error(.usage, "\(key)=\(granularity) is not a granularity", at: argument.quotedForDisplay,
+                                fix: "write " + SchedGranularity.allCases.map { "\(key)=\($0.rawValue)" }.joined(separator: ", "))
+            }
+        case (dom0VCPUsPin, .xen):
+            // A flag; Xen also reads dom0_vcpus_pin=<bool>.
+            if let value, !XenBoolean.words.contains(value) {
+                throw Dom0Error(.usage, "\(key)=\(value) is not a boolean", at: argument.quotedForDisplay,
+                                fix: "write \(key) alone (or \(key)=0 to say no)")
+            }
         default: break
         }
     }
@@ -144,7 +163,7 @@ public struct XenIOMMU: Sendable, Equatable, CustomStringConvertible {
         "workaround_bios_bug", "igfx", "verbose", "debug",
     ]
     /// Xen's spellings of a boolean.
-    static let booleans: Set<String> = ["yes", "on", "true", "enable", "1", "no", "off", "false", "disable", "0"]
+    static let booleans = XenBoolean.words
 
     public var description: String { value }
 

@@ -169,4 +169,7 @@ public enum MessageID {
     public static let stepFailed = "4c737a6330c14b26b2389e7e1fa77312"
     /// host-prepare apply did every step of a spec.
     public static let applied = "34a83880f71c4ae28d604dfdbbfdc400"
+    /// host-prepare dom0-sched apply set Domain-0's scheduler parameters (DOM0KIT_SCHEDULER,
+    /// DOM0KIT_WEIGHT, DOM0KIT_CAP), or found them set.
+    public static let dom0Sched = "82048ea201ca41178e5445e3bc8547ab"
 }

@@ -23,6 +23,8 @@ public enum Module: String, Sendable, Codable, CaseIterable, CustomStringConvert
     case packs
     /// The Xen and dom0 boot command lines (xen-cmdline, host-prepare boot).
     case boot
+    /// Domain-0's weight in Xen's scheduler, set at every boot (host-prepare dom0-sched).
+    case dom0Sched = "dom0-sched"
     /// control.slice and its members (control-slice).
     case controlSlice = "control-slice"
     /// pciback-agent's rules and unit.

@@ -116,4 +116,10 @@ extension FixedWidthInteger {
         guard isNumber else { return .failure(.notANumber) }
         return .failure(text.first == "-" ? .tooSmall : .tooLarge)
     }
+
+    /// `text` as plain decimal digits, without a sign (Xen's simple_strtoul reads no `+`), or nil.
+    public static func parseDigits(_ text: some StringProtocol) -> Self? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return Self(text, radix: 10)
+    }
 }

@@ -63,6 +63,7 @@ public protocol HealthCheck: Sendable {
 public enum HealthChecks {
     public static let all: [any HealthCheck] = [
         XenDom0Check(), IOMMUCheck(), InterruptRemappingCheck(), BootCommandLineCheck(), Dom0MemoryCheck(),
+        Dom0CPUsCheck(), Dom0SchedCheck(),
         HiddenDevicesCheck(), ControlSliceCheck(), DiskLayoutCheck(), PackRequirementsCheck(),
     ]
 

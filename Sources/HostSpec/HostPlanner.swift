@@ -14,7 +14,8 @@ public struct HostPlanSection: Sendable, Encodable {
     public var notes: [String] = []
 }
 
-/// Every module's changes for a spec, in the safe order: disk → packs → boot → control slice →
+/// Every module's changes for a spec, in the safe order: disk → packs → boot → Domain-0's
+/// scheduler parameters → control slice →
 /// the agent's configuration and unit → binding the hidden devices now.
 public struct HostPlan: Sendable, Encodable {
     public var sections: [HostPlanSection]
@@ -74,9 +75,12 @@ public struct HostPlanner: Sendable {
             }
             return section
         case .boot:
-            guard let boot = spec.boot else { return nil }
-            let report = try await BootEditor(root: root, style: boot.style, runner: runner).plan(boot.settings)
+            guard let (style, settings) = spec.bootSettings else { return nil }
+            let report = try await BootEditor(root: root, style: style, runner: runner).plan(settings)
             return HostPlanSection(module: module, plan: report.plan, notes: report.warnings)
+        case .dom0Sched:
+            guard let sched = spec.dom0?.sched else { return nil }
+            return HostPlanSection(module: module, plan: try await Dom0SchedPlanner(root: root, runner: runner).plan(sched))
         case .controlSlice:
             guard let slice = spec.controlSlice else { return nil }
             return HostPlanSection(module: module, plan: try SlicePlanner(root: root).planApply(slice).plan)

@@ -60,6 +60,13 @@ public struct HostSpec: Sendable, Equatable {
         public var acceptEULA = false
     }
 
+    /// Domain-0's CPUs: Xen's arguments for its vCPUs, pinning, nodes and the scheduler's
+    /// granularity (planned with the boot section's), and its weight in Xen's scheduler.
+    public struct Dom0: Sendable, Equatable {
+        public var cpus = Dom0CPUSettings()
+        public var sched: Dom0Sched?
+    }
+
     /// The pciback-agent's rules, written to `/etc/dom0kit/pciback.conf`.
     public struct Devices: Sendable, Equatable {
         public var rules: [BindRule]
@@ -67,6 +74,7 @@ public struct HostSpec: Sendable, Equatable {
 
     public var disk: Disk?
     public var boot: Boot?
+    public var dom0: Dom0?
     public var packs: Packs?
     public var controlSlice: SliceConfig?
     public var devices: Devices?
@@ -74,6 +82,16 @@ public struct HostSpec: Sendable, Equatable {
     public var enableAgent = false
 
     public init() {}
+
+    /// The boot settings to plan: the boot section's and the dom0 section's Xen arguments; nil
+    /// when neither says anything about the command lines.
+    public var bootSettings: (style: BootStyle, settings: BootSettings)? {
+        let cpus = dom0?.cpus ?? Dom0CPUSettings()
+        guard boot != nil || !cpus.isEmpty else { return nil }
+        var settings = boot?.settings ?? BootSettings()
+        settings.dom0CPUs = cpus
+        return (boot?.style ?? .auto, settings)
+    }
 
     /// Reads a spec file (YAML or JSON) under the machine's own root: the spec describes the host,
     /// it is not part of it. Errors name the file, line and path (`boot.hide[2]`).
@@ -90,10 +108,12 @@ public struct HostSpec: Sendable, Equatable {
             throw Dom0Error(.usage, "the spec is empty", at: file, fix: "describe at least one of disk, boot, packs, control_slice, devices")
         }
         let top = try SpecValue(node: node, path: "", file: file)
-            .fields(["disk", "boot", "packs", "control_slice", "devices", "agent"])
+            .fields(["disk", "boot", "dom0", "packs", "control_slice", "devices", "agent"])
         var spec = HostSpec()
         spec.disk = try top["disk"].map(disk)
-        spec.boot = try top["boot"].map(boot)
+        spec.dom0 = try top["dom0"].map(dom0)
+        let dom0Keys = spec.dom0?.cpus.keys ?? []
+        spec.boot = try top["boot"].map { value throws(Dom0Error) in try boot(value, keysOfDom0: dom0Keys) }
         spec.packs = try top["packs"].map(packs)
         spec.controlSlice = try top["control_slice"].map(controlSlice)
         spec.devices = try top["devices"].map(devices)
@@ -119,7 +139,7 @@ public struct HostSpec: Sendable, Equatable {
         return disk
     }
 
-    private static func boot(_ value: SpecValue) throws(Dom0Error) -> Boot {
+    private static func boot(_ value: SpecValue, keysOfDom0: Set<String>) throws(Dom0Error) -> Boot {
         let fields = try value.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"])
         var boot = Boot()
         if let style = fields["style"] {
@@ -160,14 +180,14 @@ public struct HostSpec: Sendable, Equatable {
                 do { try boot.settings.vfioIDs.add(text) } catch { throw item.error(error.what, fix: "as 10de:1c81") }
             }
         }
-        boot.settings.xenArguments = try arguments(fields["xen_args"], for: .xen)
+        boot.settings.xenArguments = try arguments(fields["xen_args"], for: .xen, setElsewhere: keysOfDom0)
         boot.settings.dom0Arguments = try arguments(fields["dom0_args"], for: .dom0)
         return boot
     }
 
     /// Command-line arguments: one word each (`sched-gran=core`, `nosmt`), and a knob's value
     /// (dom0_mem=, iommu=, xen-pciback.hide=) as xen-cmdline would check it.
-    private static func arguments(_ value: SpecValue?, for line: BootLine) throws(Dom0Error) -> [String] {
+    private static func arguments(_ value: SpecValue?, for line: BootLine, setElsewhere: Set<String> = []) throws(Dom0Error) -> [String] {
         guard let value else { return [] }
         var result: [String] = []
         for item in try value.items() {
@@ -182,9 +202,43 @@ public struct HostSpec: Sendable, Equatable {
             } catch {
                 throw item.error(error.what, fix: error.fix ?? "as xen-cmdline would take it")
             }
+            if setElsewhere.contains(BootArguments.key(of: text)) {
+                throw item.error("\(BootArguments.key(of: text)) is set by the dom0 section too", fix: "give it once, in the dom0 section")
+            }
             result.append(text)
         }
         return result
+    }
+
+    private static func dom0(_ value: SpecValue) throws(Dom0Error) -> Dom0 {
+        let fields = try value.fields(["vcpus", "pin", "nodes", "weight", "cap", "sched_gran"])
+        var dom0 = Dom0()
+        if let vcpus = fields["vcpus"] {
+            let text = try vcpus.string()
+            do { dom0.cpus.vcpus = try Dom0VCPUs(parsing: text) } catch { throw vcpus.error(error.what, fix: error.fix) }
+        }
+        dom0.cpus.pin = try fields["pin"]?.bool()
+        if let nodes = fields["nodes"] {
+            // Proximity-domain numbers, and optionally relaxed or strict, as Xen's dom0_nodes= takes them.
+            var domains: [UInt32] = []
+            var affinity: Dom0Nodes.Affinity?
+            for item in try nodes.items() {
+                let text = try item.string()
+                if let word = Dom0Nodes.Affinity(rawValue: text) {
+                    affinity = word
+                } else if let domain = UInt32.parseDigits(text) {
+                    domains.append(domain)
+                } else {
+                    throw item.error("\(text.quotedForDisplay) is not a proximity domain", fix: "as [0] or [0, 1, relaxed]")
+                }
+            }
+            do { dom0.cpus.nodes = try Dom0Nodes(domains: domains, affinity: affinity) } catch { throw nodes.error(error.what, fix: error.fix) }
+        }
+        if let granularity = fields["sched_gran"] { dom0.cpus.granularity = try granularity.choice(of: SchedGranularity.self) }
+        let weight = try fields["weight"]?.int(in: Dom0Sched.weightRange)
+        let cap = try fields["cap"]?.int(in: Dom0Sched.capRange)
+        if weight != nil || cap != nil { dom0.sched = try Dom0Sched(weight: weight, cap: cap) }
+        return dom0
     }
 
     private static func packs(_ value: SpecValue) throws(Dom0Error) -> Packs {

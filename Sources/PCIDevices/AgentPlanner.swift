@@ -24,22 +24,8 @@ public struct AgentPlanner: Sendable {
             plan.add(try Change.file(BindRules.path, content: Array(file.utf8), in: root, module: .agent, summary: "pciback-agent's rules"))
         }
         guard enable else { return plan }
-        let scope = root.isSystem ? [] : ["--root=\(root.path)"]
-        let state = try await runner.run(["systemctl"] + scope + ["is-enabled", Self.unit], effect: .readOnly)
-        let answer = state.stdout.trimmingWhitespace
-        if answer == "not-found" || state.stderr.contains("No such file") {
-            throw Dom0Error(.refused, "\(Self.unit) is not installed", at: root.path.string,
-                            fix: "install Dom0Kit's units (installer/install.sh) or drop agent.enable from the spec")
-        }
-        if answer != "enabled" {
-            plan.add(.tool(["systemctl"] + scope + ["enable", Self.unit], module: .agent, summary: "enable \(Self.unit)"))
-            // On the running system it starts now too, without waiting: first boot runs ordered
-            // before the agent, so waiting for its start would wait for ourselves (and systemd 219
-            // has no enable --now).
-            if root.isSystem {
-                plan.add(.tool(["systemctl", "start", "--no-block", Self.unit], module: .agent, summary: "start \(Self.unit)"))
-            }
-        }
+        plan.changes += try await UnitEnabling.plan(Self.unit, root: root, runner: runner, module: .agent,
+                                                    fix: "install Dom0Kit's units (installer/install.sh) or drop agent.enable from the spec")
         return plan
     }
 

@@ -122,6 +122,11 @@ struct BadInputTests {
         BadInput("a 9 MiB grub.cfg under boot status", ["host-prepare", "boot", "status"], exit: 2, says: "refusing to read a file of 9437184 bytes",
                  setup: writeHugeGrubConfig),
         BadInput("an unknown iommu element", ["xen-cmdline", "--set-xen", "iommu=bogus"], exit: 64, says: "unknown iommu= element 'bogus'"),
+        BadInput("dom0_max_vcpus=0", ["xen-cmdline", "--set-xen", "dom0_max_vcpus=0"], exit: 64, says: "is not a vCPU count", "dom0_max_vcpus=0"),
+        BadInput("dom0_max_vcpus MIN over MAX", ["xen-cmdline", "--set-xen", "dom0_max_vcpus=8-2"], exit: 64, says: "MIN exceeds MAX"),
+        BadInput("dom0_nodes of a negative node", ["xen-cmdline", "--set-xen", "dom0_nodes=-1"], exit: 64, says: "is not a node", "dom0_nodes=-1"),
+        BadInput("an unknown sched-gran", ["xen-cmdline", "--set-xen", "sched-gran=thread"], exit: 64, says: "not a granularity"),
+        BadInput("dom0_vcpus_pin=maybe", ["xen-cmdline", "--set-xen", "dom0_vcpus_pin=maybe"], exit: 64, says: "is not a boolean"),
         BadInput("a malformed hide list", ["xen-cmdline", "--set-dom0", "xen-pciback.hide=(zz)"], exit: 64, says: "xen-pciback.hide"),
         BadInput("a malformed vfio id", ["xen-cmdline", "--set-dom0", "vfio-pci.ids=xyz"], exit: 64, says: "vfio-pci id", "xyz"),
         BadInput("an argument without a key", ["xen-cmdline", "--set-xen", "=1"], exit: 64, says: "needs a key"),
@@ -344,6 +349,34 @@ struct BadInputTests {
         BadInput("a spec with dom0_mem=0 in xen_args", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "too small for dom0") {
             try $0.input("host.yaml", "boot:\n  xen_args: [dom0_mem=0]\n")
         },
+        BadInput("a spec with dom0 vcpus 0", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.vcpus", "host.yaml:2") {
+            try $0.input("host.yaml", "dom0:\n  vcpus: 0\n")
+        },
+        BadInput("a spec with dom0 vcpus MIN over MAX", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.vcpus", "MIN exceeds MAX") {
+            try $0.input("host.yaml", "dom0:\n  vcpus: 8-2\n")
+        },
+        BadInput("a spec with dom0 weight 0", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.weight", "out of range", "host.yaml:3") {
+            try $0.input("host.yaml", "dom0:\n  pin: true\n  weight: 0\n")
+        },
+        BadInput("a spec with dom0 weight 70000", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.weight", "1 to 65535") {
+            try $0.input("host.yaml", "dom0:\n  weight: 70000\n")
+        },
+        BadInput("a spec with a negative dom0 node", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.nodes[1]", "\"-1\"") {
+            try $0.input("host.yaml", "dom0:\n  nodes: [0, -1]\n")
+        },
+        BadInput("a spec with an unknown sched_gran", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64, says: "dom0.sched_gran", "cpu, core, socket") {
+            try $0.input("host.yaml", "dom0:\n  sched_gran: thread\n")
+        },
+        BadInput("a spec setting dom0_max_vcpus twice", ["host-prepare", "apply", "$IN/host.yaml"], exit: 64,
+                 says: "boot.xen_args[0]", "set by the dom0 section too") {
+            try $0.input("host.yaml", "dom0:\n  vcpus: 4\nboot:\n  xen_args: [dom0_max_vcpus=1-8]\n")
+        },
+        BadInput("dom0-cpus with nothing to set", ["host-prepare", "boot", "dom0-cpus"], exit: 64, says: "needs at least one of"),
+        BadInput("dom0-cpus with vcpus 9-2", ["host-prepare", "boot", "dom0-cpus", "--vcpus", "9-2"], exit: 64, says: "MIN exceeds MAX"),
+        BadInput("dom0-sched set with weight 0", ["host-prepare", "dom0-sched", "set", "--weight", "0"], exit: 64, says: "weight 0 is out of range"),
+        BadInput("dom0-sched set where the unit is not installed", ["host-prepare", "dom0-sched", "set", "--weight", "512"], exit: 2,
+                 says: "host-prepare-dom0-sched.service is not installed"),
+        BadInput("dom0-sched apply under a root", ["host-prepare", "dom0-sched", "apply", "--root", "$ROOT"], exit: 64, says: "takes no --root"),
         BadInput("a spec hiding a bad address", ["host-prepare", "plan", "$IN/host.yaml"], exit: 64, says: "boot.hide[0]", "host.yaml:2") {
             try $0.input("host.yaml", "boot:\n  hide: [0000:zz:00.0]\n")
         },

@@ -86,6 +86,60 @@ struct HealthTests {
         #expect(report.text.contains(": PASS (Xen: I/O virtualisation enabled)\n"))
     }
 
+    /// Domain-0's CPUs as xl shows them (Xen 4.17, -smp 4, two nodes), against the configured line.
+    static func cpuFacts(commandLine: String, vcpus: String, node: String = "1", weight: Int = 512) -> XenFacts {
+        let row = { (vcpu: Int, affinity: String) in "Domain-0                             0     \(vcpu)    \(vcpu + 2)   -b-       6.0  \(affinity) / all" }
+        return XenFacts(
+            info: "xen_scheduler          : credit2\nnr_nodes               : 2\nxen_commandline        : \(commandLine)\n", dmesg: nil,
+            vcpuList: "Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)\n"
+                + vcpus.split(separator: " ").enumerated().map { row($0, String($1)) }.joined(separator: "\n") + "\n",
+            domainList: "Name                                        ID   Mem VCPUs\tState\tTime(s) NODE Affinity\n"
+                + "Domain-0                                     0   768     2     r-----      15.8 \(node)\n",
+            schedTable: "Name                                ID Weight  Cap\nDomain-0                             0    \(weight)    0\n")
+    }
+
+    @Test func dom0sCPUsAndWeightAreJudgedLiveAgainstWhatIsConfigured() async throws {
+        let host = try HealthHost()
+        let editor = BootEditor(root: host.root)
+        let edits: [BootEdit] = [.set(.xen, "dom0_max_vcpus=2-3"), .set(.xen, "dom0_vcpus_pin"), .set(.xen, "dom0_nodes=1")]
+        _ = await (try await editor.plan(edits)).plan.apply(ApplyContext(root: host.root))
+        try host.demo.host.write(Dom0Sched.path, try Dom0Sched(weight: 512, cap: nil).fileText)
+        let booted = "dom0_mem=4096M,max:4096M dom0_max_vcpus=2-3 dom0_vcpus_pin dom0_nodes=1"
+
+        let healthy = await host.check(Self.cpuFacts(commandLine: booted, vcpus: "2 3"))
+        for what in ["dom0 vCPUs", "dom0 vCPU pinning", "dom0 NUMA nodes", "Domain-0 weight"] {
+            #expect(healthy.status(of: what) == .pass, "\(what): \(healthy.text)")
+        }
+        #expect(healthy.results.first { $0.what == "dom0 vCPU pinning" }?.hint == "0→2 1→3")
+        #expect(healthy.results.first { $0.what == "Domain-0 weight" }?.hint == "weight 512, cap 0 in credit2")
+
+        // Booted before the arguments were configured: all CPUs, unpinned, every node, Xen's weight.
+        let stale = await host.check(Self.cpuFacts(commandLine: "dom0_mem=4096M,max:4096M", vcpus: "all all all all", node: "all", weight: 256))
+        for what in ["dom0 vCPUs", "dom0 vCPU pinning", "dom0 NUMA nodes", "Domain-0 weight"] {
+            #expect(stale.status(of: what) == .fail, "\(what): \(stale.text)")
+        }
+        #expect(stale.results.first { $0.what == "dom0 vCPUs" }?.hint == "4, configured dom0_max_vcpus=2-3; reboot: Xen runs with no dom0_max_vcpus")
+        #expect(stale.results.first { $0.what == "Domain-0 weight" }?.hint?.contains("host-prepare dom0-sched apply") == true)
+
+        // Booted with them, yet not so: Xen's own log says why.
+        let ignored = await host.check(Self.cpuFacts(commandLine: booted, vcpus: "all all"))
+        #expect(ignored.results.first { $0.what == "dom0 vCPU pinning" }?.hint?.hasSuffix("see xl dmesg") == true, "\(ignored.text)")
+
+        // Without xl: cannot tell, never a guess.
+        let blind = await host.check(XenFacts(info: nil, dmesg: nil, unavailable: "xl is not installed"))
+        for what in ["dom0 vCPUs", "dom0 vCPU pinning", "dom0 NUMA nodes", "Domain-0 weight"] {
+            #expect(blind.results.first { $0.what == what }?.hint?.hasPrefix("cannot tell: xl is not installed") == true, "\(what): \(blind.text)")
+        }
+    }
+
+    @Test func aSchedulerWithoutWeightsFailsTheWeightCheck() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write(Dom0Sched.path, "Weight=512\n")
+        let report = await host.check(XenFacts(info: "xen_scheduler          : rtds\n", dmesg: nil))
+        #expect(report.status(of: "Domain-0 weight") == .fail)
+        #expect(report.results.first { $0.what == "Domain-0 weight" }?.hint?.contains("Xen runs the rtds scheduler") == true)
+    }
+
     @Test func aXenDom0WithoutIOMMUFails() async throws {
         let host = try HealthHost()
         let report = await host.check(XenFacts(info: XenOutputs.infoWithoutIOMMU, dmesg: XenOutputs.dmesgWithoutIOMMU))

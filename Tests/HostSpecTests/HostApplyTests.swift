@@ -33,10 +33,13 @@ struct DemoFixture {
     }
 
     /// Dom0Kit's agent unit, as the installer puts it on a host.
-    func installAgentUnit() async throws {
+    func installAgentUnit() async throws { try installUnit("pciback-agent.service") }
+
+    /// One of Dom0Kit's units, as the installer puts it on a host.
+    func installUnit(_ name: String) throws {
         let unit = try #require(try contents(SpecParsingTests.examples.removingLastComponent().removingLastComponent()
-            .appending("units/pciback-agent.service")))
-        try demo.host.write("/usr/local/lib/systemd/system/pciback-agent.service", unit)
+            .appending("units/\(name)")))
+        try demo.host.write(FilePath("/usr/local/lib/systemd/system/\(name)"), unit)
     }
 
     var applier: HostApplier { HostApplier(context: ApplyContext(root: root, sysfs: kernel)) }
@@ -56,6 +59,28 @@ struct HostApplyTests {
         #expect(plan.plan.changes.last?.summary == "as pciback-agent once would")
         #expect(plan.text.contains("agent:\n  Plan: 1 change\n"))
         #expect(try await treeSnapshot(host.root) == before, "planning changed nothing")
+    }
+
+    /// The dom0 section: Xen's arguments with the boot section's (XenServer's dom0_max_vcpus=1-8
+    /// replaced, not doubled), then Domain-0's weight in its file with the unit that sets it at boot.
+    @Test func theDom0SectionWritesXensArgumentsAndTheWeightUnit() async throws {
+        let host = try DemoFixture()
+        try host.installUnit(Dom0Sched.unit)
+        let spec = try HostSpec.parse("dom0:\n  vcpus: 4\n  pin: true\n  nodes: [0]\n  weight: 512\n", file: "host.yaml")
+        let plan = try await HostPlanner(root: host.root).plan(spec)
+        #expect(plan.sections.map(\.module) == [.boot, .dom0Sched])
+        #expect(plan.sections.last?.plan.changes.map(\.summary) == ["Domain-0's scheduler parameters (weight 512)", "enable \(Dom0Sched.unit)"])
+        let report = try await host.applier.apply(spec, from: "host.yaml")
+        #expect(report.succeeded && report.needsReboot, "\(report.text)")
+        let xen = try await BootEditor(root: host.root).configured(.xen)
+        #expect(xen.values(of: BootKnob.dom0MaxVCPUs) == ["dom0_max_vcpus=4"])
+        #expect(xen.tokens.suffix(3) == ["dom0_max_vcpus=4", "dom0_vcpus_pin", "dom0_nodes=0"])
+        #expect(try Dom0Sched.load(host.root) == Dom0Sched(weight: 512, cap: nil))
+        #expect(try host.root.exists(FilePath("/etc/systemd/system/multi-user.target.wants/\(Dom0Sched.unit)")))
+        let again = try await host.applier.apply(spec, from: "host.yaml")
+        #expect(again.nothingToDo, "\(again.text)")
+        let check = await HostCheck.run(spec, HealthContext(root: host.root, xen: XenFacts(info: nil, dmesg: nil)))
+        #expect(check.results.filter { $0.what.hasPrefix("spec:") }.map(\.status) == [.pass, .pass], "\(check.text)")
     }
 
     @Test func applyThenApplyAgainLeavesNothingToDoAndTheTreeAsItWas() async throws {

@@ -14,6 +14,43 @@ func specError(_ text: String) throws -> Dom0Error {
 
 @Suite("Host specs: strict, with errors naming the file, line and key path")
 struct SpecParsingTests {
+    @Test func theDom0SectionReadsIntoXensArgumentsAndTheWeight() throws {
+        let spec = try HostSpec.parse("""
+            dom0:
+              vcpus: 2-8
+              pin: true
+              nodes: [1, 0, relaxed]
+              weight: 512
+              cap: 0
+              sched_gran: core
+            """, file: "host.yaml")
+        let dom0 = try #require(spec.dom0)
+        #expect(dom0.cpus.edits == [.set(.xen, "dom0_max_vcpus=2-8"), .set(.xen, "dom0_vcpus_pin"),
+                                    .set(.xen, "dom0_nodes=1,0,relaxed"), .set(.xen, "sched-gran=core")])
+        #expect(dom0.sched == (try Dom0Sched(weight: 512, cap: 0)))
+        #expect(spec.bootSettings?.style == .auto && spec.bootSettings?.settings.dom0CPUs == dom0.cpus,
+                "the boot lines are planned without a boot section")
+        #expect(try HostSpec.parse("dom0:\n  weight: 768\n", file: "h").bootSettings == nil, "a weight alone leaves the boot lines")
+    }
+
+    @Test(arguments: [
+        ("dom0:\n  vcpus: 0\n", "dom0.vcpus", "host.yaml:2"),
+        ("dom0:\n  vcpus: \"+4\"\n", "dom0.vcpus", "host.yaml:2"),
+        ("dom0:\n  pin: yes\n", "dom0.pin", "host.yaml:2"),
+        ("dom0:\n  nodes: 0\n", "dom0.nodes", "host.yaml:2"),
+        ("dom0:\n  nodes: [relaxed]\n", "dom0.nodes", "host.yaml:2"),
+        ("dom0:\n  weight: 65536\n", "dom0.weight", "host.yaml:2"),
+        ("dom0:\n  cap: -1\n", "dom0.cap", "host.yaml:2"),
+        ("dom0:\n  sched_gran: smt\n", "dom0.sched_gran", "host.yaml:2"),
+        ("dom0:\n  vcpu: 4\n", "unknown key \"vcpu\"", "host.yaml:2"),
+        ("dom0:\n  sched_gran: core\nboot:\n  xen_args: [sched-gran=cpu]\n", "boot.xen_args[0]", "host.yaml:4"),
+    ])
+    func aBadDom0SectionIsRefusedAtItsKey(text: String, path: String, location: String) throws {
+        let error = try specError(text)
+        #expect(error.what.contains(path), "\(error)")
+        #expect(error.location == location, "\(error)")
+    }
+
     @Test func aFullSpecReadsIntoEachSection() throws {
         let spec = try HostSpec.parse("""
             disk:

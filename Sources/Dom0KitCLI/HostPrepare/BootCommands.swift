@@ -7,13 +7,14 @@ import PCIDevices
 struct BootCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "boot",
-        abstract: "Hide devices, set IOMMU and dom0 memory on the boot command line.",
+        abstract: "Hide devices, set IOMMU, dom0's memory and CPUs on the boot command line.",
         discussion: """
             The same engine as xen-cmdline (XenServer grub.cfg or Debian /etc/default/grub, the same \
             --style, --config, --entry, --dry-run and --json), with values checked and written in their \
             canonical form. Changes take effect at the next boot; `status` says whether one is needed.
             """,
-        subcommands: [HideCommand.self, IOMMUCommand.self, Dom0MemCommand.self, VFIOCommand.self, StatusCommand.self])
+        subcommands: [HideCommand.self, IOMMUCommand.self, Dom0MemCommand.self, Dom0CPUsCommand.self, VFIOCommand.self,
+                      StatusCommand.self])
 }
 
 /// Runs knob edits through the boot engine and shows the outcome.
@@ -153,6 +154,58 @@ struct Dom0MemCommand: AsyncParsableCommand {
         let editor = try boot.editor(host)
         let (edits, warnings) = try await BootKnobs.dom0Memory(try Dom0Memory(amount: size, maximum: max), editor)
         try await runEdits(host, boot, warnings: warnings) { _ throws(Dom0Error) in edits }
+    }
+}
+
+struct Dom0CPUsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dom0-cpus",
+        abstract: "Set dom0's vCPUs, their pinning and NUMA nodes, and the scheduler's granularity on Xen's line.",
+        discussion: """
+            Each option given replaces its argument (XenServer's dom0_max_vcpus=1-16 becomes the new \
+            value, never a second one); options not given leave theirs as they are.
+
+              host-prepare boot dom0-cpus --vcpus 4 --pin            dom0_max_vcpus=4 dom0_vcpus_pin
+              host-prepare boot dom0-cpus --vcpus 2-8 --nodes 0      dom0_max_vcpus=2-8 dom0_nodes=0
+
+            Xen gives dom0 one vCPU per CPU it may run on (all, or those of --nodes), clamped into \
+            MIN-MAX. --nodes takes the firmware's proximity-domain (PXM) numbers, not Xen's node ids; \
+            add relaxed to make them a preference. --sched-gran core or socket keeps different guests \
+            off sibling threads — it protects guests from each other, not from dom0 — and then smt \
+            cannot be changed at runtime (XAPI: host.set_sched_gran).
+
+            Domain-0's scheduler weight is not a boot argument: host-prepare dom0-sched sets it at \
+            every boot.
+            """)
+
+    @OptionGroup var host: HostOptions
+    @OptionGroup var boot: BootOptions
+    @Option(help: ArgumentHelp("dom0_max_vcpus: N, or MIN-MAX.", valueName: "N|MIN-MAX")) var vcpus: String?
+    @Flag(inversion: .prefixedNo, help: "Pin vCPU n to CPU n (dom0_vcpus_pin); --no-pin removes it.") var pin: Bool?
+    @Option(help: ArgumentHelp("dom0_nodes: proximity domains, with relaxed or strict.", valueName: "PXM[,PXM…][,relaxed]"))
+    var nodes: String?
+    @Option(name: .customLong("sched-gran"), help: ArgumentHelp("sched-gran: cpu, core or socket.", valueName: "GRANULARITY"))
+    var granularity: String?
+
+    func validate() throws {
+        if vcpus == nil && pin == nil && nodes == nil && granularity == nil {
+            throw ValidationError("dom0-cpus needs at least one of --vcpus, --pin/--no-pin, --nodes, --sched-gran")
+        }
+    }
+
+    func run() async throws {
+        var settings = Dom0CPUSettings()
+        settings.vcpus = try vcpus.map { value throws(Dom0Error) in try Dom0VCPUs(parsing: value) }
+        settings.pin = pin
+        settings.nodes = try nodes.map { value throws(Dom0Error) in try Dom0Nodes(parsing: value) }
+        if let granularity {
+            guard let known = SchedGranularity(rawValue: granularity) else {
+                throw Dom0Error(.usage, "--sched-gran \(granularity) is not a granularity",
+                                fix: "give " + SchedGranularity.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            settings.granularity = known
+        }
+        try await runEdits(host, boot) { _ throws(Dom0Error) in settings.edits }
     }
 }
 
