@@ -97,7 +97,7 @@ public struct SchedParameters: Sendable, Equatable, Encodable {
 
     /// Parses xl's table: a header naming Weight (and Cap), and the domain's row.
     public init?(xlTable text: String) {
-        let lines = text.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        let lines = text.split(separator: "\n").map(xlColumns)
         guard let header = lines.firstIndex(where: { $0.contains("Weight") }), header + 1 < lines.count else { return nil }
         let names = lines[header], row = lines[header + 1]
         // Aligned from the right: the name column is the only one that could hold a space.

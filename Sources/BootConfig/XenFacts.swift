@@ -55,6 +55,11 @@ public struct XenFacts: Sendable {
     }
 }
 
+/// The columns of a line of one of xl's tables, which it pads with blanks and tabs.
+func xlColumns(_ line: Substring) -> [Substring] {
+    line.split { $0 == " " || $0 == "\t" }
+}
+
 /// One of Domain-0's vCPUs as `xl vcpu-list 0` shows it.
 public struct XenVCPU: Sendable, Equatable {
     public var number: Int
@@ -72,7 +77,7 @@ extension XenFacts {
         var vcpus: [XenVCPU] = []
         // "Domain-0  0  1  3  -b-  2.1  3 / all": read from the right, where the columns are fixed.
         for line in vcpuList.split(separator: "\n").dropFirst() {
-            let words = line.split(separator: " ")
+            let words = xlColumns(line)
             guard words.count >= 9, words[words.count - 2] == "/", let number = Int(words[words.count - 7]) else { return nil }
             vcpus.append(XenVCPU(number: number, cpu: Int(words[words.count - 6]),
                                  hardAffinity: String(words[words.count - 3]), softAffinity: String(words[words.count - 1])))
@@ -83,7 +88,7 @@ extension XenFacts {
     /// Domain-0's NUMA node affinity from `xl list -n 0` ("all", "1", "0-1").
     public var dom0NodeAffinity: String? {
         guard let domainList, let header = domainList.split(separator: "\n").first, header.contains("NODE") else { return nil }
-        return domainList.split(separator: "\n").dropFirst().first?.split(separator: " ").last.map(String.init)
+        return domainList.split(separator: "\n").dropFirst().first.flatMap { xlColumns($0).last }.map(String.init)
     }
 
     /// Domain-0's weight and cap in the running scheduler.

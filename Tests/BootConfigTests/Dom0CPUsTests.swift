@@ -4,13 +4,14 @@ import SystemPackage
 import Testing
 import TestSupport
 
-/// What xl 4.17 prints, captured on Xen 4.17 under QEMU with -smp 4 and two NUMA nodes
-/// (dom0_max_vcpus=2-3 dom0_vcpus_pin dom0_nodes=1).
+/// What xl 4.17 prints: captured in the xen-dom0-cpu scenario (Xen 4.17 under QEMU, -smp 4, two
+/// NUMA nodes, dom0_max_vcpus=2-3 dom0_vcpus_pin dom0_nodes=1), and the same tables unpinned,
+/// with an offline vCPU, or on every node.
 enum XlOutputs {
     static let vcpuListPinned = """
         Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)
-        Domain-0                             0     0    2   r--       9.1  2 / all
-        Domain-0                             0     1    3   -b-       6.0  3 / all
+        Domain-0                             0     0    2   r--      14.2  2 / all
+        Domain-0                             0     1    3   -b-       8.8  3 / all
 
         """
     static let vcpuListLoose = """
@@ -23,10 +24,10 @@ enum XlOutputs {
         """
     static let listNodes = """
         Name                                        ID   Mem VCPUs\tState\tTime(s) NODE Affinity
-        Domain-0                                     0   768     2     r-----      15.8 1
+        Domain-0                                     0   768     2     r-----      26.9 1
 
         """
-    static let listAllNodes = listNodes.replacing("15.8 1", with: "15.8 all")
+    static let listAllNodes = listNodes.replacing("26.9 1", with: "26.9 all")
     static let credit2 = """
         Name                                ID Weight  Cap
         Domain-0                             0    512    0

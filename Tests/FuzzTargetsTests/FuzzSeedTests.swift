@@ -36,6 +36,9 @@ struct FuzzSeedTests {
         (.bootArguments, "a\t\u{7F2}b"),
         (.grubCfg, "menuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz a\n\tmodule\n}\n"),
         (.grubCfg, "menuentry 'XCP-ng' {\r\n\tmultiboot2 /boot/xen.gz a\r\n\tmodule2 /boot/vmlinuz b\r\n}\r\n"),
+        // A sign Xen's simple_strtoul does not read, and counts at the edges.
+        (.knobs, "+4"), (.knobs, "0-4"), (.knobs, "-"), (.knobs, "+1,relaxed"),
+        (.dom0Sched, "Weight=0\n"), (.dom0Sched, "Weight=+512\n"), (.dom0Sched, "Cap=1\n"),
     ] as [(FuzzTarget, String)])
     func earlierFindingsStayFixed(target: FuzzTarget, input: String) {
         #expect(throws: Never.self) { try target.run(Array(input.utf8)) }

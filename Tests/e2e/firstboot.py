@@ -46,14 +46,19 @@ UNNEEDED_UNITS = ["sys-kernel-debug.mount", "sys-kernel-tracing.mount", "sys-ker
 # The control-plane daemons control.slice takes in, as small stand-ins for XAPI's.
 STAND_INS = ["xapi", "xcp-networkd", "xcp-rrdd"]
 SPEC = """\
-# The host the first boot makes: dom0's memory, the second NIC hidden for passthrough (bound to
-# pciback by pciback-agent through the udev rule), the control plane in control.slice.
+# The host the first boot makes: dom0's memory, its one vCPU pinned and its weight doubled (set
+# at every boot by host-prepare-dom0-sched.service), the second NIC hidden for passthrough (bound
+# to pciback by pciback-agent through the udev rule), the control plane in control.slice.
 boot:
   style: xenserver
   dom0_mem: {min: 1200M, max: 1200M}
   hide:
     - bdf: 0000:00:06.0
       note: the second NIC, for a guest
+dom0:
+  vcpus: 1
+  pin: true
+  weight: 512
 control_slice:
   weight: 500
   members: [xapi, xcp-networkd, xcp-rrdd]

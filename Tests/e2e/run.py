@@ -11,6 +11,10 @@ with a header saying how to boot it:
     # e2e-append: kernel (dom0) arguments
     # e2e-xen-append: Xen arguments
     # e2e-rootdisk: yes                  (the root filesystem on a virtio disk, switched into)
+    # e2e-smp: CPUs                      (default 1)
+    # e2e-memory: MiB                    (default 1536 under Xen, 1024 native)
+    # e2e-spec: FILE                     (xen: a host spec beside the scenario; Xen boots with the
+                                        arguments `host-prepare apply` of it writes, see apply_spec)
     # e2e-timeout: seconds
 
 The guest prints verdicts on its serial console ("E2E-VERDICT PASS|FAIL name: detail", see
@@ -91,6 +95,9 @@ class Scenario:
         self.xen_append = []
         self.rootdisk = False
         self.timeout = 300
+        self.smp = 1
+        self.memory = None
+        self.spec = None
         for line in path.read_text().splitlines():
             match = re.match(r"#\s*e2e-([a-z-]+):\s*(.*)$", line)
             if not match:
@@ -112,6 +119,14 @@ class Scenario:
                 self.rootdisk = value == "yes"
             elif key == "timeout":
                 self.timeout = int(value)
+            elif key == "smp":
+                self.smp = int(value)
+            elif key == "memory":
+                self.memory = int(value)
+            elif key == "spec":
+                self.spec = path.parent / value
+                if not self.spec.is_file():
+                    raise SystemExit(f"{path}: e2e-spec names {value}, which is not beside it")
             else:
                 raise SystemExit(f"{path}: unknown header e2e-{key}")
 
@@ -263,7 +278,8 @@ def base_tree(debs, packages_digest):
     for applet in ["sh", "mount", "modprobe"]:
         (tree / "bin" / applet).symlink_to("busybox")
     shutil.copy2(GUEST / "init", tree / "init")
-    shutil.copy2(GUEST / "lib.sh", tree / "e2e/lib.sh")
+    for script in GUEST.glob("*.sh"):  # lib.sh and the checks scenarios share
+        shutil.copy2(script, tree / "e2e" / script.name)
     (tree / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (tree / "etc/group").write_text("root:x:0:\n")
     (tree / "etc/xen").mkdir()
@@ -371,13 +387,45 @@ class Guest:
             self.qmp.close()
 
 
-def boot(scenario, base, kernel, work, disk_machine=None):
+XEN_ARGUMENTS = ["console=com1", "com1=115200,8n1", "dom0_mem=768M,max:768M", "loglvl=all", "guest_loglvl=all", "noreboot"]
+
+
+def apply_spec(binary, scenario, work, scenario_tree):
+    """Xen's arguments as Dom0Kit writes them: `host-prepare apply` of the scenario's spec on a
+    host tree with a XenServer grub.cfg holding the harness's arguments and Dom0Kit's units. The
+    guest gets what apply wrote (grub.cfg, /etc/dom0kit, the units), so its checks read the
+    configuration the boot came from."""
+    root = work / f"spec-root-{scenario.name}"
+    grub = root / "boot/grub/grub.cfg"
+    grub.parent.mkdir(parents=True)
+    grub.write_text("set default=0\nmenuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz " + " ".join(XEN_ARGUMENTS)
+                    + "\n\tmodule2 /boot/vmlinuz console=hvc0\n\tmodule2 /boot/initrd.img\n}\n")
+    units = root / "usr/lib/systemd/system"
+    units.mkdir(parents=True)
+    for unit in (REPOSITORY / "units").glob("*.service"):
+        shutil.copy(unit, units / unit.name)
+    shutil.copy(scenario.spec, work / f"{scenario.name}.yaml")
+    result = subprocess.run([str(binary), "host-prepare", "apply", str(work / f"{scenario.name}.yaml"), "--root", str(root)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{scenario.name}: host-prepare apply of its spec failed: {result.stdout}{result.stderr}")
+    line = next(l for l in grub.read_text().splitlines() if l.strip().startswith("multiboot2"))
+    for part in ["boot", "etc/dom0kit", "etc/systemd", "usr/lib/systemd"]:
+        if (root / part).exists():
+            shutil.copytree(root / part, scenario_tree / part, symlinks=True, dirs_exist_ok=True)
+    return line.split()[2:]
+
+
+def boot(scenario, base, kernel, work, binary, disk_machine=None):
     """Boots the scenario; returns (passed, verdicts, transcript, seconds)."""
     if scenario.kernel == "disk":
         return watch(scenario, disk_machine(scenario), None)
     scenario_tree = work / f"scenario-{scenario.name}"
     (scenario_tree / "e2e").mkdir(parents=True)
     shutil.copy2(scenario.path, scenario_tree / "e2e/scenario.sh")
+    xen_args = XEN_ARGUMENTS + scenario.xen_append
+    if scenario.spec:
+        xen_args = apply_spec(binary, scenario, work, scenario_tree) + scenario.xen_append
     initrd = work / f"{scenario.name}.cpio"
     cpio(scenario_tree, work / f"{scenario.name}.part.cpio")
     with open(initrd, "wb") as out:
@@ -385,7 +433,7 @@ def boot(scenario, base, kernel, work, disk_machine=None):
             with open(part, "rb") as source:
                 shutil.copyfileobj(source, out)
 
-    qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "Haswell-noTSX", "-smp", "1", "-nodefaults",
+    qemu = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "Haswell-noTSX", "-smp", str(scenario.smp), "-nodefaults",
             "-no-user-config", "-display", "none", "-vga", "none", "-serial", "stdio", "-no-reboot"]
     qmp_path = work / f"{scenario.name}.qmp"
     qemu += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
@@ -403,14 +451,12 @@ def boot(scenario, base, kernel, work, disk_machine=None):
                  "-device", "virtio-blk-pci,drive=rootdisk,addr=0x5"]
         append.append("e2e_root=/dev/vda")
     if scenario.kernel == "xen":
-        xen_args = ["console=com1", "com1=115200,8n1", "dom0_mem=768M,max:768M", "loglvl=all", "guest_loglvl=all",
-                    "noreboot"] + scenario.xen_append
         dom0_args = ["console=hvc0"] + append
         # QEMU's multiboot modules are "file args,file args": commas inside arguments are doubled.
         modules = f"{kernel} {' '.join(dom0_args)}".replace(",", ",,") + f",{initrd}"
-        qemu += ["-m", "1536", "-kernel", str(base / "xen"), "-append", " ".join(xen_args), "-initrd", modules]
+        qemu += ["-m", str(scenario.memory or 1536), "-kernel", str(base / "xen"), "-append", " ".join(xen_args), "-initrd", modules]
     else:
-        qemu += ["-m", "1024", "-kernel", str(kernel), "-initrd", str(initrd),
+        qemu += ["-m", str(scenario.memory or 1024), "-kernel", str(kernel), "-initrd", str(initrd),
                  "-append", " ".join(["console=ttyS0"] + append)]
     qemu += scenario.qemu
     return watch(scenario, qemu, qmp_path)
@@ -520,7 +566,7 @@ def main():
         failed = 0
         total = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            futures = {pool.submit(boot, s, base, kernel, work, disk_machine): s for s in chosen}
+            futures = {pool.submit(boot, s, base, kernel, work, Path(args.binary), disk_machine): s for s in chosen}
             for future in concurrent.futures.as_completed(futures):
                 scenario = futures[future]
                 passed, verdicts, transcript, seconds = future.result()

@@ -31,6 +31,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case pcibackRules = "pciback-rules"
     case uevent
     case sliceConfig = "slice-config"
+    case dom0Sched = "dom0-sched"
 
     /// Fails on purpose, so the seed tests can show a broken invariant is reported.
     public static func checkFails() throws(InvariantBroken) { try require(false, "this invariant never holds") }
@@ -48,6 +49,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .pcibackRules: try Self.pcibackRules(bytes)
         case .uevent: try Self.uevent(bytes)
         case .sliceConfig: try Self.sliceConfig(bytes)
+        case .dom0Sched: try Self.dom0Sched(bytes)
         }
     }
 
@@ -170,6 +172,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if let ids = try? VFIOIDs(parsing: text) {
             try require((try? VFIOIDs(parsing: ids.description)) == ids, "vfio-pci.ids render → parse")
         }
+        if let vcpus = try? Dom0VCPUs(parsing: text) {
+            try require((try? Dom0VCPUs(parsing: vcpus.description)) == vcpus, "dom0_max_vcpus render → parse")
+            try require(text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) },
+                        "dom0_max_vcpus accepted \(text.debugDescription), which Xen's simple_strtoul misreads")
+            try require((vcpus.minimum ?? 1) >= 1 && (vcpus.minimum ?? 1) <= (vcpus.maximum ?? Int.max), "dom0_max_vcpus bounds \(vcpus)")
+        }
+        if let nodes = try? Dom0Nodes(parsing: text) {
+            try require((try? Dom0Nodes(parsing: nodes.description)) == nodes, "dom0_nodes render → parse")
+            try require(!nodes.domains.isEmpty && nodes.domains.count <= Dom0Nodes.limit, "dom0_nodes count \(nodes.domains.count)")
+        }
         if let iommu = try? XenIOMMU(parsing: text) {
             try require(!text.contains(" "), "iommu= accepted a blank")
             try require((try? XenIOMMU(parsing: iommu.description)) == iommu, "iommu= render → parse")
@@ -279,6 +291,23 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         try require(config.name.hasSuffix(".slice") && !config.name.contains("/"), "slice name \(config.name)")
         for unit in config.members ?? [] { try require(!unit.contains("/") && !unit.isEmpty, "unit name \(unit)") }
         if let memory = config.memoryMin { try require(memory.allSatisfy { $0.isASCII && !$0.isWhitespace }, "MemoryMin=\(memory)") }
+    }
+}
+
+extension FuzzTarget {
+    /// Domain-0's scheduler file: refused naming its file (and line), or values in range that
+    /// the file host-prepare writes reads back as.
+    static func dom0Sched(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let sched: Dom0Sched
+        do throws(Dom0Error) {
+            sched = try Dom0Sched.parse(String(decoding: bytes, as: UTF8.self), file: "dom0-sched.conf")
+        } catch {
+            try require(error.location?.hasPrefix("dom0-sched.conf") == true, "an error naming no file: \(error)")
+            return
+        }
+        try require(sched.weight.map { Dom0Sched.weightRange.contains($0) } ?? true, "weight \(String(describing: sched.weight))")
+        try require(sched.cap.map { Dom0Sched.capRange.contains($0) } ?? true, "cap \(String(describing: sched.cap))")
+        try require((try? Dom0Sched.parse(sched.fileText, file: "again")) == sched, "file → parse → file")
     }
 }
 

@@ -28,6 +28,7 @@ if [ -e $MARK/second-boot-checked ]; then
   equals "first boot's condition stops it on the third boot" "ConditionResult=no" \
     "$(systemctl show host-prepare-firstboot.service -p ConditionResult)"
   check "the agent still binds the hidden NIC" sh -c "readlink /sys/bus/pci/devices/$NIC/driver | grep -q pciback"
+  equals "the unit set Domain-0's weight again at this boot" 512 "$(xl sched-credit2 -d 0 | awk 'NR == 2 { print $3 }')"
   echo "E2E-DONE"
   systemctl poweroff
   exit 0
@@ -50,7 +51,7 @@ check "first boot ran under systemd and asked for the reboot" sh -c \
   "journalctl -b -1 -u host-prepare-firstboot.service --no-pager | grep -q 'Rebooting for the new boot command lines'"
 steps=$(journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 -o export --no-pager | grep -c '^DOM0KIT_MODULE=')
 check "first boot journaled each step with MESSAGE_ID and DOM0KIT_* fields ($steps steps)" test "$steps" -ge 5
-for module in boot control-slice agent devices; do
+for module in boot dom0-sched control-slice agent devices; do
   check "a journaled step of module $module" sh -c \
     "journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 DOM0KIT_MODULE=$module -o export --no-pager | grep -q DOM0KIT_STEP="
 done
@@ -61,6 +62,7 @@ check "firstboot.done names the spec" grep -q "^/etc/dom0kit/host.yaml applied" 
 # The boot lines, as the running kernel and Xen have them.
 check "dom0's command line hides the NIC" grep -q "xen-pciback.hide=($NIC)" /proc/cmdline
 check "Xen's command line has the new dom0_mem" sh -c "xl info | grep '^xen_commandline' | grep -q 'dom0_mem=1200M,max:1200M'"
+check "Xen's command line has dom0's vCPU and pinning" sh -c "xl info | grep '^xen_commandline' | grep -q 'dom0_max_vcpus=1 dom0_vcpus_pin'"
 memory=$(xl list 0 | awk 'NR == 2 { print $3 }')
 check "dom0 runs with about 1200 MiB (xl list: ${memory} MiB)" test "${memory:-0}" -ge 1100 -a "${memory:-0}" -le 1200
 
@@ -74,6 +76,14 @@ equals "pciback-agent.service is Type=notify" notify "$(systemctl show -p Type -
 equals "pciback-agent.service is active" active "$(systemctl show -p ActiveState --value pciback-agent.service)"
 equals "pciback-agent.service has its watchdog" 1min "$(systemctl show -p WatchdogUSec --value pciback-agent.service)"
 check "the agent's pass is in /run/dom0kit" test -s /run/dom0kit/pciback.json
+
+# Domain-0's weight: Xen forgot the first boot's at the reboot; the unit set it at this boot.
+equals "host-prepare-dom0-sched.service ran at this boot" active "$(systemctl show -p ActiveState --value host-prepare-dom0-sched.service)"
+equals "Domain-0's weight in credit2 is the spec's" 512 "$(xl sched-credit2 -d 0 | awk 'NR == 2 { print $3 }')"
+check "the unit journaled what it set" sh -c \
+  "journalctl -b -u host-prepare-dom0-sched.service MESSAGE_ID=82048ea201ca41178e5445e3bc8547ab -o export --no-pager | grep -q '^DOM0KIT_WEIGHT=512'"
+check "it ran after xen.service, which starts xenstored" sh -c \
+  "systemctl show -p After host-prepare-dom0-sched.service | grep -q 'xen.service'"
 
 # control.slice, live.
 equals "control.slice's cpu.weight is the spec's" 500 "$(cat /sys/fs/cgroup/control.slice/cpu.weight 2>&1)"

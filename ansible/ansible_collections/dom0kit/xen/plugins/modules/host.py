@@ -32,7 +32,7 @@ options:
   spec:
     description:
       - The host spec, inline, as the keys of a Dom0Kit host spec file (C(disk), C(packs),
-        C(boot), C(control_slice), C(agent), C(devices)); see C(installer/examples/) in Dom0Kit.
+        C(boot), C(dom0), C(control_slice), C(agent), C(devices)); see C(installer/examples/) in Dom0Kit.
       - Paths in it are paths on the managed host.
       - Exactly one of I(spec) and I(spec_path) is required.
     type: dict
