@@ -32,14 +32,13 @@ struct DemoFixture {
         return try HostSpec.load(specPath)
     }
 
-    /// Dom0Kit's agent unit, as the installer puts it on a host.
-    func installAgentUnit() async throws { try installUnit("pciback-agent.service") }
-
-    /// One of Dom0Kit's units, as the installer puts it on a host.
-    func installUnit(_ name: String) throws {
-        let unit = try #require(try contents(SpecParsingTests.examples.removingLastComponent().removingLastComponent()
-            .appending("units/\(name)")))
-        try demo.host.write(FilePath("/usr/local/lib/systemd/system/\(name)"), unit)
+    /// Dom0Kit's units, as the installer puts them on a host.
+    func installUnits() throws {
+        for name in [AgentPlanner.unit, Dom0Sched.unit] {
+            let unit = try #require(try contents(SpecParsingTests.examples.removingLastComponent().removingLastComponent()
+                .appending("units/\(name)")))
+            try demo.host.write(FilePath("/usr/local/lib/systemd/system/\(name)"), unit)
+        }
     }
 
     var applier: HostApplier { HostApplier(context: ApplyContext(root: root, sysfs: kernel)) }
@@ -65,7 +64,7 @@ struct HostApplyTests {
     /// replaced, not doubled), then Domain-0's weight in its file with the unit that sets it at boot.
     @Test func theDom0SectionWritesXensArgumentsAndTheWeightUnit() async throws {
         let host = try DemoFixture()
-        try host.installUnit(Dom0Sched.unit)
+        try host.installUnits()
         let spec = try HostSpec.parse("dom0:\n  vcpus: 4\n  pin: true\n  nodes: [0]\n  weight: 512\n", file: "host.yaml")
         let plan = try await HostPlanner(root: host.root).plan(spec)
         #expect(plan.sections.map(\.module) == [.boot, .dom0Sched])

@@ -166,7 +166,7 @@ struct SpecParsingTests {
     func everyExampleReadsAndPlansOnTheDemoHost(name: String) async throws {
         let spec = try HostSpec.load(Self.examples.appending(name))
         let host = try DemoFixture()
-        try await host.installAgentUnit()
+        try host.installUnits()
         // Packs name media only a real host has (the ISO the vendor shipped): the rest is planned.
         var rest = spec
         rest.packs = nil
