@@ -132,6 +132,17 @@ struct HealthTests {
         }
     }
 
+    /// Found on the first-boot machine (one CPU): xl shows the pinned vCPU's one-CPU set as "all".
+    @Test func onAHostOfOneCPUAPinnedVCPUShowsAsAll() async throws {
+        let host = try HealthHost()
+        _ = await (try await BootEditor(root: host.root).plan([.set(.xen, "dom0_vcpus_pin")])).plan.apply(ApplyContext(root: host.root))
+        var facts = Self.cpuFacts(commandLine: "dom0_vcpus_pin", vcpus: "all")
+        facts.info = "nr_cpus                : 1\nxen_commandline        : dom0_vcpus_pin\n"
+        #expect(await host.check(facts).status(of: "dom0 vCPU pinning") == .pass)
+        facts.info = "nr_cpus                : 4\nxen_commandline        : dom0_vcpus_pin\n"
+        #expect(await host.check(facts).status(of: "dom0 vCPU pinning") == .fail, "on four CPUs, all is not one")
+    }
+
     @Test func aSchedulerWithoutWeightsFailsTheWeightCheck() async throws {
         let host = try HealthHost()
         try host.demo.host.write(Dom0Sched.path, "Weight=512\n")

@@ -40,7 +40,9 @@ struct Dom0CPUsCheck: HealthCheck {
            configured.value(of: BootKnob.dom0VCPUsPin).map({ !XenBoolean.falseWords.contains($0) }) ?? true {
             let what = "dom0 vCPU pinning"
             if let vcpus = xen.dom0VCPUs {
-                let loose = vcpus.filter { Int($0.hardAffinity) == nil }
+                // xl writes a set of every CPU as "all": on a host of one CPU, that is one CPU.
+                let oneCPUHost = xen.infoField("nr_cpus") == "1"
+                let loose = vcpus.filter { Int($0.hardAffinity) == nil && !($0.hardAffinity == "all" && oneCPUHost) }
                 results.append(loose.isEmpty
                     ? CheckResult(what, .pass, vcpus.map { "\($0.number)→\($0.hardAffinity)" }.joined(separator: " "))
                     : CheckResult(what, .fail, loose.map { "vCPU \($0.number) may run on \($0.hardAffinity)" }.joined(separator: ", ")

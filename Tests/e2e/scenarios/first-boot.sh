@@ -96,6 +96,14 @@ done
 check "host-prepare check $SPEC exits 0" host-prepare check $SPEC
 host-prepare check $SPEC | sed 's/^/E2E-CHECK /'
 
+# An operator's change on the running host: set writes the file and, the unit being enabled,
+# sets the new weight now; applying the spec again puts back its own, now too.
+check "host-prepare dom0-sched set --weight 640 exits 0" host-prepare dom0-sched set --weight 640
+equals "the new weight is live at once" 640 "$(xl sched-credit2 -d 0 | awk 'NR == 2 { print $3 }')"
+check "and kept for the next boot" grep -qx "Weight=640" /etc/dom0kit/dom0-sched.conf
+check "host-prepare apply $SPEC puts the spec's back" host-prepare apply $SPEC
+equals "the spec's weight is live again" 512 "$(xl sched-credit2 -d 0 | awk 'NR == 2 { print $3 }')"
+
 touch $MARK/second-boot-checked
 sync
 systemctl reboot

@@ -8,4 +8,4 @@
 # e2e-timeout: 480
 . /e2e/lib.sh
 . /e2e/dom0-cpu.sh
-dom0_cpu_checks credit2 512 0 2 "2 3" 1
+dom0_cpu_checks credit2 512 150 2 "2 3" 1
