@@ -1,4 +1,5 @@
 import Dom0Core
+import PCIDevices
 import SystemPackage
 
 /// Configured boot arguments against the running ones: whether a reboot is needed, and why.
@@ -23,6 +24,12 @@ public struct BootStatus: Sendable, Encodable {
     public var lines: [Line]
     /// Whether a reboot is needed; nil when a line's running arguments could not be read.
     public var rebootNeeded: Bool?
+    /// Each device hidden in the configured or the running hide list, with dom0's access to it
+    /// as XAPI computes it; empty when the running list cannot be read here.
+    public var devices: [DeviceAccess]
+    /// Entries of either hide list XAPI cannot read (it reads only `(DDDD:BB:DD.F)`, and fails
+    /// for every device when one entry is otherwise); the next hide edit writes them in full.
+    public var xapiCannotRead: [String]
 
     /// Keys whose running tokens count as stale when no longer configured, whatever else runs.
     static let managedKeys: Set<String> = [BootKnob.hide, BootKnob.dom0Memory, BootKnob.iommu, BootKnob.vfioIDs,
@@ -46,7 +53,21 @@ public struct BootStatus: Sendable, Encodable {
         }
         let known = lines.allSatisfy { $0.running != nil }
         let differs = lines.contains { !$0.pending.isEmpty || !$0.stale.isEmpty }
-        return BootStatus(lines: lines, rebootNeeded: differs ? true : (known ? false : nil))
+        let dom0 = lines.first { $0.line == .dom0 }
+        let configuredHide = dom0.flatMap { BootArguments($0.configured).value(of: HideList.key) }
+        let runningHide = dom0?.running.flatMap { BootArguments($0).value(of: HideList.key) }
+        var unreadable: [String] = []
+        for value in [configuredHide, runningHide].compactMap({ $0 }) {
+            for entry in HideList.entriesXAPICannotRead(value) where !unreadable.contains(entry) { unreadable.append(entry) }
+        }
+        return BootStatus(lines: lines, rebootNeeded: differs ? true : (known ? false : nil),
+                          devices: DeviceAccess.of(configured: configuredHide, running: runningHide, runningKnown: dom0?.running != nil),
+                          xapiCannotRead: unreadable)
+    }
+
+    /// dom0's running arguments (`/proc/cmdline`), or nil when they cannot be read.
+    static func runningDom0(_ editor: BootEditor) throws(Dom0Error) -> BootArguments? {
+        try runningArguments(.dom0, editor, xen: XenFacts(info: nil, dmesg: nil)).0
     }
 
     private static func runningArguments(_ line: BootLine, _ editor: BootEditor, xen: XenFacts) throws(Dom0Error)

@@ -19,7 +19,10 @@ public enum BootKnob {
     public static let schedGranularity = "sched-gran"
 
     /// Checks an argument about to be set on `line`; throws naming the argument and the problem.
-    public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) {
+    /// Returns the argument to write: a hide list in full `(DDDD:BB:DD.F)` entries, the only form
+    /// XAPI reads; any other as given.
+    @discardableResult
+    public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) -> String {
         let key = BootArguments.key(of: argument)
         guard !key.isEmpty else {
             throw Dom0Error(.usage, "an argument needs a key", at: argument, fix: "write KEY or KEY=VALUE")
@@ -32,7 +35,7 @@ public enum BootKnob {
             return value
         }
         switch (key, line) {
-        case (hide, .dom0): _ = try HideList(parsing: need())
+        case (hide, .dom0): return "\(key)=\(try HideList(parsing: need()))"
         case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
         case (iommu, .xen): _ = try XenIOMMU(parsing: need())
         case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
@@ -52,6 +55,7 @@ public enum BootKnob {
             }
         default: break
         }
+        return argument
     }
 }
 

@@ -64,7 +64,7 @@ public enum HealthChecks {
     public static let all: [any HealthCheck] = [
         XenDom0Check(), IOMMUCheck(), InterruptRemappingCheck(), BootCommandLineCheck(), Dom0MemoryCheck(),
         Dom0CPUsCheck(), Dom0SchedCheck(),
-        HiddenDevicesCheck(), ControlSliceCheck(), DiskLayoutCheck(), PackRequirementsCheck(),
+        HiddenDevicesCheck(), Dom0AccessCheck(), ControlSliceCheck(), DiskLayoutCheck(), PackRequirementsCheck(),
     ]
 
     /// Runs every check; a check that cannot run at all says so as a FAIL with its error.

@@ -76,8 +76,10 @@ public struct HostPlanner: Sendable {
             return section
         case .boot:
             guard let (style, settings) = spec.bootSettings else { return nil }
-            let report = try await BootEditor(root: root, style: style, runner: runner).plan(settings)
-            return HostPlanSection(module: module, plan: report.plan, notes: report.warnings)
+            let editor = BootEditor(root: root, style: style, runner: runner)
+            let report = try await editor.plan(settings)
+            let access = report.plan.isEmpty ? [] : try await editor.dom0AccessChanges(adding: settings.hide)
+            return HostPlanSection(module: module, plan: report.plan, notes: report.warnings + access)
         case .dom0Sched:
             guard let sched = spec.dom0?.sched else { return nil }
             return HostPlanSection(module: module, plan: try await Dom0SchedPlanner(root: root, runner: runner).plan(sched))

@@ -143,6 +143,21 @@ struct HealthTests {
         #expect(await host.check(facts).status(of: "dom0 vCPU pinning") == .fail, "on four CPUs, all is not one")
     }
 
+    /// The demo's configured hide list against a running one with a short entry XAPI cannot read.
+    @Test func dom0AccessIsXAPIsWordAndAShortEntryIsWarnedAbout() async throws {
+        let host = try HealthHost()
+        let hide: BootEdit = .set(.dom0, "xen-pciback.hide=(0000:01:00.0)(0000:04:00.0)")
+        _ = await (try await BootEditor(root: host.root).plan([hide])).plan.apply(ApplyContext(root: host.root))
+        try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLine + " xen-pciback.hide=(01:00.0)(0000:05:00.0)")
+        let report = await host.check()
+        #expect(report.results.filter { $0.what.hasPrefix("dom0 access ") }.map { "\($0.what) \($0.hint ?? "")" } == [
+            "dom0 access 0000:01:00.0 disabled", "dom0 access 0000:04:00.0 disable_on_reboot",
+            "dom0 access 0000:05:00.0 enable_on_reboot",
+        ])
+        #expect(report.status(of: "xen-pciback.hide entry (01:00.0)") == .warn)
+        #expect(report.results.first { $0.what == "xen-pciback.hide entry (01:00.0)" }?.hint?.contains("XAPI cannot read it") == true)
+    }
+
     @Test func aSchedulerWithoutWeightsFailsTheWeightCheck() async throws {
         let host = try HealthHost()
         try host.demo.host.write(Dom0Sched.path, "Weight=512\n")

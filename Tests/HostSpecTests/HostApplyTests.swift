@@ -57,6 +57,9 @@ struct HostApplyTests {
         #expect(plan.plan.changes.first?.module == .disk)
         #expect(plan.plan.changes.last?.summary == "as pciback-agent once would")
         #expect(plan.text.contains("agent:\n  Plan: 1 change\n"))
+        // The demo booted with nothing hidden: XAPI would call each device the spec hides so.
+        #expect(plan.sections.first { $0.module == .boot }?.notes.filter { $0.contains("dom0 access") }
+                == ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"].map { "\($0): dom0 access enabled → disable_on_reboot" })
         #expect(try await treeSnapshot(host.root) == before, "planning changed nothing")
     }
 

@@ -214,6 +214,8 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Compare the configured boot arguments with the running ones: is a reboot needed?",
         discussion: "dom0's running arguments come from /proc/cmdline, Xen's from `xl info` (on this machine only). "
+            + "Each device in the configured or running xen-pciback.hide gets dom0's access to it in XAPI's words "
+            + "(PCI.get_dom0_access_status): enabled, disable_on_reboot, disabled, enable_on_reboot. "
             + "Exit status 0 either way; the answer is in the output.")
 
     @OptionGroup var host: HostOptions
@@ -233,6 +235,12 @@ struct StatusCommand: AsyncParsableCommand {
             }
             for token in line.pending { print("  at next boot: + \(token)") }
             for token in line.stale { print("  at next boot: - \(token)") }
+        }
+        if !status.devices.isEmpty { print("dom0 access (as XAPI computes it):") }
+        for device in status.devices { print("  \(device.device): \(device.dom0Access.rawValue)") }
+        for entry in status.xapiCannotRead {
+            print("warning: XAPI cannot read the xen-pciback.hide entry \(entry): it reads only (DDDD:BB:DD.F) entries, "
+                  + "and fails for every device when one is otherwise; the next hide edit writes the list in full")
         }
         switch status.rebootNeeded {
         case true?: print("reboot needed")

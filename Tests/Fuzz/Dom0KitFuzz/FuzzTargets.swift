@@ -163,6 +163,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if let list = try? HideList(parsing: text) {
             try require((try? HideList(parsing: list.description)) == list, "hide list render → parse")
         }
+        // What an edit writes as xen-pciback.hide, XAPI reads: full (DDDD:BB:DD.F) entries, patterns aside.
+        if let written = try? BootKnob.validate("\(HideList.key)=\(text)", on: .dom0) {
+            let unreadable = HideList.entriesXAPICannotRead(String(written.dropFirst(HideList.key.count + 1)))
+            try require(unreadable.allSatisfy { $0.contains("*") }, "an edit writes \(unreadable), which XAPI cannot read")
+        }
         if let memory = try? Dom0Memory(parsing: text) {
             try require((try? Dom0Memory(parsing: memory.description)) == memory, "dom0_mem render → parse")
             for part in [memory.amount, memory.minimum, memory.maximum] {

@@ -59,6 +59,13 @@ check "the whole apply journaled as finished" sh -c \
   "journalctl -b -1 MESSAGE_ID=34a83880f71c4ae28d604dfdbbfdc400 --no-pager -q | grep -q 'applied /etc/dom0kit/host.yaml'"
 check "firstboot.done names the spec" grep -q "^/etc/dom0kit/host.yaml applied" /var/lib/dom0kit/firstboot.done
 
+# dom0's access to the hidden NIC in XAPI's words: the first boot's plan said it would be hidden
+# at the reboot; now it is.
+check "first boot's plan: the NIC's dom0 access goes enabled → disable_on_reboot" sh -c \
+  "journalctl -b -1 -u host-prepare-firstboot.service --no-pager | grep -q '$NIC: dom0 access enabled → disable_on_reboot'"
+check "boot status: the NIC's dom0 access is disabled" sh -c "host-prepare boot status | grep -qx '  $NIC: disabled'"
+check "health: dom0 access $NIC disabled" sh -c "host-prepare health | grep -q 'Checking dom0 access $NIC *: PASS (disabled)'"
+
 # The boot lines, as the running kernel and Xen have them.
 check "dom0's command line hides the NIC" grep -q "xen-pciback.hide=($NIC)" /proc/cmdline
 check "Xen's command line has the new dom0_mem" sh -c "xl info | grep '^xen_commandline' | grep -q 'dom0_mem=1200M,max:1200M'"

@@ -98,6 +98,20 @@ ansible_facts:
                   C(source) (where the running line was read).
               type: list
               elements: dict
+            devices:
+              description:
+                - Each device of the configured or running C(xen-pciback.hide), with C(dom0_access)
+                  in XAPI's words (C(PCI.get_dom0_access_status)) - C(enabled), C(disable_on_reboot),
+                  C(disabled) or C(enable_on_reboot); empty when the running line cannot be read.
+              type: list
+              elements: dict
+              sample: [{device: "0000:04:00.0", dom0_access: disable_on_reboot}]
+            xapi_cannot_read:
+              description:
+                - Hide-list entries XAPI cannot read (it reads only C((DDDD:BB:DD.F)) and then fails
+                  for every device), such as the short C((04:00.0)).
+              type: list
+              elements: str
         packs:
           description: The installed supplemental packs - identity, version, kind, packages.
           type: list
