@@ -216,7 +216,7 @@ public struct BootEditor: Sendable {
                 throw Dom0Error(.usage, "malformed key", at: key.quotedForDisplay, fix: "name a key, as in dom0_mem, or KEY=VALUE")
             }
         case .get(_, let key):
-            guard !key.isEmpty, !key.contains("=") else {
+            guard !key.isEmpty, !key.unicodeScalars.contains("=") else {
                 throw Dom0Error(.usage, "malformed key", at: key.quotedForDisplay, fix: "name a key without '=', as in dom0_mem")
             }
         case .listCPUIDMasks:

@@ -23,11 +23,10 @@ public enum BootKnob {
     /// XAPI reads; any other as given.
     @discardableResult
     public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) -> String {
-        let key = BootArguments.key(of: argument)
+        let (key, value) = BootArguments.split(argument)
         guard !key.isEmpty else {
             throw Dom0Error(.usage, "an argument needs a key", at: argument, fix: "write KEY or KEY=VALUE")
         }
-        let value = argument.count > key.count ? String(argument.dropFirst(key.count + 1)) : nil
         func need() throws(Dom0Error) -> String {
             guard let value, !value.isEmpty else {
                 throw Dom0Error(.usage, "\(key) needs a value", at: argument.quotedForDisplay, fix: "write \(key)=VALUE")

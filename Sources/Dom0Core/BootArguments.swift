@@ -35,14 +35,21 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
     /// The tokens joined by single spaces.
     public var description: String { tokens.joined(separator: " ") }
 
-    /// The key of a token: the part before the first `=`, or the whole token.
-    public static func key(of token: String) -> String {
-        token.firstIndex(of: "=").map { String(token[..<$0]) } ?? token
+    /// A token's key and value, split at its first `=`; no value without one. Scalars, not
+    /// Characters: an `=` followed by a combining mark is one Character, yet Xen and the kernel
+    /// split at the `=` byte (found by fuzzing: `xen-pciback.hide=\u{362}…` passed as some other key).
+    public static func split(_ token: String) -> (key: String, value: String?) {
+        let scalars = token.unicodeScalars
+        guard let equals = scalars.firstIndex(of: "=") else { return (token, nil) }
+        return (String(scalars[..<equals]), String(scalars[scalars.index(after: equals)...]))
     }
+
+    /// The key of a token: the part before the first `=`, or the whole token.
+    public static func key(of token: String) -> String { split(token).key }
 
     /// Whether `token` belongs to `key`: it equals KEY or starts with `KEY=`.
     public static func token(_ token: String, matches key: String) -> Bool {
-        token == key || token.hasPrefix(key + "=")
+        split(token).key.unicodeScalars.elementsEqual(key.unicodeScalars)
     }
 
     /// The tokens of `key`.
@@ -52,7 +59,7 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
 
     /// The value after `KEY=` of the last token of `key`, if any has one.
     public func value(of key: String) -> String? {
-        values(of: key).last.flatMap { token in token.firstIndex(of: "=").map { String(token[token.index(after: $0)...]) } }
+        values(of: key).last.flatMap { Self.split($0).value }
     }
 
     /// Removes every token of the argument's key and appends the argument.
@@ -64,7 +71,7 @@ public struct BootArguments: Sendable, Equatable, CustomStringConvertible {
     /// Removes every token of `key`; given `KEY=VALUE`, only tokens equal to it (as XenServer's
     /// xen-cmdline deletes `dom0_max_vcpus=1-16`).
     public mutating func delete(_ keyOrArgument: String) {
-        if keyOrArgument.contains("=") {
+        if Self.split(keyOrArgument).value != nil {
             tokens.removeAll { $0 == keyOrArgument }
         } else {
             tokens.removeAll { Self.token($0, matches: keyOrArgument) }

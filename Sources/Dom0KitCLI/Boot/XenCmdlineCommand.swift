@@ -92,10 +92,10 @@ enum XenCmdlineOperations {
                 edits.append(.listCPUIDMasks)
             case "--set-cpuid-masks":
                 for mask in try need() {
-                    try checkMask(BootArguments.key(of: mask), in: mask)
-                    let value = mask.dropFirst(BootArguments.key(of: mask).count + 1)
-                    guard mask.contains("="), value.hasPrefix("0x"), (3...10).contains(value.count),
-                          value.dropFirst(2).allSatisfy(\.isHexDigit) else {
+                    let (key, value) = BootArguments.split(mask)
+                    try checkMask(key, in: mask)
+                    guard let value, value.hasPrefix("0x"), (3...10).contains(value.unicodeScalars.count),
+                          value.unicodeScalars.dropFirst(2).allSatisfy({ $0.properties.isASCIIHexDigit }) else {
                         throw Dom0Error(.usage, "malformed cpuid mask", at: mask, fix: "write MASK=0xhhhhhhhh")
                     }
                     edits.append(.set(.xen, mask))
