@@ -156,6 +156,7 @@ struct HealthTests {
         ])
         #expect(report.status(of: "xen-pciback.hide entry (01:00.0)") == .warn)
         #expect(report.results.first { $0.what == "xen-pciback.hide entry (01:00.0)" }?.hint?.contains("XAPI cannot read it") == true)
+        #expect(report.results.first { $0.what == "xen-pciback.hide entry (01:00.0)" }?.hint?.hasSuffix("gone at the next boot") == true)
     }
 
     @Test func aSchedulerWithoutWeightsFailsTheWeightCheck() async throws {

@@ -9,10 +9,12 @@ struct Dom0AccessCheck: HealthCheck {
         var results = status.devices.map { device in
             CheckResult("dom0 access \(device.device)", .pass, device.dom0Access.rawValue)
         }
+        let configured = status.lines.first { $0.line == .dom0 }.flatMap { BootArguments($0.configured).value(of: BootKnob.hide) } ?? ""
         for entry in status.xapiCannotRead {
+            let fix = configured.contains(entry) ? "host-prepare boot hide add with any of its addresses writes the list in full"
+                : "only the running line has it: gone at the next boot"
             results.append(CheckResult("xen-pciback.hide entry \(entry)", .warn,
-                                       "XAPI cannot read it (it reads (DDDD:BB:DD.F) only) and then fails for every device; "
-                                       + "host-prepare boot hide add with any address writes the list in full"))
+                                       "XAPI cannot read it (it reads (DDDD:BB:DD.F) only) and then fails for every device; \(fix)"))
         }
         return results
     }
