@@ -1,4 +1,5 @@
 import Dom0Core
+import PCIDevices
 import SystemPackage
 
 /// Where a host keeps its boot command lines.
@@ -208,7 +209,7 @@ public struct BootEditor: Sendable {
             guard !BootArguments.key(of: argument).isEmpty else {
                 throw Dom0Error(.usage, "an argument needs a key", at: argument.quotedForDisplay, fix: "write KEY or KEY=VALUE")
             }
-            if !force { return .set(line, try BootKnob.validate(argument, on: line)) }
+            if !force { return .set(line, try BootKnob.validate(argument, on: line, bus: PCIBus(root: root))) }
         case .delete(_, let key):
             // KEY deletes every token of the key, KEY=VALUE that exact token.
             try BootArguments.checkOne(key)

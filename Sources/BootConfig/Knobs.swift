@@ -20,9 +20,9 @@ public enum BootKnob {
 
     /// Checks an argument about to be set on `line`; throws naming the argument and the problem.
     /// Returns the argument to write: a hide list in full `(DDDD:BB:DD.F)` entries, the only form
-    /// XAPI reads; any other as given.
+    /// XAPI reads (its patterns expanded on `bus`, when given); any other as given.
     @discardableResult
-    public static func validate(_ argument: String, on line: BootLine) throws(Dom0Error) -> String {
+    public static func validate(_ argument: String, on line: BootLine, bus: PCIBus? = nil) throws(Dom0Error) -> String {
         let (key, value) = BootArguments.split(argument)
         guard !key.isEmpty else {
             throw Dom0Error(.usage, "an argument needs a key", at: argument, fix: "write KEY or KEY=VALUE")
@@ -34,7 +34,9 @@ public enum BootKnob {
             return value
         }
         switch (key, line) {
-        case (hide, .dom0): return "\(key)=\(try HideList(parsing: need()))"
+        case (hide, .dom0):
+            let list = try HideList(parsing: need())
+            return "\(key)=\(try bus.map { bus throws(Dom0Error) in try list.expandingPatterns(on: bus) } ?? list)"
         case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
         case (iommu, .xen): _ = try XenIOMMU(parsing: need())
         case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())

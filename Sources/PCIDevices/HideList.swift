@@ -56,6 +56,29 @@ public struct HideList: Sendable, Equatable, CustomStringConvertible {
         return true
     }
 
+    /// The list with each pattern (`0000:04:00.*`) replaced by the functions on `bus` it covers,
+    /// in address order: the kernel reads patterns, XAPI does not (it reads only full entries, and
+    /// fails for every device of the host on any other). Throws naming a pattern that covers none.
+    public func expandingPatterns(on bus: PCIBus) throws(Dom0Error) -> HideList {
+        guard slots.contains(where: { $0.address == nil }) else { return self }
+        let present = try bus.addresses()
+        var list = HideList()
+        for slot in slots {
+            guard slot.address == nil else {
+                list.add(slot)
+                continue
+            }
+            let covered = present.filter(slot.matches)
+            guard !covered.isEmpty else {
+                throw Dom0Error(.usage, "\(slot) covers no PCI function on this host", at: Self.key,
+                                why: "a pattern is written as the functions it covers, since XAPI reads only (DDDD:BB:DD.F) entries",
+                                fix: "name the functions (lspci -D); pciback-agent's rules take patterns")
+            }
+            for bdf in covered { if let full = PCISlotPattern(bdf.description) { list.add(full) } }
+        }
+        return list
+    }
+
     /// The value as the kernel reads it: `(0000:04:00.0)(0000:00:19.0)`.
     public var description: String { slots.map { "(\($0))" }.joined() }
 

@@ -42,6 +42,13 @@ public struct PCIBus: Sendable {
         return devices.sorted { $0.bdf < $1.bdf }
     }
 
+    /// The address of every function, in order, without reading the functions.
+    public func addresses() throws(Dom0Error) -> [BDF] {
+        let directory = try root.resolve(Self.devices)
+        guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
+        return try FileSystem.entries(directory).compactMap { BDF($0) }.sorted()
+    }
+
     /// One function, or nil when it is not (or no longer) there.
     public func device(_ bdf: BDF) throws(Dom0Error) -> PCIDevice? {
         try device(bdf, at: root.resolve(Self.devices.appending(bdf.description)))

@@ -2,6 +2,7 @@
 import Dom0Core
 import PCIDevices
 import Testing
+import FakeHost
 import TestSupport
 
 @Suite("dom0's access to hidden devices, in XAPI's four words")
@@ -76,6 +77,20 @@ struct Dom0AccessTests {
         arguments.set("xen-pciback.hide=\u{362}x")
         #expect(arguments.values(of: HideList.key).count == 1)
         #expect(BootArguments.split("a=\u{362}b").key == "a")
+    }
+
+    /// A pattern is written as the functions it covers on this host's bus: XAPI reads no patterns.
+    @Test func aPatternIsWrittenAsTheFunctionsItCovers() async throws {
+        let host = try XenServerHost("xcpng-8.3-uefi.grub.cfg")
+        for function in ["0000:0a:00.1", "0000:0a:00.0", "0000:0b:00.0"] {
+            try host.test.host.add(FakePCIDevice(BDF(function)!, vendor: 0x8086, device: 0x1521, classCode: 0x020000))
+        }
+        try await host.run([.set(.dom0, "xen-pciback.hide=(0000:0a:00.*)(0000:0c:00.0)")])
+        #expect(try await host.editor.configured(.dom0).value(of: HideList.key) == "(0000:0a:00.0)(0000:0a:00.1)(0000:0c:00.0)",
+                "in address order; a full entry is kept whether present or not")
+        await #expect { try await host.run([.set(.dom0, "xen-pciback.hide=(0000:0d:*.*)")]) } throws: { error in
+            (error as? Dom0Error)?.what == "0000:0d:*.* covers no PCI function on this host"
+        }
     }
 
     /// xen-cmdline --set-dom0 writes a hide list in the form XAPI reads, whatever form it is given in.

@@ -122,6 +122,8 @@ struct BadInputTests {
         BadInput("a 9 MiB grub.cfg under boot status", ["host-prepare", "boot", "status"], exit: 2, says: "refusing to read a file of 9437184 bytes",
                  setup: writeHugeGrubConfig),
         BadInput("an unknown iommu element", ["xen-cmdline", "--set-xen", "iommu=bogus"], exit: 64, says: "unknown iommu= element 'bogus'"),
+        BadInput("a hide pattern that covers no device", ["xen-cmdline", "--set-dom0", "xen-pciback.hide=(0000:0d:00.*)"], exit: 64,
+                 says: "0000:0d:00.* covers no PCI function on this host", "XAPI reads only"),
         BadInput("dom0_max_vcpus=0", ["xen-cmdline", "--set-xen", "dom0_max_vcpus=0"], exit: 64, says: "is not a vCPU count", "dom0_max_vcpus=0"),
         BadInput("dom0_max_vcpus MIN over MAX", ["xen-cmdline", "--set-xen", "dom0_max_vcpus=8-2"], exit: 64, says: "MIN exceeds MAX"),
         BadInput("dom0_nodes of a negative node", ["xen-cmdline", "--set-xen", "dom0_nodes=-1"], exit: 64, says: "is not a node", "dom0_nodes=-1"),

@@ -56,8 +56,9 @@ struct HideCommand: AsyncParsableCommand {
         commandName: "hide",
         abstract: "Add, remove or list the devices xen-pciback.hide keeps from dom0.",
         discussion: """
-            Addresses are dddd:bb:dd.f or bb:dd.f (written as 0000:bb:dd.f), with * for the function \
-            or for slot and function as the kernel accepts; lower-case, deduplicated, order kept.
+            Addresses are dddd:bb:dd.f or bb:dd.f (written as 0000:bb:dd.f); lower-case, deduplicated, \
+            order kept. A pattern with * for the function, or for slot and function, is written as the \
+            functions it covers on this host: XAPI reads only full (dddd:bb:dd.f) entries.
 
               host-prepare boot hide add 0000:01:00.0 01:00.1
               host-prepare boot hide remove 01:00.1
