@@ -159,6 +159,38 @@ struct HealthTests {
         #expect(report.results.first { $0.what == "xen-pciback.hide entry (01:00.0)" }?.hint?.hasSuffix("gone at the next boot") == true)
     }
 
+    /// XCP-ng's dom0 memory guidance against the host's RAM, and xl's autoballoon against a fixed dom0_mem.
+    @Test func dom0MemoryIsJudgedAgainstTheGuidanceAndAutoballoon() async throws {
+        let host = try HealthHost()
+        let hint = { (report: HealthReport, what: String) in report.results.first { $0.what == what }?.hint ?? "" }
+        _ = await (try await BootEditor(root: host.root).plan([.set(.xen, "dom0_mem=4096M,max:4096M")])).plan.apply(ApplyContext(root: host.root))
+        var report = await host.check()
+        #expect(hint(report, "dom0_mem") == "4096M,max:4096M (fixed)")
+        #expect(report.status(of: "dom0 memory size") == .pass && hint(report, "dom0 memory size") == "4096 MiB of the host's 65413 MiB")
+        #expect(report.status(of: "xl autoballoon") == nil, "no xl.conf: xl's default, auto")
+
+        let bigHost = XenOutputs.infoWithIOMMU.replacing("65413", with: "262144")
+        report = await host.check(XenFacts(info: bigHost, dmesg: XenOutputs.dmesgWithIOMMU))
+        #expect(report.status(of: "dom0 memory size") == .warn)
+        #expect(hint(report, "dom0 memory size").contains("XCP-ng advises 8 GiB"))
+
+        for (setting, warned) in [("autoballoon=1", true), ("autoballoon=\"on\"  # yes", true), ("autoballoon=\"auto\"", false),
+                                  ("autoballoon=0", false), ("#autoballoon=1", false)] {
+            try host.demo.host.write("/etc/xen/xl.conf", "# xl's defaults\n\(setting)\n")
+            #expect((await host.check()).status(of: "xl autoballoon") == (warned ? .warn : nil), "\(setting)")
+        }
+
+        try host.demo.host.write("/etc/xen/xl.conf", "autoballoon=1\n")
+        _ = await (try await BootEditor(root: host.root).plan([.set(.xen, "dom0_mem=2048M,max:8G")])).plan.apply(ApplyContext(root: host.root))
+        report = await host.check()
+        #expect(hint(report, "dom0_mem") == "2048M,max:8G (ballooning up to 8G)")
+        #expect(report.status(of: "xl autoballoon") == nil, "a ballooning dom0 wants autoballoon")
+        #expect(report.status(of: "dom0 memory size") == .warn)
+
+        report = await host.check(XenFacts(info: nil, dmesg: nil, unavailable: "xl is not installed"))
+        #expect(hint(report, "dom0 memory size") == "cannot tell: xl is not installed")
+    }
+
     @Test func aSchedulerWithoutWeightsFailsTheWeightCheck() async throws {
         let host = try HealthHost()
         try host.demo.host.write(Dom0Sched.path, "Weight=512\n")
