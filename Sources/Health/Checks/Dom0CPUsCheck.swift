@@ -42,9 +42,10 @@ struct Dom0CPUsCheck: HealthCheck {
             if let vcpus = xen.dom0VCPUs {
                 // xl writes a set of every CPU as "all": on a host of one CPU, that is one CPU.
                 let oneCPUHost = xen.infoField("nr_cpus") == "1"
-                let loose = vcpus.filter { Int($0.hardAffinity) == nil && !($0.hardAffinity == "all" && oneCPUHost) }
+                let cpu = { (vcpu: XenVCPU) in vcpu.hardAffinity == "all" && oneCPUHost ? "0" : vcpu.hardAffinity }
+                let loose = vcpus.filter { Int(cpu($0)) == nil }
                 results.append(loose.isEmpty
-                    ? CheckResult(what, .pass, vcpus.map { "\($0.number)→\($0.hardAffinity)" }.joined(separator: " "))
+                    ? CheckResult(what, .pass, vcpus.map { "\($0.number)→\(cpu($0))" }.joined(separator: " "))
                     : CheckResult(what, .fail, loose.map { "vCPU \($0.number) may run on \($0.hardAffinity)" }.joined(separator: ", ")
                                   + " despite \(pin); \(fix(BootKnob.dom0VCPUsPin))"))
             } else {
