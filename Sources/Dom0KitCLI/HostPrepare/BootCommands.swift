@@ -166,8 +166,8 @@ struct Dom0CPUsCommand: AsyncParsableCommand {
             Each option given replaces its argument (XenServer's dom0_max_vcpus=1-16 becomes the new \
             value, never a second one); options not given leave theirs as they are.
 
-              host-prepare boot dom0-cpus --vcpus 4 --pin            dom0_max_vcpus=4 dom0_vcpus_pin
-              host-prepare boot dom0-cpus --vcpus 2-8 --nodes 0      dom0_max_vcpus=2-8 dom0_nodes=0
+              host-prepare boot dom0-cpus --vcpus 4 --pin
+              host-prepare boot dom0-cpus --vcpus 2-8 --nodes 0,relaxed --sched-gran core
 
             Xen gives dom0 one vCPU per CPU it may run on (all, or those of --nodes), clamped into \
             MIN-MAX. --nodes takes the firmware's proximity-domain (PXM) numbers, not Xen's node ids; \

@@ -12,8 +12,10 @@ struct Dom0SchedCommand: AsyncParsableCommand {
             than any guest. Raising it (512 is the usual advice) is an xl command that Xen forgets at \
             the next boot:
 
-              host-prepare dom0-sched set --weight 512     write \(Dom0Sched.path), enable \(Dom0Sched.unit)
-              host-prepare dom0-sched apply                 set it now in the scheduler Xen runs (what the unit runs)
+              host-prepare dom0-sched set --weight 512   keep it for every boot, set it now
+              host-prepare dom0-sched apply              set it now (what the unit runs)
+
+            set writes \(Dom0Sched.path) and enables \(Dom0Sched.unit).
 
             The scheduler is the one `xl info` names: credit (xl sched-credit) or credit2, Xen's \
             default (xl sched-credit2); another has no weight and apply fails, saying so. \
