@@ -61,7 +61,8 @@ public struct BootStatus: Sendable, Encodable {
             for entry in HideList.entriesXAPICannotRead(value) where !unreadable.contains(entry) { unreadable.append(entry) }
         }
         return BootStatus(lines: lines, rebootNeeded: differs ? true : (known ? false : nil),
-                          devices: DeviceAccess.of(configured: configuredHide, running: runningHide, runningKnown: dom0?.running != nil),
+                          // Without the running line, no state is known: none is guessed.
+                          devices: dom0?.running == nil ? [] : DeviceAccess.of(configured: configuredHide, running: runningHide),
                           xapiCannotRead: unreadable)
     }
 

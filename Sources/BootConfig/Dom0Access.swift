@@ -38,10 +38,9 @@ public struct DeviceAccess: Sendable, Encodable, Equatable {
     }
 
     /// Every entry of either hide value (`xen-pciback.hide`'s, nil when absent), configured
-    /// ones first, each with its state; none when the running line cannot be read here. A value
-    /// Dom0Kit cannot parse gives no entries (its health and status say why).
-    public static func of(configured: String?, running: String?, runningKnown: Bool) -> [DeviceAccess] {
-        guard runningKnown else { return [] }
+    /// ones first, each with its state. A value Dom0Kit cannot parse gives no entries (its health
+    /// and status say why).
+    public static func of(configured: String?, running: String?) -> [DeviceAccess] {
         let configured = (try? HideList(parsing: configured ?? "")) ?? HideList()
         let running = (try? HideList(parsing: running ?? "")) ?? HideList()
         var entries = configured.slots
@@ -92,8 +91,8 @@ extension BootEditor {
         var after = (try? HideList(parsing: configured ?? "")) ?? HideList()
         for slot in hide.slots { after.add(slot) }
         let runningHide = running.value(of: HideList.key)
-        let before = DeviceAccess.of(configured: configured, running: runningHide, runningKnown: true)
-        return DeviceAccess.of(configured: after.description, running: runningHide, runningKnown: true).compactMap { now in
+        let before = DeviceAccess.of(configured: configured, running: runningHide)
+        return DeviceAccess.of(configured: after.description, running: runningHide).compactMap { now in
             let was = before.first { $0.device == now.device }?.dom0Access ?? .enabled
             return was == now.dom0Access ? nil : "\(now.device): dom0 access \(was.rawValue) → \(now.dom0Access.rawValue)"
         }

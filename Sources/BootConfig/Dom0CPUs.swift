@@ -118,6 +118,15 @@ public struct Dom0Nodes: Sendable, Equatable, CustomStringConvertible {
 /// then `smt` cannot be changed at runtime.
 public enum SchedGranularity: String, Sendable, CaseIterable {
     case cpu, core, socket
+
+    /// Parses `cpu`, `core` or `socket`; throws naming the value and the three.
+    public init(parsing value: String) throws(Dom0Error) {
+        guard let known = SchedGranularity(rawValue: value) else {
+            throw Dom0Error(.usage, "\(BootKnob.schedGranularity)=\(value) is not a granularity", at: value.quotedForDisplay,
+                            fix: "write one of " + Self.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        self = known
+    }
 }
 
 /// dom0's CPUs as Xen's command line sets them (a host spec's `dom0` section and

@@ -219,7 +219,7 @@ public struct Dom0SchedPlanner: Sendable {
         plan.changes += enabling
         // A unit started now sets them itself. Otherwise, when Xen can be asked (a running dom0
         // with xenstored up) and Domain-0 differs, set them now; when it cannot, the unit will.
-        if enabling.isEmpty, root.isSystem, CommandRunner.locate("xl") != nil,
+        if enabling.isEmpty, root.isSystem,
            case let (_, live)? = try? await Dom0SchedSetter(runner: runner).live(), !wanted.isMet(by: live) {
             plan.add(.step(SetDom0Sched(wanted: wanted), module: .dom0Sched, summary: "in Xen's scheduler now"))
         }

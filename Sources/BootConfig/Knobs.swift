@@ -42,12 +42,7 @@ public enum BootKnob {
         case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
         case (dom0MaxVCPUs, .xen): _ = try Dom0VCPUs(parsing: need())
         case (dom0Nodes, .xen): _ = try Dom0Nodes(parsing: need())
-        case (schedGranularity, .xen):
-            let granularity = try need()
-            guard SchedGranularity(rawValue: granularity) != nil else {
-                throw Dom0Error(.usage, "\(key)=\(granularity) is not a granularity", at: argument.quotedForDisplay,
-                                fix: "write " + SchedGranularity.allCases.map { "\(key)=\($0.rawValue)" }.joined(separator: ", "))
-            }
+        case (schedGranularity, .xen): _ = try SchedGranularity(parsing: need())
         case (dom0VCPUsPin, .xen):
             // A flag; Xen also reads dom0_vcpus_pin=<bool>.
             if let value, !XenBoolean.words.contains(value) {

@@ -21,12 +21,10 @@ struct Dom0AccessTests {
     }
 
     @Test func eachEntryOfEitherListGetsItsState() {
-        let devices = DeviceAccess.of(configured: "(0000:04:00.0)(0000:05:00.0)", running: "(0000:05:00.0)(06:00.0)", runningKnown: true)
+        let devices = DeviceAccess.of(configured: "(0000:04:00.0)(0000:05:00.0)", running: "(0000:05:00.0)(06:00.0)")
         #expect(devices == [DeviceAccess(device: "0000:04:00.0", dom0Access: .disableOnReboot),
                             DeviceAccess(device: "0000:05:00.0", dom0Access: .disabled),
                             DeviceAccess(device: "0000:06:00.0", dom0Access: .enableOnReboot)])
-        #expect(DeviceAccess.of(configured: "(0000:04:00.0)", running: nil, runningKnown: false).isEmpty,
-                "without the running line, no state is a guess")
     }
 
     @Test(arguments: [
@@ -59,6 +57,10 @@ struct Dom0AccessTests {
         #expect(status.devices.map { "\($0.device) \($0.dom0Access.rawValue)" }
                 == ["0000:04:00.0 disable_on_reboot", "0000:05:00.0 disabled", "0000:06:00.0 enable_on_reboot"])
         #expect(status.xapiCannotRead == ["(04:00.0)"])
+        try test.host.setKernelCommandLine("quiet \u{1}")
+        #expect(try await BootStatus.read(editor, xen: XenFacts(info: nil, dmesg: nil)).devices.isEmpty,
+                "without the running line, no state is a guess")
+        try test.host.setKernelCommandLine("root=LABEL=root quiet xen-pciback.hide=(0000:05:00.0)(0000:06:00.0)")
         var hide = HideList()
         hide.add(try HideList.slot("0000:06:00.0"))
         hide.add(try HideList.slot("0000:07:00.0"))

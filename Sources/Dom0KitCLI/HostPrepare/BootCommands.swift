@@ -199,13 +199,7 @@ struct Dom0CPUsCommand: AsyncParsableCommand {
         settings.vcpus = try vcpus.map { value throws(Dom0Error) in try Dom0VCPUs(parsing: value) }
         settings.pin = pin
         settings.nodes = try nodes.map { value throws(Dom0Error) in try Dom0Nodes(parsing: value) }
-        if let granularity {
-            guard let known = SchedGranularity(rawValue: granularity) else {
-                throw Dom0Error(.usage, "--sched-gran \(granularity) is not a granularity",
-                                fix: "give " + SchedGranularity.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            settings.granularity = known
-        }
+        settings.granularity = try granularity.map { value throws(Dom0Error) in try SchedGranularity(parsing: value) }
         try await runEdits(host, boot) { _ throws(Dom0Error) in settings.edits }
     }
 }
