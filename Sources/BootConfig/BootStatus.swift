@@ -100,6 +100,13 @@ public enum HostFacts {
             .flatMap { $0.split(separator: ":").last.map { String($0.drop { $0 == " " || $0 == "\t" }) } }
     }
 
+    /// The first CPU's feature flags in /proc/cpuinfo (a Xen PV dom0 sees vmx and svm masked).
+    public static func cpuFlags(_ root: HostRoot) throws(Dom0Error) -> Set<String>? {
+        try root.readText("/proc/cpuinfo")?.split(separator: "\n")
+            .first { $0.hasPrefix("flags") }
+            .flatMap { $0.split(separator: ":", maxSplits: 1).last.map { Set($0.split(separator: " ").map(String.init)) } }
+    }
+
     /// The host's memory in bytes: `xl info` total_memory on this machine's Xen, else MemTotal of /proc/meminfo.
     public static func memory(_ root: HostRoot, runner: CommandRunner) async throws(Dom0Error) -> UInt64? {
         if let mebibytes = await XenFacts.read(root, runner: runner).infoField("total_memory").flatMap({ UInt64($0) }) {

@@ -61,6 +61,11 @@ public struct DemoHost: Sendable {
         for unit in controlUnits {
             try host.write(FilePath("/usr/lib/systemd/system/\(unit)"), DemoFiles.unit(String(unit.dropLast(".service".count))))
         }
+        // As an XCP-ng 8.3 dom0 shows them: the firmware's DMAR table, which Xen keeps and dom0
+        // sees reversed; tun loaded; cgroup v1 as CentOS 7's systemd mounts it.
+        try host.write("/sys/firmware/acpi/tables/RMAD", "RMAD")
+        try host.write("/dev/net/tun", "")
+        try host.write("/proc/self/mountinfo", DemoFiles.cgroupMounts)
         try host.sparseFile(disk, size: diskSize)
         return DemoHost(host: host, devices: devices)
     }
@@ -101,6 +106,14 @@ public struct DemoHost: Sendable {
 enum DemoFiles {
     static let dom0CommandLine =
         "root=LABEL=root-dmokit ro nolvm hpet=disable console=hvc0 console=tty0 quiet vga=785 splash plymouth.ignore-serial-consoles"
+
+    static let cgroupMounts = """
+        25 18 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:8 - tmpfs tmpfs ro,mode=755
+        29 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,cpu,cpuacct
+        30 25 0:27 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:12 - cgroup cgroup rw,memory
+        31 25 0:28 / /sys/fs/cgroup/blkio rw,nosuid,nodev,noexec,relatime shared:13 - cgroup cgroup rw,blkio
+
+        """
 
     static let xcpngGrubConfig = """
         serial --unit=0 --speed=115200

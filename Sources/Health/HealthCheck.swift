@@ -62,9 +62,10 @@ public protocol HealthCheck: Sendable {
 /// Every check, in the order the report shows them.
 public enum HealthChecks {
     public static let all: [any HealthCheck] = [
-        XenDom0Check(), IOMMUCheck(), InterruptRemappingCheck(), BootCommandLineCheck(), Dom0MemoryCheck(),
-        Dom0CPUsCheck(), Dom0SchedCheck(),
-        HiddenDevicesCheck(), Dom0AccessCheck(), ControlSliceCheck(), DiskLayoutCheck(), PackRequirementsCheck(),
+        XenDom0Check(), VirtualisationCheck(), IOMMUCheck(), InterruptRemappingCheck(), GuestNetworkCheck(),
+        CgroupControllersCheck(), BootCommandLineCheck(), Dom0MemoryCheck(), Dom0CPUsCheck(), Dom0SchedCheck(),
+        HiddenDevicesCheck(), Dom0AccessCheck(), ControlSliceCheck(), DeviceModelCheck(), DiskLayoutCheck(), Dom0DisksCheck(),
+        PackRequirementsCheck(),
     ]
 
     /// Runs every check; a check that cannot run at all says so as a FAIL with its error.

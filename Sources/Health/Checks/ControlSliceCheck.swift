@@ -8,12 +8,7 @@ import SystemPackage
 struct ControlSliceCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         var config = try SliceConfig.load(from: context.root) ?? SliceConfig()
-        let places: [FilePath] = ["/etc/systemd/system", "/run/systemd/generator", "/usr/lib/systemd/system", "/lib/systemd/system"]
-        var installed: FilePath?
-        for directory in places where installed == nil {
-            if try context.root.exists(directory.appending(config.name)) { installed = directory.appending(config.name) }
-        }
-        guard let unit = installed else { return [CheckResult(config.name, .warn, "not installed; control-slice apply writes it")] }
+        guard let unit = try Self.installedUnit(config.name, in: context.root) else { return [CheckResult(config.name, .warn, "not installed; control-slice apply writes it")] }
         if let weight = try Self.weight(of: unit, in: context.root) { config.cpuWeight = weight }
         let planner = SlicePlanner(root: context.root)
         let recorded = try planner.recordedMembers()
@@ -26,6 +21,13 @@ struct ControlSliceCheck: HealthCheck {
             results.append(CheckResult("\(config.name) members", .warn, "running outside the slice until restarted: " + outside.joined(separator: " ")))
         }
         return results
+    }
+
+    /// Where the slice unit is installed, if it is.
+    static func installedUnit(_ name: String, in root: HostRoot) throws(Dom0Error) -> FilePath? {
+        let places: [FilePath] = ["/etc/systemd/system", "/run/systemd/generator", "/usr/lib/systemd/system", "/lib/systemd/system"]
+        for directory in places where try root.exists(directory.appending(name)) { return directory.appending(name) }
+        return nil
     }
 
     /// The CPU weight an installed slice unit sets (CPUShares= converted as systemd converts it).

@@ -6,24 +6,32 @@ import SystemPackage
 struct DiskLayoutCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "dom0 disk layout"
+        switch try await Self.layout(context) {
+        case .unknown(let why): return [.cannotTell(what, why)]
+        case .found(let disk, "xs8"): return [CheckResult(what, .pass, "xs8 on \(disk)")]
+        case .found(let disk, "legacy"): return [CheckResult(what, .warn, "the 4 GiB legacy layout on \(disk): dom0-partition --upgrade")]
+        case .found(let disk, _): return [CheckResult(what, .warn, "not a XenServer layout on \(disk)")]
+        }
+    }
+
+    enum Finding { case found(disk: String, layout: String), unknown(String) }
+
+    /// The disk `/` is on and the layout its partition table has.
+    static func layout(_ context: HealthContext) async throws(Dom0Error) -> Finding {
         guard let mountinfo = try context.root.readText("/proc/self/mountinfo"),
               let line = mountinfo.split(separator: "\n").first(where: { $0.split(separator: " ").dropFirst(4).first == "/" }) else {
-            return [.cannotTell(what, "no mount of / in /proc/self/mountinfo")]
+            return .unknown("no mount of / in /proc/self/mountinfo")
         }
         let number = line.split(separator: " ")[2]
         let block = FilePath("/sys/dev/block/\(number)")
         // /sys/dev/block/MAJ:MIN of a partition resolves to …/block/<disk>/<partition>.
         guard try context.root.exists(block),
               let disk = try context.root.resolve(block).removingLastComponent().lastComponent?.string, disk != "block" else {
-            return [.cannotTell(what, "cannot find the disk of / in /sys")]
+            return .unknown("cannot find the disk of / in /sys")
         }
         guard let table = try? await Disk.read(FilePath("/dev/\(disk)"), root: context.root, runner: context.runner).table else {
-            return [.cannotTell(what, "cannot read /dev/\(disk)")]
+            return .unknown("cannot read /dev/\(disk)")
         }
-        switch table.recognizedLayout {
-        case "xs8": return [CheckResult(what, .pass, "xs8 on /dev/\(disk)")]
-        case "legacy": return [CheckResult(what, .warn, "the 4 GiB legacy layout on /dev/\(disk): dom0-partition --upgrade")]
-        default: return [CheckResult(what, .warn, "not a XenServer layout on /dev/\(disk)")]
-        }
+        return .found(disk: "/dev/\(disk)", layout: table.recognizedLayout)
     }
 }

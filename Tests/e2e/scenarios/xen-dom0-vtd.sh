@@ -23,3 +23,20 @@ case "$xen_log" in
     *)
         expect_line "interrupt remapping fails as Xen reports it" 'Checking interrupt remapping +: FAIL' ;;
 esac
+
+# The firmware's VT-d table as dom0 sees it under Xen, and Xen's own word on HVM.
+run_tool ls /sys/firmware/acpi/tables
+tables=$output
+run_tool sh -c "xl info | grep virt_caps"
+caps=$output
+run_tool pciback-agent health
+case "$tables" in
+    *RMAD*) expect_line "health finds the VT-d table Xen keeps from dom0 (DMAR reversed)" 'Checking IOMMU in firmware +: PASS \(ACPI RMAD \(Intel VT-d' ;;
+    *) fail "dom0 sees QEMU's DMAR table as Xen 4.17 leaves it, RMAD" "$tables" ;;
+esac
+case "$caps" in
+    *" hvm"*) expect_line "hardware virtualisation passes as Xen's virt_caps say" 'Checking hardware virtualisation +: PASS \(Xen: virt_caps' ;;
+    *) expect_line "hardware virtualisation WARNs as Xen's virt_caps say (TCG offers no VT-x)" 'Checking hardware virtualisation +: WARN \(Xen runs PV guests only' ;;
+esac
+expect_no_output "no /dev/kvm line under Xen" "/dev/kvm"
+expect_no_output "no vhost-net line under Xen" "/dev/vhost-net"

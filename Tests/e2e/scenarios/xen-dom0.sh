@@ -26,6 +26,7 @@ run_tool sh -c "xl dmesg | grep -iE 'I/O virtualisation|remapping|IOMMU'"
 expect_exit "health before fails" 1 pciback-agent health
 expect_line "health: running as Xen dom0" 'Checking running as Xen dom0 +: PASS'
 expect_line "health: IOMMU fails as Xen reports it" 'Checking IOMMU +: FAIL \(Xen: I/O virtualisation disabled'
+expect_line "health: this firmware has no VT-d table" 'Checking IOMMU in firmware +: FAIL \(no ACPI DMAR or IVRS table'
 expect_line "health: interrupt remapping fails as Xen reports it" 'Checking interrupt remapping +: FAIL \(Xen: I/O virtualisation disabled'
 expect_line "health: the hidden NIC is on e1000" "Checking hidden device $hidden +: FAIL \(on e1000, not pciback; run pciback-agent once\)"
 
