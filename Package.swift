@@ -85,7 +85,7 @@ let package = Package(
                           swiftSettings: strict),
         // Fuzzing: one target per parser (a library the seed tests run too), and the libFuzzer
         // driver script/fuzz builds with coverage and libFuzzer's runtime.
-        .target(name: "Dom0KitFuzz", dependencies: ["BootConfig", "ControlSlice", "Dom0Core", "HostSpec", "PCIDevices", "SuppPack"],
+        .target(name: "Dom0KitFuzz", dependencies: ["BootConfig", "ControlSlice", "Dom0Core", "Health", "HostSpec", "PCIDevices", "SuppPack"],
                 path: "Tests/Fuzz/Dom0KitFuzz", swiftSettings: strict),
         .executableTarget(name: "dom0kit-fuzz", dependencies: ["Dom0KitFuzz"], path: "Tests/Fuzz/dom0kit-fuzz", swiftSettings: strict),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["Dom0KitFuzz", "TestSupport"], path: "Tests/FuzzTargetsTests",

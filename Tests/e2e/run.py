@@ -22,7 +22,7 @@ guest/lib.sh), may ask for QEMU monitor commands ("E2E-QMP {json}") and ends wit
 A scenario passes when it ran to the end, gave at least one verdict and none failed; otherwise
 its whole console log is printed.
 
-Debian's packages (kernel, Xen, busybox, udev, xl) are fetched with `apt-get download` from the
+Debian's packages (kernel, Xen, busybox, udev, xl, virt-host-validate) are fetched with `apt-get download` from the
 configured archive and cached under $DOM0KIT_CACHE (default ~/.cache/dom0kit)/e2e; a second run
 reuses them and the guest tree built from them.
 """
@@ -55,17 +55,18 @@ PACKAGES = [
     "xen-hypervisor-4.17-amd64", "busybox-static", "udev", "libudev1", "systemd",
     "xen-utils-4.17", "libxenmisc4.17", "libxencall1", "libxenevtchn1", "libxenforeignmemory1",
     "libxengnttab1", "libxenstore4", "libxentoollog1", "libxendevicemodel1", "libxenhypfs1",
-    "libxentoolcore1", "libyajl2",
+    "libxentoolcore1", "libyajl2", "libvirt-clients", "libvirt0", "libssh-4",
 ]
 # Kernel modules every guest carries (with their dependencies).
 MODULES = [
     "e1000", "pci-stub", "vfio-pci", "vfio_iommu_type1", "xen-pciback", "virtio_pci", "virtio_blk", "ext4",
     "crc32c_generic", "xenfs", "xen-evtchn", "xen-privcmd", "xen-gntdev", "xen-gntalloc",
+    "kvm_amd", "kvm_intel", "tun", "vhost_net",
 ]
 # Programs from the packages, with the libraries they link.
 PROGRAMS = [
     "/usr/lib/xen-4.17/bin/xl", "/usr/lib/xen-4.17/bin/xenstored", "/usr/lib/xen-4.17/bin/xen-init-dom0",
-    "/bin/udevadm",
+    "/bin/udevadm", "/usr/bin/virt-host-validate",
 ]
 # Test scaffolding that must never be in the shipped binary: the kernel simulator and fake
 # hosts, the fake tree's marker, crash injection.
@@ -162,7 +163,9 @@ def fetch_packages():
     manifest = debs_dir / "manifest"
     if manifest.exists():
         names = manifest.read_text().split()
-        if names and all((debs_dir / name).exists() for name in names):
+        # A cache from before a package was added to PACKAGES is fetched again.
+        if names and all((debs_dir / name).exists() for name in names) \
+                and all(any(name.startswith(package + "_") for name in names) for package in PACKAGES):
             return [debs_dir / name for name in names], hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
     wanted = [kernel_package()] + PACKAGES
     staging = Path(tempfile.mkdtemp(prefix="debs.", dir=CACHE))
@@ -304,6 +307,9 @@ def base_tree(debs, packages_digest):
     (tree / "lib/systemd/systemd-udevd").symlink_to("/bin/udevadm")
     (tree / "usr/sbin/xl").symlink_to("/usr/lib/xen-4.17/bin/xl")
 
+    # Debian hosts keep the kernel's configuration in /boot; health reads it (CONFIG_CGROUP_BPF).
+    (tree / "boot").mkdir(exist_ok=True)
+    shutil.copy2(sysroot / "boot" / f"config-{release}", tree / "boot" / f"config-{release}")
     (base / ".kernel").write_text(str(sysroot / "boot" / f"vmlinuz-{release}"))
     xen = next((sysroot / "boot").glob("xen-4.17-amd64.gz"))
     run(["sh", "-c", f"gunzip -c '{xen}' > '{base / 'xen'}'"])

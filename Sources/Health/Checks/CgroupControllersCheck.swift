@@ -38,12 +38,15 @@ struct CgroupControllersCheck: HealthCheck {
         case legacy([String: String])
 
         static func read(_ root: HostRoot) throws(Dom0Error) -> Hierarchy? {
-            if let controllers = try root.readText("/sys/fs/cgroup/cgroup.controllers") {
-                return .unified(Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init)))
-            }
+            try parse(controllers: root.readText("/sys/fs/cgroup/cgroup.controllers"), mountinfo: root.readText("/proc/self/mountinfo") ?? "")
+        }
+
+        /// v2 when the root's cgroup.controllers exists; otherwise v1's cgroup mounts in mountinfo.
+        static func parse(controllers: String?, mountinfo: String) -> Hierarchy? {
+            if let controllers { return .unified(Set(controllers.split(whereSeparator: \.isWhitespace).map(String.init))) }
             // mountinfo: "… mount-point options [optional fields] - cgroup cgroup rw,cpu,cpuacct"
             var mounted: [String: String] = [:]
-            for line in (try root.readText("/proc/self/mountinfo") ?? "").split(separator: "\n") {
+            for line in mountinfo.split(separator: "\n") {
                 let halves = line.split(separator: " - ", maxSplits: 1)
                 let fields = halves.first?.split(separator: " ") ?? []
                 let source = halves.count == 2 ? halves[1].split(separator: " ") : []

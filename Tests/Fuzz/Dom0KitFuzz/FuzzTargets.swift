@@ -1,6 +1,7 @@
 @testable import BootConfig
 @testable import ControlSlice
 import Dom0Core
+@testable import Health
 import HostSpec
 @testable import PCIDevices
 @testable import SuppPack
@@ -32,6 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case uevent
     case sliceConfig = "slice-config"
     case dom0Sched = "dom0-sched"
+    case kernelFiles = "kernel-files"
 
     /// Fails on purpose, so the seed tests can show a broken invariant is reported.
     public static func checkFails() throws(InvariantBroken) { try require(false, "this invariant never holds") }
@@ -50,6 +52,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .uevent: try Self.uevent(bytes)
         case .sliceConfig: try Self.sliceConfig(bytes)
         case .dom0Sched: try Self.dom0Sched(bytes)
+        case .kernelFiles: try Self.kernelFiles(bytes)
         }
     }
 
@@ -278,6 +281,24 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let halves = String(decoding: line.dropFirst(prefix.count), as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
         let expected = halves.count == 2 ? (UInt16(halves[0], radix: 16), UInt16(halves[1], radix: 16)) : (nil, nil)
         try require(expected.0 == identity.vendor && expected.1 == identity.device, "ids \(identity) from \(String(decoding: line, as: UTF8.self))")
+    }
+
+    /// The kernel's files health reads as tables (a sysfs or proc tree can be anything): a v1
+    /// hierarchy is made only of the input's cgroup mounts, each controller a name of their
+    /// options and each place a mount point of theirs; a process is in a slice only when its
+    /// cgroup file names one.
+    static func kernelFiles(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if case .legacy(let mounted) = CgroupControllersCheck.Hierarchy.parse(controllers: nil, mountinfo: text) {
+            for (controller, place) in mounted {
+                try require(!controller.isEmpty && !controller.contains(",") && !controller.contains(" ") && !controller.contains("\n"),
+                            "controller name \(controller)")
+                try require(!place.isEmpty && !place.contains(" ") && !place.contains("\n") && text.contains(" \(place) "),
+                            "mount point \(place) is no field of the input")
+            }
+            try require(text.contains(" - ") && text.contains("cgroup "), "v1 hierarchies without a cgroup mount")
+        }
+        if DeviceModelCheck.inSlice(text) { try require(text.contains(".slice"), "in a slice that the cgroup file never names") }
     }
 
     /// The control-slice config: refused naming its line, or a config whose values are in range.
