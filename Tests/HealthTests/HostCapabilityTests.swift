@@ -161,6 +161,11 @@ struct HostCapabilityTests {
         report = await self.report(test)
         #expect(hint(report, "device models") == "none outside a slice (2 running)")
 
+        try test.host.write("/etc/systemd/system/control.slice", "[Slice]\nCPUWeight=150\n")
+        try test.host.write("/proc/4100/cgroup", "0::/\n")
+        report = await self.report(test)
+        #expect(hint(report, "device models").contains("weighs 150, 1.5× them"), "\(report.text)")
+
         try test.host.write("/etc/systemd/system/control.slice", "[Slice]\nCPUWeight=100\n")
         report = await self.report(test)
         #expect(report.status(of: "device models") == nil, "an unraised slice competes with nobody")

@@ -8,7 +8,9 @@ import SystemPackage
 struct ControlSliceCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         var config = try SliceConfig.load(from: context.root) ?? SliceConfig()
-        guard let unit = try Self.installedUnit(config.name, in: context.root) else { return [CheckResult(config.name, .warn, "not installed; control-slice apply writes it")] }
+        guard let unit = try Self.installedUnit(config.name, in: context.root) else {
+            return [CheckResult(config.name, .warn, "not installed; control-slice apply writes it")]
+        }
         if let weight = try Self.weight(of: unit, in: context.root) { config.cpuWeight = weight }
         let planner = SlicePlanner(root: context.root)
         let recorded = try planner.recordedMembers()

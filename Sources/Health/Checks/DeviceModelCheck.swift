@@ -11,7 +11,8 @@ struct DeviceModelCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "device models"
         let name = (try SliceConfig.load(from: context.root) ?? SliceConfig()).name
-        guard let unit = try ControlSliceCheck.installedUnit(name, in: context.root), let weight = try ControlSliceCheck.weight(of: unit, in: context.root), weight > Self.defaultWeight else { return [] }
+        guard let unit = try ControlSliceCheck.installedUnit(name, in: context.root),
+              let weight = try ControlSliceCheck.weight(of: unit, in: context.root), weight > Self.defaultWeight else { return [] }
         var running = 0
         var outside: [String] = []
         for pid in try entries(context.root, "/proc") where pid.allSatisfy(\.isNumber) {
@@ -23,8 +24,14 @@ struct DeviceModelCheck: HealthCheck {
         }
         guard !outside.isEmpty else { return [CheckResult(what, .pass, "none outside a slice (\(running) running)")] }
         return [CheckResult(what, .warn, "\(outside.joined(separator: ", ")) outside any slice while \(name) weighs \(weight), "
-                            + "\(weight / Self.defaultWeight)× them: under load the guests' emulated disks and NICs starve "
+                            + "\(Self.ratio(weight))× them: under load the guests' emulated disks and NICs starve "
                             + "(xen-api#6150); start device models in a slice of their own")]
+    }
+
+    /// The slice's weight against the default, to a tenth: "10", "1.5".
+    static func ratio(_ weight: Int) -> String {
+        let tenths = weight * 10 / defaultWeight
+        return tenths % 10 == 0 ? "\(tenths / 10)" : "\(tenths / 10).\(tenths % 10)"
     }
 
     /// Whether the process's CPU cgroup (v2's, or v1's cpu hierarchy) lies under a slice.

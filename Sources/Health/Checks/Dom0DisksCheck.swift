@@ -30,7 +30,7 @@ struct Dom0DisksCheck: HealthCheck {
         var vfs = statvfs()
         guard statvfs(real.string, &vfs) == 0, let status = try FileSystem.status(real, followSymlinks: true) else { return nil }
         let block = UInt64(vfs.f_frsize)
-        let used = UInt64(vfs.f_blocks - vfs.f_bfree), usable = used + UInt64(vfs.f_bavail)
+        let used = UInt64(vfs.f_blocks >= vfs.f_bfree ? vfs.f_blocks - vfs.f_bfree : 0), usable = used + UInt64(vfs.f_bavail)
         let percent = usable == 0 ? 0 : Int((used * 100 + usable - 1) / usable)
         return Usage(percent: percent, usedBytes: used * block, sizeBytes: UInt64(vfs.f_blocks) * block, device: UInt64(status.st_dev))
     }

@@ -4,9 +4,9 @@ import SystemPackage
 
 /// An IOMMU for passthrough, in two lines as virt-host-validate has them: the firmware describes
 /// one (the ACPI DMAR or IVRS table) and it is enabled. Under Xen, dom0 sees no IOMMU in sysfs
-/// (Xen owns it, and reverses DMAR's signature to RMAD so that dom0 leaves it alone): Xen is asked, through
-/// `xl dmesg` and `xl info`'s virt_caps. Natively: /sys/class/iommu and IOMMU groups, with the
-/// argument this host's vendor needs when the firmware has one the kernel left off.
+/// (Xen owns it, and reverses DMAR's signature to RMAD so that dom0 leaves it alone): Xen is
+/// asked, through `xl dmesg` and `xl info`'s virt_caps. Natively: /sys/class/iommu and IOMMU
+/// groups, with the argument this host's vendor needs when the firmware has one the kernel left off.
 struct IOMMUCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let xen = try context.isXenDom0
