@@ -137,9 +137,9 @@ public struct BootEditor: Sendable {
 
     // MARK: choosing the file
 
-    private enum Chosen { case xenserver(FilePath), debian(dropIn: Bool) }
+    enum Chosen { case xenserver(FilePath), debian(dropIn: Bool) }
 
-    private func chooseStyle() throws(Dom0Error) -> Chosen {
+    func chooseStyle() throws(Dom0Error) -> Chosen {
         switch style {
         case .debian, .debianDropin:
             if config != nil {

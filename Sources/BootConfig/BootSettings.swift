@@ -14,6 +14,8 @@ public struct BootSettings: Sendable, Equatable {
     public var vfioIDs = VFIOIDs()
     /// dom0's vCPUs, their pinning and NUMA nodes, and the scheduler's granularity.
     public var dom0CPUs = Dom0CPUSettings()
+    /// Hugepages for a native host's guests, on dom0's (the kernel's) line.
+    public var hugepages: Hugepages?
     /// More arguments for Xen and for dom0's kernel, each one argument.
     public var xenArguments: [String] = []
     public var dom0Arguments: [String] = []
@@ -37,9 +39,27 @@ extension BootEditor {
             warnings += memoryWarnings
         }
         edits += settings.dom0CPUs.edits
+        if let hugepages = settings.hugepages {
+            let layout = try await hugepagesLayout(hugepages)
+            edits += layout.edits
+            warnings += layout.notes
+        }
         edits += settings.xenArguments.map { .set(.xen, $0) } + settings.dom0Arguments.map { .set(.dom0, $0) }
         var report = try await plan(edits)
         report.warnings = warnings + report.warnings
         return report
+    }
+}
+
+extension BootEditor {
+    /// How `hugepages` go on this host's kernel line; refused where the boot configuration boots
+    /// Xen (XenServer's grub.cfg), whose dom0 runs PV without hugetlbfs.
+    public func hugepagesLayout(_ hugepages: Hugepages) async throws(Dom0Error) -> HugepagesLayout {
+        if case .xenserver(let path) = try chooseStyle() {
+            throw Dom0Error(.refused, "hugepages on a host that boots Xen", at: path.string,
+                            why: "a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
+                            fix: "reserve hugepages on a native (KVM/VFIO) host")
+        }
+        return try await HugepagesPlanner(root: root, runner: runner).layout(hugepages, configured: try await configured(.dom0))
     }
 }

@@ -100,6 +100,48 @@ public enum HostFacts {
             .flatMap { $0.split(separator: ":").last.map { String($0.drop { $0 == " " || $0 == "\t" }) } }
     }
 
+    /// Whether the root is a Xen dom0: /proc/xen/capabilities says control_d, or the hypervisor's
+    /// features have XENFEAT_dom0.
+    public static func isXenDom0(_ root: HostRoot) throws(Dom0Error) -> Bool {
+        if try root.readText("/proc/xen/capabilities")?.contains("control_d") == true { return true }
+        guard let features = try root.readText("/sys/hypervisor/properties/features").flatMap({ UInt32($0.trimmingWhitespace, radix: 16) })
+        else { return false }
+        return features & (1 << 11) != 0  // XENFEAT_dom0
+    }
+
+    /// The host's NUMA nodes (/sys/devices/system/node/nodeN); nil when sysfs does not say.
+    public static func numaNodes(_ root: HostRoot) throws(Dom0Error) -> [UInt32]? {
+        let directory: FilePath = "/sys/devices/system/node"
+        guard try root.exists(directory) else { return nil }
+        let nodes = try FileSystem.entries(root.resolve(directory)).compactMap { name in
+            name.hasPrefix("node") ? UInt32.parseDigits(name.dropFirst(4)) : nil
+        }
+        return nodes.isEmpty ? nil : nodes.sorted()
+    }
+
+    /// A NUMA node's memory in bytes, from its meminfo ("Node 0 MemTotal:  1012345 kB").
+    public static func nodeMemory(_ root: HostRoot, node: UInt32) throws(Dom0Error) -> UInt64? {
+        let row = try root.readText(FilePath("/sys/devices/system/node/node\(node)/meminfo"))?
+            .split(separator: "\n").first { $0.contains("MemTotal:") }
+        let words = row?.split(separator: " ") ?? []
+        return words.firstIndex(of: "MemTotal:").flatMap { $0 + 1 < words.count ? UInt64.parseDigits(words[$0 + 1]) : nil }.map { $0 << 10 }
+    }
+
+    /// The release of the kernel the host boots: the newest /boot/vmlinuz-<release>, as Debian's
+    /// GRUB orders them; on the running system without one, the running kernel's.
+    public static func bootKernelRelease(_ root: HostRoot) throws(Dom0Error) -> String? {
+        let releases = try root.exists("/boot")
+            ? try FileSystem.entries(root.resolve("/boot")).filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
+            : []
+        if let newest = releases.max(by: { kernelVersion($0).lexicographicallyPrecedes(kernelVersion($1)) }) { return newest }
+        return root.isSystem ? try root.readText("/proc/sys/kernel/osrelease")?.trimmingWhitespace : nil
+    }
+
+    /// A release's leading numbers: "6.1.0-41-amd64" → [6, 1, 0].
+    public static func kernelVersion(_ release: String) -> [Int] {
+        release.prefix { $0.isNumber || $0 == "." }.split(separator: ".").compactMap { Int.parseDigits($0) }
+    }
+
     /// The first CPU's feature flags in /proc/cpuinfo (a Xen PV dom0 sees vmx and svm masked).
     public static func cpuFlags(_ root: HostRoot) throws(Dom0Error) -> Set<String>? {
         try root.readText("/proc/cpuinfo")?.split(separator: "\n")

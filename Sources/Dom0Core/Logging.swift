@@ -172,4 +172,7 @@ public enum MessageID {
     /// host-prepare dom0-sched apply set Domain-0's scheduler parameters (DOM0KIT_SCHEDULER,
     /// DOM0KIT_WEIGHT, DOM0KIT_CAP), or found them set.
     public static let dom0Sched = "82048ea201ca41178e5445e3bc8547ab"
+    /// host-prepare hugepages apply wrote each node's hugepages (DOM0KIT_SIZE, DOM0KIT_SHORT: pages
+    /// the kernel could not reserve).
+    public static let hugepages = "55b2e948f14645459d6556062b0e5578"
 }

@@ -25,6 +25,8 @@ public enum Module: String, Sendable, Codable, CaseIterable, CustomStringConvert
     case boot
     /// Domain-0's weight in Xen's scheduler, set at every boot (host-prepare dom0-sched).
     case dom0Sched = "dom0-sched"
+    /// A native host's hugepages per NUMA node: their record and early unit (host-prepare hugepages).
+    case hugepages
     /// control.slice and its members (control-slice).
     case controlSlice = "control-slice"
     /// pciback-agent's rules and unit.

@@ -45,12 +45,7 @@ public struct HealthContext: Sendable {
 
     /// Whether the root is a Xen dom0.
     public var isXenDom0: Bool {
-        get throws(Dom0Error) {
-            if try root.readText("/proc/xen/capabilities")?.contains("control_d") == true { return true }
-            guard let features = try root.readText("/sys/hypervisor/properties/features").flatMap({ UInt32($0.trimmingWhitespace, radix: 16) })
-            else { return false }
-            return features & (1 << 11) != 0  // XENFEAT_dom0
-        }
+        get throws(Dom0Error) { try HostFacts.isXenDom0(root) }
     }
 }
 
@@ -64,6 +59,7 @@ public enum HealthChecks {
     public static let all: [any HealthCheck] = [
         XenDom0Check(), VirtualisationCheck(), IOMMUCheck(), InterruptRemappingCheck(), GuestNetworkCheck(),
         CgroupControllersCheck(), BootCommandLineCheck(), Dom0MemoryCheck(), Dom0CPUsCheck(), Dom0SchedCheck(),
+        HugepagesCheck(),
         HiddenDevicesCheck(), Dom0AccessCheck(), ControlSliceCheck(), DeviceModelCheck(), DiskLayoutCheck(), Dom0DisksCheck(),
         PackRequirementsCheck(),
     ]

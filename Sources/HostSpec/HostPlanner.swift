@@ -15,7 +15,7 @@ public struct HostPlanSection: Sendable, Encodable {
 }
 
 /// Every module's changes for a spec, in the safe order: disk → packs → boot → Domain-0's
-/// scheduler parameters → control slice → the agent's configuration and unit → binding the
+/// scheduler parameters → hugepages' record and unit → control slice → the agent's configuration and unit → binding the
 /// hidden devices now.
 public struct HostPlan: Sendable, Encodable {
     public var sections: [HostPlanSection]
@@ -80,6 +80,10 @@ public struct HostPlanner: Sendable {
             let report = try await editor.plan(settings)
             let access = report.plan.isEmpty ? [] : try await editor.dom0AccessChanges(adding: settings.hide)
             return HostPlanSection(module: module, plan: report.plan, notes: report.warnings + access)
+        case .hugepages:
+            guard let hugepages = spec.hugepages else { return nil }
+            let layout = try await BootEditor(root: root, style: spec.boot?.style ?? .auto, runner: runner).hugepagesLayout(hugepages)
+            return HostPlanSection(module: module, plan: try await HugepagesPlanner(root: root, runner: runner).plan(hugepages, layout: layout))
         case .dom0Sched:
             guard let sched = spec.dom0?.sched else { return nil }
             return HostPlanSection(module: module, plan: try await Dom0SchedPlanner(root: root, runner: runner).plan(sched))

@@ -75,6 +75,8 @@ public struct HostSpec: Sendable, Equatable {
     public var disk: Disk?
     public var boot: Boot?
     public var dom0: Dom0?
+    /// Hugepages per NUMA node, for a native (KVM/VFIO) host's guests.
+    public var hugepages: Hugepages?
     public var packs: Packs?
     public var controlSlice: SliceConfig?
     public var devices: Devices?
@@ -87,9 +89,10 @@ public struct HostSpec: Sendable, Equatable {
     /// when neither says anything about the command lines.
     public var bootSettings: (style: BootStyle, settings: BootSettings)? {
         let cpus = dom0?.cpus ?? Dom0CPUSettings()
-        guard boot != nil || !cpus.isEmpty else { return nil }
+        guard boot != nil || !cpus.isEmpty || hugepages != nil else { return nil }
         var settings = boot?.settings ?? BootSettings()
         settings.dom0CPUs = cpus
+        settings.hugepages = hugepages
         return (boot?.style ?? .auto, settings)
     }
 
@@ -108,12 +111,20 @@ public struct HostSpec: Sendable, Equatable {
             throw Dom0Error(.usage, "the spec is empty", at: file, fix: "describe at least one of disk, boot, packs, control_slice, devices")
         }
         let top = try SpecValue(node: node, path: "", file: file)
-            .fields(["disk", "boot", "dom0", "packs", "control_slice", "devices", "agent"])
+            .fields(["disk", "boot", "dom0", "hugepages", "packs", "control_slice", "devices", "agent"])
         var spec = HostSpec()
         spec.disk = try top["disk"].map(disk)
         spec.dom0 = try top["dom0"].map(dom0)
         let dom0Keys = spec.dom0?.cpus.keys ?? []
         spec.boot = try top["boot"].map { value throws(Dom0Error) in try boot(value, keysOfDom0: dom0Keys) }
+        if let section = top["hugepages"] {
+            spec.hugepages = try hugepages(section)
+            // Whatever the host, a spec for Xen's dom0 cannot have them: its dom0 runs PV.
+            if let xen = try xenSection(of: spec, top) {
+                throw section.error("hugepages with Xen's \(xen): a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
+                                    fix: "hugepages are for native (KVM/VFIO) hosts; take the section out of a Xen host's spec")
+            }
+        }
         spec.packs = try top["packs"].map(packs)
         spec.controlSlice = try top["control_slice"].map(controlSlice)
         spec.devices = try top["devices"].map(devices)
@@ -239,6 +250,35 @@ public struct HostSpec: Sendable, Equatable {
         let cap = try fields["cap"]?.int(in: Dom0Sched.capRange)
         if weight != nil || cap != nil { dom0.sched = try Dom0Sched(weight: weight, cap: cap) }
         return dom0
+    }
+
+    private static func hugepages(_ value: SpecValue) throws(Dom0Error) -> Hugepages {
+        let fields = try value.fields(["size", "nodes", "total"])
+        let size = try fields.required("size").choice(of: HugepageSize.self)
+        switch (fields["nodes"], fields["total"]) {
+        case (let nodes?, nil):
+            var list: [Hugepages.NodePages] = []
+            for (key, pages) in try nodes.entries() {
+                guard let node = UInt32.parseDigits(key) else { throw pages.error("\(key.quotedForDisplay) is not a NUMA node number", fix: "as {0: 6200, 1: 0}") }
+                let count = try pages.int(in: 0...Int(Hugepages.pageLimit - 1))
+                do { list.append(try Hugepages.nodePages(node: node, pages: UInt64(count), at: nil)) } catch { throw pages.error(error.what, fix: error.fix) }
+            }
+            do { return Hugepages(size: size, count: .perNode(try Hugepages.checked(list, at: nil))) } catch { throw nodes.error(error.what, fix: error.fix) }
+        case (nil, let total?):
+            return Hugepages(size: size, count: .total(UInt64(try total.int(in: 0...Int(Hugepages.pageLimit - 1)))))
+        case (_?, let total?):
+            throw total.error("give nodes or total, not both", fix: "nodes: {0: 6200, 1: 0} for pages per node, or total: 12400 for the kernel's even split")
+        case (nil, nil):
+            throw value.error("missing nodes or total", fix: "nodes: {0: 6200, 1: 0} for pages per node, or total: 12400 for the kernel's even split")
+        }
+    }
+
+    /// The part of a spec that makes it a Xen host's, if any: the dom0 section, or a boot setting
+    /// only Xen's line takes.
+    private static func xenSection(of spec: HostSpec, _ top: SpecFields) throws(Dom0Error) -> String? {
+        if spec.dom0 != nil { return "dom0 section" }
+        guard let boot = try top["boot"]?.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"]) else { return nil }
+        return ["iommu", "dom0_mem", "hide", "xen_args"].first { boot[$0] != nil }.map { "boot.\($0)" }
     }
 
     private static func packs(_ value: SpecValue) throws(Dom0Error) -> Packs {

@@ -73,6 +73,12 @@ struct SpecValue {
         return nodes.enumerated().map { SpecValue(node: $1, path: "\(path)[\($0)]", file: file) }
     }
 
+    /// A mapping whose keys are data (NUMA node numbers), in order, each with its path.
+    func entries() throws(Dom0Error) -> [(key: String, value: SpecValue)] {
+        guard case .mapping(let entries) = node.kind else { throw error("expected a mapping (key: value lines), found \(found)") }
+        return entries.map { ($0.key, SpecValue(node: $0.value, path: "\(path).\($0.key)", file: file)) }
+    }
+
     /// One of an enumeration's values, by its raw value.
     func choice<Choice: RawRepresentable & CaseIterable>(of type: Choice.Type) throws(Dom0Error) -> Choice
         where Choice.RawValue == String {

@@ -13,8 +13,11 @@ with a header saying how to boot it:
     # e2e-rootdisk: yes                  (the root filesystem on a virtio disk, switched into)
     # e2e-smp: CPUs                      (default 1)
     # e2e-memory: MiB                    (default 1536 under Xen, 1024 native)
-    # e2e-spec: FILE                     (xen: a host spec beside the scenario; Xen boots with the
-                                        arguments `host-prepare apply` of it writes, see apply_spec)
+    # e2e-spec: FILE                     (a host spec beside the scenario; Xen, or the native kernel,
+                                        boots with the arguments `host-prepare apply` of it writes,
+                                        see apply_spec)
+    # e2e-spec-kernel: RELEASE           (native: the kernel the spec's host tree says it boots, when
+                                        not the one booted, to take an older kernel's path)
     # e2e-timeout: seconds
 
 The guest prints verdicts on its serial console ("E2E-VERDICT PASS|FAIL name: detail", see
@@ -99,6 +102,7 @@ class Scenario:
         self.smp = 1
         self.memory = None
         self.spec = None
+        self.spec_kernel = None
         for line in path.read_text().splitlines():
             match = re.match(r"#\s*e2e-([a-z-]+):\s*(.*)$", line)
             if not match:
@@ -128,6 +132,8 @@ class Scenario:
                 self.spec = path.parent / value
                 if not self.spec.is_file():
                     raise SystemExit(f"{path}: e2e-spec names {value}, which is not beside it")
+            elif key == "spec-kernel":
+                self.spec_kernel = value
             else:
                 raise SystemExit(f"{path}: unknown header e2e-{key}")
 
@@ -396,16 +402,23 @@ class Guest:
 XEN_ARGUMENTS = ["console=com1", "com1=115200,8n1", "dom0_mem=768M,max:768M", "loglvl=all", "guest_loglvl=all", "noreboot"]
 
 
-def apply_spec(binary, scenario, work, scenario_tree):
-    """Xen's arguments as Dom0Kit writes them: `host-prepare apply` of the scenario's spec on a
-    host tree with a XenServer grub.cfg holding the harness's arguments and Dom0Kit's units. The
-    guest gets what apply wrote (grub.cfg, /etc/dom0kit, the units), so its checks read the
-    configuration the boot came from."""
+def apply_spec(binary, scenario, work, scenario_tree, kernel):
+    """The arguments as Dom0Kit writes them: `host-prepare apply` of the scenario's spec on a host
+    tree with Dom0Kit's units and, for Xen, a XenServer grub.cfg holding the harness's arguments
+    (returns Xen's line), natively Debian's /etc/default/grub and the kernel in /boot (returns the
+    kernel's added arguments). The guest gets what apply wrote (the boot configuration,
+    /etc/dom0kit, the units), so its checks read the configuration the boot came from."""
     root = work / f"spec-root-{scenario.name}"
     grub = root / "boot/grub/grub.cfg"
     grub.parent.mkdir(parents=True)
-    grub.write_text("set default=0\nmenuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz " + " ".join(XEN_ARGUMENTS)
-                    + "\n\tmodule2 /boot/vmlinuz console=hvc0\n\tmodule2 /boot/initrd.img\n}\n")
+    if scenario.kernel == "xen":
+        grub.write_text("set default=0\nmenuentry 'XCP-ng' {\n\tmultiboot2 /boot/xen.gz " + " ".join(XEN_ARGUMENTS)
+                        + "\n\tmodule2 /boot/vmlinuz console=hvc0\n\tmodule2 /boot/initrd.img\n}\n")
+    else:
+        (root / "etc/default").mkdir(parents=True)
+        (root / "etc/default/grub").write_text('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=""\nGRUB_CMDLINE_LINUX=""\n')
+        release = scenario.spec_kernel or kernel.name.removeprefix("vmlinuz-")
+        (root / "boot" / f"vmlinuz-{release}").write_text("")
     units = root / "usr/lib/systemd/system"
     units.mkdir(parents=True)
     for unit in (REPOSITORY / "units").glob("*.service"):
@@ -415,11 +428,16 @@ def apply_spec(binary, scenario, work, scenario_tree):
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{scenario.name}: host-prepare apply of its spec failed: {result.stdout}{result.stderr}")
-    line = next(l for l in grub.read_text().splitlines() if l.strip().startswith("multiboot2"))
-    for part in ["boot", "etc/dom0kit", "etc/systemd", "usr/lib/systemd"]:
+    for part in ["boot", "etc/default", "etc/dom0kit", "etc/systemd", "usr/lib/systemd"]:
         if (root / part).exists():
             shutil.copytree(root / part, scenario_tree / part, symlinks=True, dirs_exist_ok=True)
-    return line.split()[2:]
+    if scenario.kernel == "xen":
+        line = next(l for l in grub.read_text().splitlines() if l.strip().startswith("multiboot2"))
+        return line.split()[2:]
+    # What grub-mkconfig would put on the kernel's line, as the shell reads the file.
+    read = subprocess.run(["bash", "-c", '. "$1"; printf %s "$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT"', "-",
+                           str(root / "etc/default/grub")], capture_output=True, text=True, check=True)
+    return read.stdout.split()
 
 
 def boot(scenario, base, kernel, work, binary, disk_machine=None):
@@ -430,8 +448,11 @@ def boot(scenario, base, kernel, work, binary, disk_machine=None):
     (scenario_tree / "e2e").mkdir(parents=True)
     shutil.copy2(scenario.path, scenario_tree / "e2e/scenario.sh")
     xen_args = XEN_ARGUMENTS + scenario.xen_append
-    if scenario.spec:
-        xen_args = apply_spec(binary, scenario, work, scenario_tree) + scenario.xen_append
+    spec_append = []
+    if scenario.spec and scenario.kernel == "xen":
+        xen_args = apply_spec(binary, scenario, work, scenario_tree, kernel) + scenario.xen_append
+    elif scenario.spec:
+        spec_append = apply_spec(binary, scenario, work, scenario_tree, kernel)
     initrd = work / f"{scenario.name}.cpio"
     cpio(scenario_tree, work / f"{scenario.name}.part.cpio")
     with open(initrd, "wb") as out:
@@ -443,7 +464,7 @@ def boot(scenario, base, kernel, work, binary, disk_machine=None):
             "-no-user-config", "-display", "none", "-vga", "none", "-serial", "stdio", "-no-reboot"]
     qmp_path = work / f"{scenario.name}.qmp"
     qemu += ["-qmp", f"unix:{qmp_path},server=on,wait=off"]
-    append = ["quiet", "panic=-1"] + scenario.append
+    append = ["quiet", "panic=-1"] + spec_append + scenario.append
     if scenario.rootdisk:
         image = work / f"{scenario.name}.ext4"
         merged = work / f"{scenario.name}.root"

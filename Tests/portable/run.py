@@ -41,7 +41,7 @@ SYSTEMD_219_DIRECTIVES = {
     "Description", "Documentation", "After", "Before", "Wants", "Requires", "ConditionPathExists", "Type", "ExecStart",
     "ExecReload", "Restart", "RemainAfterExit", "TimeoutStartSec", "WatchdogSec", "RuntimeDirectory", "NoNewPrivileges",
     "CapabilityBoundingSet", "ProtectSystem", "ProtectHome", "PrivateTmp", "RestrictAddressFamilies",
-    "SystemCallArchitectures", "WantedBy",
+    "SystemCallArchitectures", "WantedBy", "DefaultDependencies", "RequiresMountsFor", "Conflicts",
 }
 # What RHEL-family hosts are looked up for: the libraries the binary links and those it opens.
 RHEL_LIBRARIES = {"libsystemd.so.0": None, "libudev.so.1": None, "libpci.so.3": None, "libarchive.so.13": None,
@@ -176,7 +176,7 @@ def bullseye(checks, tarball, dist, version, work):
         checks.check("bullseye: libarchive and libcrypto found (-v)",
                      "loaded libarchive.so.13" in loaded and "loaded libcrypto.so.1.1" in loaded, loaded)
         spec_and_slice_checks(checks, root, "bullseye", shares=False)
-        units = ["/usr/lib/systemd/system/pciback-agent.service", "/usr/lib/systemd/system/host-prepare-firstboot.service"]
+        units = sorted(f"/usr/lib/systemd/system/{unit.name}" for unit in (REPOSITORY / "units").glob("*.service"))
         for unit in units:
             lines = [line for line in (path / unit.lstrip("/")).read_text().splitlines() if "=" in line and not line.startswith("#")]
             unknown = [line for line in lines if line.split("=", 1)[0] not in SYSTEMD_219_DIRECTIVES

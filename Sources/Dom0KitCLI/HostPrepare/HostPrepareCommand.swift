@@ -20,8 +20,8 @@ struct HostPrepareCommand: AsyncParsableCommand {
               host-prepare check host.yaml       health, and each module as the spec says
 
             At first boot, host-prepare-firstboot.service applies /etc/dom0kit/host.yaml once. The \
-            operators' subcommands reach each capability directly: boot, dom0-sched, disk, pack, slice, \
-            health.
+            operators' subcommands reach each capability directly: boot, dom0-sched, hugepages, disk, pack, \
+            slice, health.
 
             Exit status: 0 done or nothing to do, 1 failed, 2 refused, 3 already installed (pack), \
             64 usage error.
@@ -29,6 +29,6 @@ struct HostPrepareCommand: AsyncParsableCommand {
         version: Dom0Kit.version,
         subcommands: [
             DemoLauncher.self, PlanHost.self, ApplyHost.self, CheckHost.self, FirstBoot.self, HealthCommand.self,
-            BootCommand.self, Dom0SchedCommand.self, DiskCommand.self, PackCommand.self, SliceCommand.self,
+            BootCommand.self, Dom0SchedCommand.self, HugepagesCommand.self, DiskCommand.self, PackCommand.self, SliceCommand.self,
         ])
 }

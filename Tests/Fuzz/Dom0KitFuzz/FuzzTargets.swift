@@ -34,6 +34,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case sliceConfig = "slice-config"
     case dom0Sched = "dom0-sched"
     case kernelFiles = "kernel-files"
+    case hugepages
 
     /// Fails on purpose, so the seed tests can show a broken invariant is reported.
     public static func checkFails() throws(InvariantBroken) { try require(false, "this invariant never holds") }
@@ -53,6 +54,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .sliceConfig: try Self.sliceConfig(bytes)
         case .dom0Sched: try Self.dom0Sched(bytes)
         case .kernelFiles: try Self.kernelFiles(bytes)
+        case .hugepages: try Self.hugepages(bytes)
         }
     }
 
@@ -281,6 +283,28 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let halves = String(decoding: line.dropFirst(prefix.count), as: UTF8.self).split(separator: ":", omittingEmptySubsequences: false)
         let expected = halves.count == 2 ? (UInt16(halves[0], radix: 16), UInt16(halves[1], radix: 16)) : (nil, nil)
         try require(expected.0 == identity.vendor && expected.1 == identity.device, "ids \(identity) from \(String(decoding: line, as: UTF8.self))")
+    }
+
+    /// The hugepages record: refused naming a line of the file, or pages that render to a file
+    /// that reads back the same, nodes each once and in order, counts within bounds.
+    static func hugepages(_ bytes: [UInt8]) throws(InvariantBroken) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let pages: Hugepages
+        do throws(Dom0Error) {
+            pages = try Hugepages.parse(text, file: "hugepages.conf")
+        } catch {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+            let line = error.location.flatMap { Int($0.split(separator: ":").last ?? "") }
+            try require(error.location == "hugepages.conf" || line.map { (1...max(lines, 1)).contains($0) } == true,
+                        "an error naming no line of the file: \(error)")
+            return
+        }
+        try require((try? Hugepages.parse(pages.fileText, file: "again")) == pages, "file → parse → file")
+        if case .perNode(let nodes) = pages.count {
+            try require(zip(nodes, nodes.dropFirst()).allSatisfy { $0.node < $1.node }, "nodes in order, each once: \(nodes)")
+            try require(nodes.allSatisfy { Hugepages.nodeRange.contains($0.node) && $0.pages < Hugepages.pageLimit }, "counts in bounds")
+        }
+        try require(pages.totalPages < Hugepages.pageLimit * 1024, "a total that overflows")
     }
 
     /// The kernel's files health reads as tables (a sysfs or proc tree can be anything): a v1
