@@ -14,8 +14,9 @@ public struct BootSettings: Sendable, Equatable {
     public var vfioIDs = VFIOIDs()
     /// dom0's vCPUs, their pinning and NUMA nodes, and the scheduler's granularity.
     public var dom0CPUs = Dom0CPUSettings()
-    /// Hugepages for a native host's guests, on dom0's (the kernel's) line.
+    /// Hugepages for a native host's guests, on dom0's (the kernel's) line, and where they were asked.
     public var hugepages: Hugepages?
+    public var hugepagesSource = HugepagesSource()
     /// More arguments for Xen and for dom0's kernel, each one argument.
     public var xenArguments: [String] = []
     public var dom0Arguments: [String] = []
@@ -40,7 +41,7 @@ extension BootEditor {
         }
         edits += settings.dom0CPUs.edits
         if let hugepages = settings.hugepages {
-            let layout = try await hugepagesLayout(hugepages)
+            let layout = try await hugepagesLayout(hugepages, source: settings.hugepagesSource)
             edits += layout.edits
             warnings += layout.notes
         }
@@ -54,12 +55,12 @@ extension BootEditor {
 extension BootEditor {
     /// How `hugepages` go on this host's kernel line; refused where the boot configuration boots
     /// Xen (XenServer's grub.cfg), whose dom0 runs PV without hugetlbfs.
-    public func hugepagesLayout(_ hugepages: Hugepages) async throws(Dom0Error) -> HugepagesLayout {
+    public func hugepagesLayout(_ hugepages: Hugepages, source: HugepagesSource) async throws(Dom0Error) -> HugepagesLayout {
         if case .xenserver(let path) = try chooseStyle() {
-            throw Dom0Error(.refused, "hugepages on a host that boots Xen", at: path.string,
-                            why: "a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
-                            fix: "reserve hugepages on a native (KVM/VFIO) host")
+            throw source.refusal(.section, "hugepages on a host that boots Xen", evidence: path.string,
+                                 why: "a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
+                                 fix: "reserve hugepages on a native (KVM/VFIO) host")
         }
-        return try await HugepagesPlanner(root: root, runner: runner).layout(hugepages, configured: try await configured(.dom0))
+        return try await HugepagesPlanner(root: root, runner: runner).layout(hugepages, source: source, configured: try await configured(.dom0))
     }
 }

@@ -2,6 +2,33 @@ import Dom0Core
 import Logging
 import SystemPackage
 
+/// Where each part of a hugepages request was given — a spec's `host.yaml:4: hugepages.nodes.1`,
+/// or a command's `--nodes` — so a refusal about the host names what the user wrote.
+public struct HugepagesSource: Sendable, Equatable {
+    public enum Key: Sendable, Hashable { case section, size, node(UInt32), count }
+    public struct Place: Sendable, Equatable {
+        /// The key path ("hugepages.size") or option ("--size").
+        public var name: String
+        /// "host.yaml:3", or nil for an option.
+        public var location: String?
+        public init(_ name: String, at location: String? = nil) { self.name = name; self.location = location }
+    }
+
+    public var places: [Key: Place] = [:]
+    public init(_ places: [Key: Place] = [:]) { self.places = places }
+
+    /// The place of `key`, else of the section, else nothing.
+    func place(_ key: Key) -> Place? { places[key] ?? places[.section] }
+
+    /// A refusal about `key`: named as the user wrote it, with the host's evidence in why.
+    func refusal(_ key: Key, _ what: String, evidence: String, why: String? = nil, fix: String) -> Dom0Error {
+        guard let place = place(key) else { return Dom0Error(.refused, what, at: evidence, why: why, fix: fix) }
+        return Dom0Error(.refused, "\(place.name): \(what)", at: place.location ?? evidence,
+                         why: [why, place.location == nil ? nil : "from \(evidence)"].compactMap { $0 }.joined(separator: "; "),
+                         fix: fix)
+    }
+}
+
 /// How a reservation goes on this host: the kernel line's arguments (the per-node form where the
 /// kernel that boots reads it, otherwise the even split of the largest node's count over every
 /// node), whether the early unit must then make each node exact, and what could not be told.
@@ -27,24 +54,24 @@ public struct HugepagesPlanner: Sendable {
         self.runner = runner
     }
 
-    public func layout(_ wanted: Hugepages, configured: BootArguments) async throws(Dom0Error) -> HugepagesLayout {
+    public func layout(_ wanted: Hugepages, source: HugepagesSource = HugepagesSource(), configured: BootArguments) async throws(Dom0Error) -> HugepagesLayout {
         var notes: [String] = []
         let size = wanted.size
         if try HostFacts.isXenDom0(root) {
-            throw Dom0Error(.refused, "hugepages on a Xen dom0", at: root.path.string,
-                            why: "a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
-                            fix: "reserve hugepages on a native (KVM/VFIO) host; under Xen give guests memory with xl or XAPI")
+            throw source.refusal(.section, "hugepages on a Xen dom0", evidence: root.path.string,
+                                 why: "a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
+                                 fix: "reserve hugepages on a native (KVM/VFIO) host; under Xen give guests memory with xl or XAPI")
         }
         // The kernel line holds one pool Dom0Kit manages: another size's pool, not Dom0Kit's, would be lost.
         let recorded = try Hugepages.load(root)?.size.rawValue
         for token in configured.values(of: "hugepagesz") where ![size.rawValue, recorded].contains(BootArguments.split(token).value) {
-            throw Dom0Error(.refused, "the kernel line reserves another size of hugepages too", at: token,
-                            fix: "remove that pool's hugepagesz= and hugepages= first; Dom0Kit manages one pool")
+            throw source.refusal(.size, "the kernel line reserves another size of hugepages too", evidence: token,
+                                 fix: "remove that pool's hugepagesz= and hugepages= first; Dom0Kit manages one pool")
         }
         if let flags = try HostFacts.cpuFlags(root) {
             guard flags.contains(size.cpuFlag) else {
-                throw Dom0Error(.refused, "this CPU offers no \(size.rawValue) pages", at: "/proc/cpuinfo",
-                                why: "its flags lack \(size.cpuFlag)", fix: size == .oneGiB ? "use size 2M" : "check the CPU")
+                throw source.refusal(.size, "this CPU offers no \(size.rawValue) pages", evidence: "/proc/cpuinfo",
+                                     why: "its flags lack \(size.cpuFlag)", fix: size == .oneGiB ? "use size 2M" : "check the CPU")
             }
         } else {
             notes.append("cannot tell whether the CPU offers \(size.rawValue) pages: no /proc/cpuinfo under \(root)")
@@ -54,13 +81,13 @@ public struct HugepagesPlanner: Sendable {
         if case .perNode(let nodes) = wanted.count {
             if let hostNodes {
                 for node in nodes where !hostNodes.contains(node.node) {
-                    throw Dom0Error(.refused, "this host has no NUMA node \(node.node)", at: "/sys/devices/system/node",
-                                    why: "its nodes are \(hostNodes.map(String.init).joined(separator: ", "))", fix: "name the host's nodes")
+                    throw source.refusal(.node(node.node), "this host has no NUMA node \(node.node)", evidence: "/sys/devices/system/node",
+                                         why: "its nodes are \(hostNodes.map(String.init).joined(separator: ", "))", fix: "name the host's nodes")
                 }
                 for node in nodes {
                     guard let memory = try HostFacts.nodeMemory(root, node: node.node), node.pages * size.kibibytes << 10 > memory else { continue }
-                    throw Dom0Error(.refused, "node \(node.node) has \(memory >> 20) MiB, less than \(node.pages) \(size.rawValue) pages",
-                                    at: "/sys/devices/system/node/node\(node.node)/meminfo", fix: "ask for fewer pages on that node")
+                    throw source.refusal(.node(node.node), "node \(node.node) has \(memory >> 20) MiB, less than \(node.pages) \(size.rawValue) pages",
+                                         evidence: "/sys/devices/system/node/node\(node.node)/meminfo", fix: "ask for fewer pages on that node")
                 }
             } else {
                 notes.append("cannot tell whether nodes \(nodes.map { String($0.node) }.joined(separator: ", ")) exist: no /sys/devices/system/node under \(root); the host's health says")
@@ -79,8 +106,8 @@ public struct HugepagesPlanner: Sendable {
             (value, bootPages, needsUnit) = (wanted.nodeList ?? "", wanted.totalPages, false)
         case .perNode(let nodes):
             guard size == .twoMiB else {
-                throw Dom0Error(.refused, "Linux \(release ?? "of unknown version") reads no per-node hugepages= (5.16 does), and 1G pages cannot be had reliably after boot",
-                                fix: "give a total for the kernel to split, or boot Linux 5.16 or later")
+                throw source.refusal(.count, "Linux \(release ?? "of unknown version") reads no per-node hugepages= (5.16 does), and 1G pages cannot be had reliably after boot",
+                                     evidence: "/boot", fix: "give a total for the kernel to split, or boot Linux 5.16 or later")
             }
             // Every node gets the largest count at boot; the unit frees the rest early.
             let count = UInt64(hostNodes?.count ?? Int((nodes.map(\.node).max() ?? 0) + 1))
@@ -92,9 +119,9 @@ public struct HugepagesPlanner: Sendable {
         if let memory = try await HostFacts.memory(root, runner: runner) {
             let reserve = Self.hostReserve(memory: memory), asked = bootPages * size.kibibytes << 10
             if asked > memory || memory - asked < reserve {
-                throw Dom0Error(.refused, "\(bootPages) \(size.rawValue) pages at boot (\(asked >> 20) MiB) leave the host less than its \(reserve >> 20) MiB",
-                                at: "/proc/meminfo", why: "the host has \(memory >> 20) MiB; the kernel takes hugepages before anything else runs",
-                                fix: needsUnit ? "ask for fewer pages, or boot Linux 5.16 or later, which reserves them per node" : "ask for fewer pages")
+                throw source.refusal(.count, "\(bootPages) \(size.rawValue) pages at boot (\(asked >> 20) MiB) leave the host less than its \(reserve >> 20) MiB",
+                                     evidence: "/proc/meminfo", why: "the host has \(memory >> 20) MiB; the kernel takes hugepages before anything else runs",
+                                     fix: needsUnit ? "ask for fewer pages, or boot Linux 5.16 or later, which reserves them per node" : "ask for fewer pages")
             }
         } else {
             notes.append("cannot tell the host's memory: no /proc/meminfo under \(root)")

@@ -82,7 +82,8 @@ public struct HostPlanner: Sendable {
             return HostPlanSection(module: module, plan: report.plan, notes: report.warnings + access)
         case .hugepages:
             guard let hugepages = spec.hugepages else { return nil }
-            let layout = try await BootEditor(root: root, style: spec.boot?.style ?? .auto, runner: runner).hugepagesLayout(hugepages)
+            let layout = try await BootEditor(root: root, style: spec.boot?.style ?? .auto, runner: runner)
+                .hugepagesLayout(hugepages, source: spec.hugepagesSource)
             return HostPlanSection(module: module, plan: try await HugepagesPlanner(root: root, runner: runner).plan(hugepages, layout: layout))
         case .dom0Sched:
             guard let sched = spec.dom0?.sched else { return nil }

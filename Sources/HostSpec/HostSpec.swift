@@ -75,8 +75,9 @@ public struct HostSpec: Sendable, Equatable {
     public var disk: Disk?
     public var boot: Boot?
     public var dom0: Dom0?
-    /// Hugepages per NUMA node, for a native (KVM/VFIO) host's guests.
+    /// Hugepages per NUMA node, for a native (KVM/VFIO) host's guests, and where the spec says them.
     public var hugepages: Hugepages?
+    public var hugepagesSource = HugepagesSource()
     public var packs: Packs?
     public var controlSlice: SliceConfig?
     public var devices: Devices?
@@ -93,6 +94,7 @@ public struct HostSpec: Sendable, Equatable {
         var settings = boot?.settings ?? BootSettings()
         settings.dom0CPUs = cpus
         settings.hugepages = hugepages
+        settings.hugepagesSource = hugepagesSource
         return (boot?.style ?? .auto, settings)
     }
 
@@ -118,7 +120,7 @@ public struct HostSpec: Sendable, Equatable {
         let dom0Keys = spec.dom0?.cpus.keys ?? []
         spec.boot = try top["boot"].map { value throws(Dom0Error) in try boot(value, keysOfDom0: dom0Keys) }
         if let section = top["hugepages"] {
-            spec.hugepages = try hugepages(section)
+            (spec.hugepages, spec.hugepagesSource) = try hugepages(section)
             // Whatever the host, a spec for Xen's dom0 cannot have them: its dom0 runs PV.
             if let xen = try xenSection(of: spec, top) {
                 throw section.error("hugepages with Xen's \(xen): a Xen PV dom0 has no hugetlbfs (Linux suppresses it in PV guests)",
@@ -252,20 +254,25 @@ public struct HostSpec: Sendable, Equatable {
         return dom0
     }
 
-    private static func hugepages(_ value: SpecValue) throws(Dom0Error) -> Hugepages {
+    private static func hugepages(_ value: SpecValue) throws(Dom0Error) -> (Hugepages, HugepagesSource) {
         let fields = try value.fields(["size", "nodes", "total"])
-        let size = try fields.required("size").choice(of: HugepageSize.self)
+        let sizeValue = try fields.required("size")
+        let size = try sizeValue.choice(of: HugepageSize.self)
+        var source = HugepagesSource([.section: value.place, .size: sizeValue.place])
         switch (fields["nodes"], fields["total"]) {
         case (let nodes?, nil):
             var list: [Hugepages.NodePages] = []
+            source.places[.count] = nodes.place
             for (key, pages) in try nodes.entries() {
                 guard let node = UInt32.parseDigits(key) else { throw pages.error("\(key.quotedForDisplay) is not a NUMA node number", fix: "as {0: 6200, 1: 0}") }
                 let count = try pages.int(in: 0...Int(Hugepages.pageLimit - 1))
                 do { list.append(try Hugepages.nodePages(node: node, pages: UInt64(count), at: nil)) } catch { throw pages.error(error.what, fix: error.fix) }
+                source.places[.node(node)] = pages.place
             }
-            do { return Hugepages(size: size, count: .perNode(try Hugepages.checked(list, at: nil))) } catch { throw nodes.error(error.what, fix: error.fix) }
+            do { return (Hugepages(size: size, count: .perNode(try Hugepages.checked(list, at: nil))), source) } catch { throw nodes.error(error.what, fix: error.fix) }
         case (nil, let total?):
-            return Hugepages(size: size, count: .total(UInt64(try total.int(in: 0...Int(Hugepages.pageLimit - 1)))))
+            source.places[.count] = total.place
+            return (Hugepages(size: size, count: .total(UInt64(try total.int(in: 0...Int(Hugepages.pageLimit - 1))))), source)
         case (_?, let total?):
             throw total.error("give nodes or total, not both", fix: "nodes: {0: 6200, 1: 0} for pages per node, or total: 12400 for the kernel's even split")
         case (nil, nil):

@@ -1,3 +1,4 @@
+import BootConfig
 import Dom0Core
 import SystemPackage
 
@@ -12,6 +13,9 @@ struct SpecValue {
         Dom0Error(.usage, "\(path.isEmpty ? "the spec" : path): \(what)", at: "\(file):\(node.line)",
                   fix: fix ?? "correct it there; installer/examples/ has specs to start from")
     }
+
+    /// Where it is, for a refusal planning finds later: its key path at its file and line.
+    var place: HugepagesSource.Place { HugepagesSource.Place(path.isEmpty ? "the spec" : path, at: "\(file):\(node.line)") }
 
     /// The most characters of a wrong value an error quotes.
     static let quotedLimit = 40

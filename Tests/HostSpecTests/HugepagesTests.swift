@@ -109,19 +109,21 @@ struct HugepagesTests {
         #expect(try await host.kernelLine == "quiet hugepagesz=2M hugepages=0:200,1:0")
     }
 
+    /// Each refusal names the spec's key and line, with the host's evidence in why.
     @Test(arguments: [
-        (NativeHostKind.threeNodesAsked, "this host has no NUMA node 2"),
-        (.noGigabytePages, "this CPU offers no 1G pages"),
-        (.tooMuch, "leave the host less than its 1024 MiB"),
-        (.moreThanTheNodeHas, "node 0 has 976 MiB, less than 500 2M pages"),
-        (.xenDom0, "hugepages on a Xen dom0"),
-        (.anotherPool, "the kernel line reserves another size of hugepages too"),
+        (NativeHostKind.threeNodesAsked, "hugepages.nodes.2: this host has no NUMA node 2", "host.yaml:3"),
+        (.noGigabytePages, "hugepages.size: this CPU offers no 1G pages", "host.yaml:2"),
+        (.tooMuch, "hugepages.total: 500 2M pages at boot (1000 MiB) leave the host less than its 1024 MiB", "host.yaml:3"),
+        (.moreThanTheNodeHas, "hugepages.nodes.0: node 0 has 976 MiB, less than 500 2M pages", "host.yaml:3"),
+        (.xenDom0, "hugepages: hugepages on a Xen dom0", "host.yaml:2"),
+        (.anotherPool, "hugepages.size: the kernel line reserves another size of hugepages too", "host.yaml:2"),
     ])
-    func whatTheHostCannotHaveIsRefusedBeforeAnythingIsWritten(kind: NativeHostKind, what: String) async throws {
+    func whatTheHostCannotHaveIsRefusedBeforeAnythingIsWritten(kind: NativeHostKind, what: String, location: String) async throws {
         let (host, yaml) = try kind.make()
         let before = try await treeSnapshot(host.root)
         let error = await #expect(throws: Dom0Error.self) { try await host.apply(yaml) }
-        #expect(error?.what.contains(what) == true, "\(String(describing: error))")
+        #expect(error?.what == what, "\(String(describing: error))")
+        #expect(error?.location == location, "\(String(describing: error))")
         #expect(try await treeSnapshot(host.root) == before)
     }
 
@@ -131,7 +133,8 @@ struct HugepagesTests {
         let error = await #expect(throws: Dom0Error.self) {
             try await HostApplier(context: ApplyContext(root: demo.root)).apply(try HostSpec.parse(Self.perNode, file: "h"), from: "h")
         }
-        #expect(error?.what == "hugepages on a host that boots Xen", "\(String(describing: error))")
+        #expect(error?.what == "hugepages: hugepages on a host that boots Xen", "\(String(describing: error))")
+        #expect(error?.location == "h:2", "\(String(describing: error))")
         #expect(try await treeSnapshot(demo.root) == before)
     }
 

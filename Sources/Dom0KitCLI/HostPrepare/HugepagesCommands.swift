@@ -56,6 +56,8 @@ struct HugepagesSet: AsyncParsableCommand {
         }
         var spec = HostSpec()
         spec.hugepages = Hugepages(size: pageSize, count: count)
+        let counted = HugepagesSource.Place(nodes == nil ? "--total" : "--nodes")
+        spec.hugepagesSource = HugepagesSource([.section: counted, .size: HugepagesSource.Place("--size"), .count: counted])
         let planned = try await HostPlanner(root: try host.hostRoot(), runner: CommandRunner(dryRun: dryRun)).plan(spec)
         let plan = planned.plan
         try await host.carryOut(plan, report: planned, dryRun: dryRun) { applied in
