@@ -24,7 +24,9 @@ public struct Hugepages: Sendable, Equatable, Encodable {
     public static let path: FilePath = "/etc/dom0kit/hugepages.conf"
     public static let unit = "host-prepare-hugepages.service"
     /// Linux reads `hugepages=NODE:COUNT,…` from 5.16 (commit b5389086ad7b).
-    public static let perNodeSince = (major: 5, minor: 16)
+    public static func kernelReadsPerNodeForm(_ release: String) -> Bool {
+        !HostFacts.kernelVersion(release).lexicographicallyPrecedes([5, 16])
+    }
     /// NUMA node numbers Linux can have (MAX_NUMNODES with NODES_SHIFT 10).
     public static let nodeRange: ClosedRange<UInt32> = 0...1023
     /// A bound on any count, far above any host's memory, so sizes never overflow.

@@ -96,8 +96,10 @@ public struct HugepagesPlanner: Sendable {
 
         // The form: per node where the kernel that boots reads it (1 GiB pages only ever at boot).
         let release = try HostFacts.bootKernelRelease(root)
-        let perNodeForm = release.map { HostFacts.kernelVersion($0).lexicographicallyPrecedes([Hugepages.perNodeSince.major, Hugepages.perNodeSince.minor]) == false } ?? false
-        if release == nil { notes.append("cannot tell which kernel boots (no /boot/vmlinuz-*): the even split and the early unit, which every kernel takes") }
+        let perNodeForm = release.map(Hugepages.kernelReadsPerNodeForm) ?? false
+        if release == nil {
+            notes.append("cannot tell which kernel boots (no /boot/vmlinuz-*): the even split and the early unit, which every kernel takes")
+        }
         let value: String, bootPages: UInt64, needsUnit: Bool
         switch wanted.count {
         case .total(let pages):
@@ -179,6 +181,9 @@ public struct HugepagesSetter: Sendable {
         public var requested: UInt64
         public var reserved: UInt64
 
+        /// "node 1", or "all nodes" for a total.
+        public var label: String { node.map { "node \($0)" } ?? "all nodes" }
+
         public init(node: UInt32?, requested: UInt64, reserved: UInt64) {
             self.node = node
             self.requested = requested
@@ -206,12 +211,12 @@ public struct HugepagesSetter: Sendable {
             states.append(NodeState(node: nil, requested: pages, reserved: try reservedInPool(wanted.size) ?? 0))
         }
         let short = states.filter { $0.reserved < $0.requested }
-        Self.logger.notice("hugepages: \(states.map { "\($0.node.map { "node \($0)" } ?? "pool") \($0.reserved) of \($0.requested)" }.joined(separator: ", "))",
+        Self.logger.notice("hugepages: \(states.map { "\($0.label) \($0.reserved) of \($0.requested)" }.joined(separator: ", "))",
                            metadata: ["MESSAGE_ID": "\(MessageID.hugepages)", "size": "\(wanted.size.rawValue)",
                                       "short": "\(short.reduce(0) { $0 + $1.requested - $1.reserved })"])
         if !short.isEmpty {
             throw Dom0Error(.failed, "the kernel reserved fewer \(wanted.size.rawValue) pages than asked",
-                            why: short.map { "\($0.node.map { "node \($0)" } ?? "all nodes"): " + Self.shortfall($0, wanted.size) }.joined(separator: "; "),
+                            why: short.map { "\($0.label): " + Self.shortfall($0, wanted.size) }.joined(separator: "; "),
                             fix: "memory was in use or fragmented: reserve them at boot (host-prepare apply puts them on the kernel line), or ask for fewer")
         }
         return states

@@ -105,6 +105,7 @@ struct HugepagesTests {
         try host.test.host.write("/boot/vmlinuz-6.1.0-41-amd64", "")
         try host.test.host.write("/boot/vmlinuz-5.9.0-1-amd64", "")
         #expect(try HostFacts.bootKernelRelease(host.root) == "6.1.0-41-amd64")
+        #expect(Hugepages.kernelReadsPerNodeForm("5.16.0-1-amd64") && !Hugepages.kernelReadsPerNodeForm("5.15.131") && Hugepages.kernelReadsPerNodeForm("10.0"))
         _ = try await host.apply(Self.perNode)
         #expect(try await host.kernelLine == "quiet hugepagesz=2M hugepages=0:200,1:0")
     }

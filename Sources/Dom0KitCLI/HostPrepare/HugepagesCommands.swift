@@ -87,7 +87,7 @@ struct HugepagesApply: AsyncParsableCommand {
                             fix: "host-prepare hugepages set --nodes 0:6200,1:0 writes it")
         }
         let states = try HugepagesSetter(root: .system).apply(wanted)
-        let text = states.map { "\($0.node.map { "node \($0)" } ?? "all nodes"): \($0.reserved) \(wanted.size.rawValue) pages, as configured\n" }.joined()
+        let text = states.map { "\($0.label): \($0.reserved) \(wanted.size.rawValue) pages, as configured\n" }.joined()
         print(host.json ? try Output.json(states) : text, terminator: "")
     }
 }
