@@ -11,6 +11,15 @@ public enum HugepageSize: String, Sendable, CaseIterable, Encodable {
     public var cpuFlag: String { self == .twoMiB ? "pse" : "pdpe1gb" }
     /// The pool's directory under /sys/kernel/mm/hugepages and each node's hugepages/.
     public var pool: String { "hugepages-\(kibibytes)kB" }
+
+    /// So many pages in bytes, saturating: a count read from a hostile tree never traps.
+    public func bytes(_ pages: UInt64) -> UInt64 {
+        let (product, overflow) = pages.multipliedReportingOverflow(by: kibibytes << 10)
+        return overflow ? .max : product
+    }
+
+    /// So many pages in MiB, saturating.
+    public func mebibytes(_ pages: UInt64) -> UInt64 { bytes(pages) >> 20 }
 }
 
 /// Hugepages reserved for a native (KVM/VFIO) host's guests: so many per NUMA node, or a total

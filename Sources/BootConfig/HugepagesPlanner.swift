@@ -85,7 +85,7 @@ public struct HugepagesPlanner: Sendable {
                                          why: "its nodes are \(hostNodes.map(String.init).joined(separator: ", "))", fix: "name the host's nodes")
                 }
                 for node in nodes {
-                    guard let memory = try HostFacts.nodeMemory(root, node: node.node), node.pages * size.kibibytes << 10 > memory else { continue }
+                    guard let memory = try HostFacts.nodeMemory(root, node: node.node), size.bytes(node.pages) > memory else { continue }
                     throw source.refusal(.node(node.node), "node \(node.node) has \(memory >> 20) MiB, less than \(node.pages) \(size.rawValue) pages",
                                          evidence: "/sys/devices/system/node/node\(node.node)/meminfo", fix: "ask for fewer pages on that node")
                 }
@@ -119,7 +119,7 @@ public struct HugepagesPlanner: Sendable {
         }
 
         if let memory = try await HostFacts.memory(root, runner: runner) {
-            let reserve = Self.hostReserve(memory: memory), asked = bootPages * size.kibibytes << 10
+            let reserve = Self.hostReserve(memory: memory), asked = size.bytes(bootPages)
             if asked > memory || memory - asked < reserve {
                 throw source.refusal(.count, "\(bootPages) \(size.rawValue) pages at boot (\(asked >> 20) MiB) leave the host less than its \(reserve >> 20) MiB",
                                      evidence: "/proc/meminfo", why: "the host has \(memory >> 20) MiB; the kernel takes hugepages before anything else runs",
@@ -225,6 +225,6 @@ public struct HugepagesSetter: Sendable {
     /// "460 of 480 2M pages, 20 short (40 MiB)".
     public static func shortfall(_ state: NodeState, _ size: HugepageSize) -> String {
         let missing = state.requested - state.reserved
-        return "\(state.reserved) of \(state.requested) \(size.rawValue) pages, \(missing) short (\(missing * size.kibibytes >> 10) MiB)"
+        return "\(state.reserved) of \(state.requested) \(size.rawValue) pages, \(missing) short (\(size.mebibytes(missing)) MiB)"
     }
 }

@@ -128,6 +128,16 @@ struct HugepagesTests {
         #expect(try await treeSnapshot(host.root) == before)
     }
 
+    /// Counts at their bounds on a tree that cannot say its nodes: sizes saturate, and the host's
+    /// memory refuses them.
+    @Test func countsAtTheirBoundsAreRefusedNotOverflowed() async throws {
+        let host = try NativeHost(nodes: 0)
+        let error = await #expect(throws: Dom0Error.self) {
+            try await host.plan("hugepages:\n  size: 1G\n  nodes: {0: 4294967295, 1023: 4294967295}\n")
+        }
+        #expect(error?.what.contains("leave the host less than its 1024 MiB") == true, "\(String(describing: error))")
+    }
+
     @Test func aXenServerHostIsRefused() async throws {
         let demo = try DemoFixture()
         let before = try await treeSnapshot(demo.root)
@@ -156,6 +166,11 @@ struct HugepagesTests {
         #expect(hint("hugepages node 0").hasPrefix("150 of 200 2M pages, 50 short (100 MiB): memory was in use or fragmented"))
         #expect(status("hugepages node 1") == .warn)
         #expect(hint("hugepages node 1").contains("200 more than asked (400 MiB held from the host)"))
+
+        // A count no kernel holds (a hostile tree) is told, never a trap.
+        try host.test.host.write("/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages", "18446744073709551615\n")
+        report = await HealthChecks.run(HealthContext(root: host.root, xen: XenFacts(info: nil, dmesg: nil)))
+        #expect(report.results.first { $0.what == "hugepages node 1" }?.status == .warn)
 
         // The early unit's command writes each node's count.
         let states = try HugepagesSetter(root: host.root).apply(try #require(try Hugepages.load(host.root)))

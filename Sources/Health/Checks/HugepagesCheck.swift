@@ -34,7 +34,7 @@ struct HugepagesCheck: HealthCheck {
         if state.reserved == state.requested { return CheckResult(what, .pass, "\(state.reserved) of \(state.requested) \(size.rawValue) pages") }
         if state.reserved > state.requested {
             return CheckResult(what, .warn, "\(state.reserved) \(size.rawValue) pages, \(state.reserved - state.requested) more than asked "
-                               + "(\((state.reserved - state.requested) * size.kibibytes >> 10) MiB held from the host): host-prepare hugepages apply frees them")
+                               + "(\(size.mebibytes(state.reserved - state.requested)) MiB held from the host): host-prepare hugepages apply frees them")
         }
         return CheckResult(what, .fail, HugepagesSetter.shortfall(state, size)
                            + ": memory was in use or fragmented when they were asked for; reserve them at boot (host-prepare apply puts them on the kernel line)")
