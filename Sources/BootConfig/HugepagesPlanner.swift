@@ -139,7 +139,8 @@ public struct HugepagesPlanner: Sendable {
                                  summary: "hugepages (\(wanted.summary))"))
         if layout.needsUnit {
             plan.changes += try await UnitEnabling.plan(Hugepages.unit, root: root, runner: runner, module: .hugepages,
-                                                        fix: "install Dom0Kit's units (installer/install.sh)")
+                                                        fix: "install Dom0Kit's units (installer/install.sh): this kernel line cannot say "
+                                                            + "the count per node, so the unit makes each node exact at boot")
         }
         return plan
     }

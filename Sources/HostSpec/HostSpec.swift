@@ -152,8 +152,10 @@ public struct HostSpec: Sendable, Equatable {
         return disk
     }
 
+    private static let bootKeys = ["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"]
+
     private static func boot(_ value: SpecValue, keysOfDom0: Set<String>) throws(Dom0Error) -> Boot {
-        let fields = try value.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"])
+        let fields = try value.fields(bootKeys)
         var boot = Boot()
         if let style = fields["style"] {
             boot.style = try style.choice(of: BootStyle.self)
@@ -284,7 +286,7 @@ public struct HostSpec: Sendable, Equatable {
     /// only Xen's line takes.
     private static func xenSection(of spec: HostSpec, _ top: SpecFields) throws(Dom0Error) -> String? {
         if spec.dom0 != nil { return "dom0 section" }
-        guard let boot = try top["boot"]?.fields(["style", "iommu", "dom0_mem", "hide", "vfio_ids", "xen_args", "dom0_args"]) else { return nil }
+        guard let boot = try top["boot"]?.fields(bootKeys) else { return nil }
         return ["iommu", "dom0_mem", "hide", "xen_args"].first { boot[$0] != nil }.map { "boot.\($0)" }
     }
 

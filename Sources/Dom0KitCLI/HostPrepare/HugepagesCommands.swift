@@ -12,9 +12,9 @@ struct HugepagesCommand: AsyncParsableCommand {
             Pages reserved on the kernel line come before memory fragments; the kernel splits a plain \
             hugepages=N evenly over the nodes, so a guest on node 0 would leave half of them idle:
 
-              host-prepare hugepages set --nodes 0:6200,1:0   6200 2M pages on node 0, none on node 1
-              host-prepare hugepages set --total 12400         the kernel's even split
-              host-prepare hugepages apply                     write each node's count now (what the unit runs)
+              host-prepare hugepages set --nodes 0:6200,1:0   6200 pages on node 0 only
+              host-prepare hugepages set --total 12400        the kernel's even split
+              host-prepare hugepages apply                    counts now, as the unit does
 
             set writes hugepagesz= and hugepages= on the kernel line (the per-node form, 0:6200,1:0, \
             where the kernel that boots reads it: Linux 5.16 and later; otherwise the largest count on \
