@@ -43,15 +43,8 @@ public struct Dom0Sched: Sendable, Equatable, Encodable {
     public static func parse(_ text: String, file: String) throws(Dom0Error) -> Dom0Sched {
         var weight: Int?, cap: Int?
         let fix = "the file holds Weight=\(weightRange.lowerBound)…\(weightRange.upperBound) and Cap=\(capRange.lowerBound)…\(capRange.upperBound) lines; host-prepare dom0-sched set writes it"
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingWhitespace
-            let location = "\(file):\(index + 1)"
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw Dom0Error(.usage, "expected KEY=VALUE", at: location, why: "found \(line.quotedForDisplay)", fix: fix)
-            }
-            let key = line[..<equals].trimmingWhitespace
-            let text = line[line.index(after: equals)...].trimmingWhitespace
+        for line in try KeyValueLine.lines(of: text, file: file, fix: fix) {
+            let (key, text, location) = (line.key, line.value, line.location)
             let range: ClosedRange<Int>
             switch key {
             case "Weight": range = weightRange

@@ -131,14 +131,8 @@ public struct Hugepages: Sendable, Equatable, Encodable {
     public static func parse(_ text: String, file: String) throws(Dom0Error) -> Hugepages {
         let fix = "the file holds Size=2M|1G and Nodes=NODE:PAGES,… or Total=PAGES; host-prepare hugepages set writes it"
         var size: HugepageSize?, count: Count?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingWhitespace
-            let location = "\(file):\(index + 1)"
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard let equals = line.firstIndex(of: "=") else {
-                throw Dom0Error(.usage, "expected KEY=VALUE", at: location, why: "found \(line.quotedForDisplay)", fix: fix)
-            }
-            let key = line[..<equals].trimmingWhitespace, value = line[line.index(after: equals)...].trimmingWhitespace
+        for line in try KeyValueLine.lines(of: text, file: file, fix: fix) {
+            let (key, value, location) = (line.key, line.value, line.location)
             switch key {
             case "Size":
                 guard let parsed = HugepageSize(rawValue: String(value)) else {

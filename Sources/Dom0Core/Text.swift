@@ -123,3 +123,29 @@ extension FixedWidthInteger {
         return Self(text, radix: 10)
     }
 }
+
+/// One `KEY=VALUE` line of Dom0Kit's small configuration files (dom0-sched.conf,
+/// hugepages.conf), trimmed, with where it is.
+public struct KeyValueLine: Sendable {
+    public var key: String
+    public var value: String
+    /// "FILE:LINE".
+    public var location: String
+
+    /// The file's KEY=VALUE lines, blank lines and `#` comments skipped; a line without `=` is an
+    /// error naming it, with `fix`.
+    public static func lines(of text: String, file: String, fix: String) throws(Dom0Error) -> [KeyValueLine] {
+        var lines: [KeyValueLine] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingWhitespace
+            let location = "\(file):\(index + 1)"
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw Dom0Error(.usage, "expected KEY=VALUE", at: location, why: "found \(line.quotedForDisplay)", fix: fix)
+            }
+            lines.append(KeyValueLine(key: line[..<equals].trimmingWhitespace, value: line[line.index(after: equals)...].trimmingWhitespace,
+                                      location: location))
+        }
+        return lines
+    }
+}
