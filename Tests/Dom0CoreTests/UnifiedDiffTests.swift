@@ -54,21 +54,21 @@ struct UnifiedDiffTests {
         try await expectPatchApplies(old: old, new: new)
     }
 
-    @Test func randomEditsRoundTripThroughPatch() async throws {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<40 {
-            let words = ["alpha", "beta", "gamma", "delta", "epsilon"]
-            var lines = (0..<Int.random(in: 0...40, using: &generator)).map { _ in words.randomElement(using: &generator) ?? "" }
-            let old = lines.map { $0 + "\n" }.joined()
-            for _ in 0..<Int.random(in: 1...6, using: &generator) {
-                switch Int.random(in: 0...2, using: &generator) {
-                case 0: lines.insert("inserted", at: Int.random(in: 0...lines.count, using: &generator))
-                case 1 where !lines.isEmpty: lines.remove(at: Int.random(in: 0..<lines.count, using: &generator))
-                default: if !lines.isEmpty { lines[Int.random(in: 0..<lines.count, using: &generator)] = "changed" }
-                }
+    /// Random edits, each from its own seed: a failure names the seed that reproduces it.
+    @Test(arguments: 1...40 as ClosedRange<UInt64>)
+    func randomEditsRoundTripThroughPatch(seed: UInt64) async throws {
+        var generator = SeededGenerator(seed: seed)
+        let words = ["alpha", "beta", "gamma", "delta", "epsilon"]
+        var lines = (0..<Int.random(in: 0...40, using: &generator)).map { _ in words.randomElement(using: &generator) ?? "" }
+        let old = lines.map { $0 + "\n" }.joined()
+        for _ in 0..<Int.random(in: 1...6, using: &generator) {
+            switch Int.random(in: 0...2, using: &generator) {
+            case 0: lines.insert("inserted", at: Int.random(in: 0...lines.count, using: &generator))
+            case 1 where !lines.isEmpty: lines.remove(at: Int.random(in: 0..<lines.count, using: &generator))
+            default: if !lines.isEmpty { lines[Int.random(in: 0..<lines.count, using: &generator)] = "changed" }
             }
-            try await expectPatchApplies(old: old, new: lines.map { $0 + "\n" }.joined())
         }
+        try await expectPatchApplies(old: old, new: lines.map { $0 + "\n" }.joined())
     }
 
     private func expectPatchApplies(old: String, new: String) async throws {

@@ -13,12 +13,21 @@ struct FuzzSeedTests {
 
     @Test(arguments: FuzzTarget.allCases)
     func everySeedKeepsTheInvariants(target: FuzzTarget) throws {
-        let directory = Self.corpus.appending(target.rawValue)
+        let checked = try Self.invariantsChecked(target.rawValue, run: target.run)
+        #expect(checked > 0, "\(target.rawValue) checks no invariant on its seeds: it would find only crashes")
+    }
+
+    /// Runs a target on each of its seeds, expecting no broken invariant; returns how many
+    /// invariants it checked.
+    static func invariantsChecked(_ name: String, run: ([UInt8]) throws -> Void) throws -> Int {
+        let directory = corpus.appending(name)
         let seeds = try FileSystem.entries(directory)
-        #expect(!seeds.isEmpty, "\(target.rawValue) has seeds")
-        for seed in seeds {
-            let bytes = try #require(try FileSystem.read(directory.appending(seed)))
-            #expect(throws: Never.self, "\(target.rawValue)/\(seed)") { try target.run(bytes) }
+        #expect(!seeds.isEmpty, "\(name) has seeds")
+        return try InvariantCount.counting {
+            for seed in seeds {
+                let bytes = try #require(try FileSystem.read(directory.appending(seed)))
+                #expect(throws: Never.self, "\(name)/\(seed)") { try run(bytes) }
+            }
         }
     }
 
@@ -49,5 +58,14 @@ struct FuzzSeedTests {
     /// The invariants can fail: a target that cannot fail checks nothing.
     @Test func anInvariantThatDoesNotHoldIsReported() {
         #expect(throws: InvariantBroken.self) { try FuzzTarget.checkFails() }
+    }
+
+    /// The seed test finds out a target that checks nothing: on the same seeds, a stand-in that
+    /// parses and checks nothing counts no invariant, where the real target counts its checks.
+    @Test func aTargetThatChecksNothingIsFoundOut() throws {
+        let idle = try Self.invariantsChecked(FuzzTarget.dom0Sched.rawValue) { _ in }
+        #expect(idle == 0)
+        #expect(try Self.invariantsChecked(FuzzTarget.dom0Sched.rawValue, run: FuzzTarget.dom0Sched.run) > 0)
+        #expect(InvariantCount.counting { _ = try? FuzzTarget.checkFails() } == 1)
     }
 }
