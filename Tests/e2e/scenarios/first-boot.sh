@@ -1,6 +1,6 @@
 # e2e-summary: a disk made by dom0-partition boots OVMF → GRUB → Xen → Debian 12 with systemd; first boot applies host.yaml and reboots; the second boot is as the spec says and check passes; the third does not apply again
 # e2e-kernel: disk
-# e2e-timeout: 1500
+# e2e-timeout: 2400
 #
 # Run by e2e-verdict.service at the end of every boot of the disk Tests/e2e/firstboot.py builds
 # (plain sh: this is a full Debian, not the busybox guest). The first boot normally reboots
