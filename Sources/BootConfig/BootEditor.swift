@@ -64,6 +64,9 @@ public struct BootEditReport: Sendable, Encodable {
     public var regenerateInPlan = false
     /// Things the operator should know.
     public var warnings: [String] = []
+
+    // The plan is the JSON envelope's own field (docs/json.md).
+    private enum CodingKeys: String, CodingKey { case style, config, values, regenerate, regenerateInPlan, warnings }
 }
 
 /// Reads and edits the Xen and dom0 boot command lines of a host, XenServer- or Debian-style.

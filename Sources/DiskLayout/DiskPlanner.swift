@@ -55,6 +55,9 @@ public struct DiskReport: Sendable, Encodable {
     public var target: PartitionTable?
     public var plan: Plan
     public var warnings: [String] = []
+
+    // The plan is the JSON envelope's own field (docs/json.md).
+    private enum CodingKeys: String, CodingKey { case disk, layout, firmware, decision, reason, target, warnings }
 }
 
 /// Plans dom0 disk layouts on block devices and image files.

@@ -1,6 +1,6 @@
 import SystemPackage
 
-/// The process exit codes every Dom0Kit tool uses (DESIGN.md, principle 7).
+/// The process exit codes every Dom0Kit tool uses (docs/design.md, principle 8).
 public enum ExitStatus: Int32, Sendable, Codable {
     /// Done, or nothing to do.
     case success = 0
@@ -59,6 +59,21 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
         if let why { text += ": \(why)" }
         if let fix { text += "\n  fix: \(fix)" }
         return text.escapingControlCharacters
+    }
+}
+
+extension Dom0Error: Encodable {
+    private enum Key: String, CodingKey { case status, what, `where`, why, fix }
+
+    /// The error as scripts read it in the JSON envelope (docs/json.md): the parts apart, as
+    /// given (JSON escapes what a terminal would not survive).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(status, forKey: .status)
+        try container.encode(what, forKey: .what)
+        try container.encodeIfPresent(location, forKey: .where)
+        try container.encodeIfPresent(why, forKey: .why)
+        try container.encodeIfPresent(fix, forKey: .fix)
     }
 }
 

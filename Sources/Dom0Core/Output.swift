@@ -25,6 +25,50 @@ public enum Output {
     }
 }
 
+/// What every tool prints with --json, success or failure: one versioned document (docs/json.md).
+/// `report` is what the command found, `plan` what it would change, `apply` what applying did,
+/// `error` why the command failed or refused; each is present only when the command has one.
+public struct Envelope: Encodable {
+    /// The contract's name and version; bumped only when a field changes meaning.
+    public static let schema = "dom0kit/1"
+
+    public var tool: String
+    /// The subcommand path under the tool ("boot hide"), or the tool's name for a tool without subcommands.
+    public var command: String
+    /// The exit status the command ends with.
+    public var status: ExitStatus
+    public var report: (any Encodable)?
+    public var plan: (any Encodable)?
+    public var apply: ApplyReport?
+    public var error: Dom0Error?
+
+    /// An envelope; the status is the error's when there is one.
+    public init(tool: String, command: String, status: ExitStatus? = nil, report: (any Encodable)? = nil,
+                plan: (any Encodable)? = nil, apply: ApplyReport? = nil, error: Dom0Error? = nil) {
+        self.tool = tool
+        self.command = command
+        self.status = status ?? error?.status ?? .success
+        self.report = report
+        self.plan = plan
+        self.apply = apply
+        self.error = error
+    }
+
+    private enum Key: String, CodingKey { case schema, tool, command, status, report, plan, apply, error }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Self.schema, forKey: .schema)
+        try container.encode(tool, forKey: .tool)
+        try container.encode(command, forKey: .command)
+        try container.encode(status, forKey: .status)
+        if let report { try container.encode(report, forKey: .report) }
+        if let plan { try container.encode(plan, forKey: .plan) }
+        try container.encodeIfPresent(apply, forKey: .apply)
+        try container.encodeIfPresent(error, forKey: .error)
+    }
+}
+
 extension Change {
     /// One line for people: "replace /etc/default/grub — set dom0_mem".
     public var headline: String {

@@ -153,9 +153,6 @@ extension Change: Encodable {
 
 /// An ordered list of changes: computed first, shown, then applied in order.
 public struct Plan: Sendable, Equatable, Encodable {
-    /// The JSON layout's version; bumped only when a field changes meaning.
-    public static let schemaVersion = 1
-
     /// The steps, in the order they run.
     public var changes: [Change]
 
@@ -170,11 +167,10 @@ public struct Plan: Sendable, Equatable, Encodable {
         if let change { changes.append(change) }
     }
 
-    private enum Key: String, CodingKey { case schemaVersion, changes }
+    private enum Key: String, CodingKey { case changes }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        try container.encode(Self.schemaVersion, forKey: .schemaVersion)
         try container.encode(changes, forKey: .changes)
     }
 }
@@ -214,15 +210,14 @@ public struct ApplyReport: Sendable, Encodable {
     /// Whether every step completed.
     public var succeeded: Bool { failed == nil }
 
-    private enum Key: String, CodingKey { case schemaVersion, succeeded, done, failed, error, notDone }
+    private enum Key: String, CodingKey { case succeeded, done, failed, error, notDone }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        try container.encode(Plan.schemaVersion, forKey: .schemaVersion)
         try container.encode(succeeded, forKey: .succeeded)
         try container.encode(done, forKey: .done)
         try container.encodeIfPresent(failed, forKey: .failed)
-        try container.encodeIfPresent(error?.description, forKey: .error)
+        try container.encodeIfPresent(error, forKey: .error)
         try container.encode(notDone, forKey: .notDone)
     }
 }

@@ -72,27 +72,48 @@ public enum Dom0KitMain {
         }
     }
 
-    /// Runs one tool with its arguments and exits with DESIGN.md's exit status.
+    /// Runs one tool with its arguments and exits with the exit status of docs/design.md, principle 8.
     public static func run(_ tool: Tool, _ arguments: [String]) async -> Never {
         await run(tool.command, named: tool.rawValue, arguments)
     }
 
     /// Runs a command (a tool, or a program beside them such as the demo) and exits with
-    /// DESIGN.md's exit status.
+    /// the exit status of docs/design.md, principle 8.
     public static func run(_ command: any AsyncParsableCommand.Type, named name: String, _ arguments: [String]) async -> Never {
+        let invocation = Invocation.of(command, named: name, arguments)
+        await Invocation.$current.withValue(invocation) {
+            await run(command, invocation, arguments)
+        }
+    }
+
+    private static func run(_ command: any AsyncParsableCommand.Type, _ invocation: Invocation, _ arguments: [String]) async -> Never {
+        // With --json, every outcome is an envelope on stdout: a failure too (stderr keeps the text).
+        let json = arguments.prefix { $0 != "--" }.contains("--json")
         do {
             var parsed = try command.parseAsRoot(arguments)
-            Dom0Logging.bootstrap(tool: name, level: HostOptions.logLevel(verbosity: verbosity(arguments)))
+            Dom0Logging.bootstrap(tool: invocation.tool, level: HostOptions.logLevel(verbosity: verbosity(arguments)))
             if var asynchronous = parsed as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
                 try parsed.run()
             }
             exit(ExitStatus.success.rawValue)
+        } catch let shown as Shown {
+            if let error = shown.error { tell(invocation.tool, error) }
+            exit(shown.status.rawValue)
         } catch let error as Dom0Error {
-            fail(name, error)
+            if json { CommandOutput.showFailure(error) }
+            tell(invocation.tool, error)
+            exit(error.status.rawValue)
         } catch {
-            // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering.
+            // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering,
+            // and with --json a usage error's envelope first.
+            let code = command.exitCode(for: error)
+            if json, !code.isSuccess, !(error is ExitCode) {
+                let what = command.message(for: error).split(separator: "\n").first.map(String.init) ?? "usage error"
+                CommandOutput.showFailure(Dom0Error(ExitStatus(rawValue: code.rawValue) ?? .usage, what,
+                                                    fix: "see \(invocation.helpCommand)"))
+            }
             command.exit(withError: error)
         }
     }
@@ -110,9 +131,14 @@ public enum Dom0KitMain {
     }
 
     private static func fail(_ tool: String, _ error: Dom0Error) -> Never {
+        tell(tool, error)
+        exit(error.status.rawValue)
+    }
+
+    /// The error for people, on stderr.
+    private static func tell(_ tool: String, _ error: Dom0Error) {
         var standardError = StandardError()
         standardError.write("\(tool): error: \(error)\n")
-        exit(error.status.rawValue)
     }
 
     static var usage: String {

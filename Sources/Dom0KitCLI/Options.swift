@@ -41,9 +41,9 @@ struct HostOptions: ParsableArguments {
 
     /// The one way a tool's command carries out a plan: with `dryRun` it stops at the plan, else the
     /// plan is applied (an empty one too: "Nothing to do" is an apply that succeeded); then the
-    /// outcome is printed — with --json, `json` of the apply (nil with --dry-run), else `text` of
-    /// it — and a failed step is the command's error.
-    func carryOut(_ plan: Plan, dryRun: Bool, json: (ApplyReport?) -> any Encodable,
+    /// outcome is shown — the report, the plan (`shownPlan`, by default `plan` itself) and the apply
+    /// in the envelope, or `text` of the apply — and a failed step is the command's error.
+    func carryOut(_ plan: Plan, report: (any Encodable)?, shownPlan: (any Encodable)? = nil, dryRun: Bool,
                   text: (ApplyReport?) -> String) async throws {
         var applied: ApplyReport?
         if !dryRun {
@@ -52,13 +52,7 @@ struct HostOptions: ParsableArguments {
             applied = plan.changes.isEmpty ? await plan.apply(context)
                 : try await context.root.whileLocked { () async throws(Dom0Error) -> ApplyReport in await plan.apply(context) }
         }
-        print(self.json ? try Output.json(json(applied)) : text(applied), terminator: "")
-        if let error = applied?.error { throw error }
-    }
-
-    /// `carryOut` for the commands whose JSON is their report and the apply.
-    func carryOut(_ plan: Plan, report: some Encodable, dryRun: Bool, text: (ApplyReport?) -> String) async throws {
-        try await carryOut(plan, dryRun: dryRun, json: { Applied(report: report, apply: $0) }, text: text)
+        try show(report: report, plan: shownPlan ?? plan, apply: applied, error: applied?.error, text: text(applied))
     }
 
     /// The log level for a count of `-v`.
@@ -69,13 +63,6 @@ struct HostOptions: ParsableArguments {
         default: .debug
         }
     }
-}
-
-/// The JSON of a command that plans and then applies: what it found and planned, and what
-/// applying did (absent with --dry-run or for plan-only commands).
-struct Applied<Report: Encodable>: Encodable {
-    var report: Report
-    var apply: ApplyReport?
 }
 
 extension String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dom0Core
+import Dom0KitCLI
 import Health
 import HostSpec
 import SystemPackage
@@ -43,8 +44,8 @@ public struct DemoCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let report = try await Demo.run(in: directory.map { FilePath($0) })
-        print(json ? try Output.json(report) : DemoText.render(report), terminator: "")
-        if !report.apply.succeeded || report.check.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
+        let failed = !report.apply.succeeded || report.check.worst == .fail
+        try CommandOutput.show(json: json, report: report, status: failed ? .failed : .success, text: DemoText.render(report))
     }
 }
 

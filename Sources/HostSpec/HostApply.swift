@@ -58,24 +58,26 @@ public struct HostApplyReport: Sendable, Encodable {
     public var needsReboot: Bool { plan.needsReboot && succeeded }
     /// The failed step as people read it — "step N of M failed: module: summary: error", with the
     /// error's fix — for the log and the report alike; nil when nothing failed.
-    public var failure: String? {
-        guard let apply, let failed = apply.failed else { return nil }
+    public var failure: String? { failedStep?.description }
+
+    /// The failed step's error, its what prefixed with the step ("step N of M failed: module:
+    /// summary: …"), for the JSON envelope's `error`; nil when nothing failed.
+    public var failedStep: Dom0Error? {
+        guard let apply, let failed = apply.failed, var error = apply.error else { return nil }
         let steps = apply.done.count + 1 + apply.notDone.count
-        return "step \(apply.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): "
-            + (apply.error?.description ?? "")
+        error.what = "step \(apply.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): \(error.what)"
+        return error
     }
 
-    private enum Key: String, CodingKey { case resumed, plan, apply, nothingToDo, succeeded, needsReboot, error }
+    // The plan, the apply and the failure are the envelope's own fields (docs/json.md).
+    private enum Key: String, CodingKey { case resumed, nothingToDo, succeeded, needsReboot }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encodeIfPresent(resumed, forKey: .resumed)
-        try container.encode(plan, forKey: .plan)
-        try container.encodeIfPresent(apply, forKey: .apply)
         try container.encode(nothingToDo, forKey: .nothingToDo)
         try container.encode(succeeded, forKey: .succeeded)
         try container.encode(needsReboot, forKey: .needsReboot)
-        try container.encodeIfPresent(failure, forKey: .error)
     }
 }
 

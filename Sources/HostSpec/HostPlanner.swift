@@ -26,11 +26,10 @@ public struct HostPlan: Sendable, Encodable {
     /// Whether applying it changes what only a reboot brings in (the boot command lines).
     public var needsReboot: Bool { sections.contains { $0.module.takesEffectAtBoot && !$0.plan.isEmpty } }
 
-    private enum Key: String, CodingKey { case schemaVersion, sections, needsReboot, empty }
+    private enum Key: String, CodingKey { case sections, needsReboot, empty }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        try container.encode(Plan.schemaVersion, forKey: .schemaVersion)
         try container.encode(sections, forKey: .sections)
         try container.encode(needsReboot, forKey: .needsReboot)
         try container.encode(isEmpty, forKey: .empty)

@@ -37,8 +37,9 @@ struct Dom0PartitionEndToEndTests {
         #expect(refused.stderr.contains("pass --yes"))
         let applied = try await run(["apply", "--disk", image.string, "--yes", "--json"])
         #expect(applied.status == 0, "\(applied.stderr)")
-        let decoded = try JSONDecoder().decode(ResultJSON.self, from: Data(applied.stdout.utf8))
-        #expect(decoded.report.decision == "create")
+        let decoded = try ReportJSON<DiskJSON>.decode(applied.stdout)
+        #expect(decoded.command == "apply")
+        #expect(decoded.report?.decision == "create")
         #expect(decoded.apply?.succeeded == true)
         let again = try await run(["apply", "--disk", image.string, "--yes", "--wipe"])
         #expect(again.status == 0)
@@ -71,10 +72,5 @@ struct Dom0PartitionEndToEndTests {
     }
 }
 
-/// dom0-partition --json as a script reads it.
-private struct ResultJSON: Decodable {
-    struct Report: Decodable { var decision: String }
-    struct Apply: Decodable { var succeeded: Bool }
-    var report: Report
-    var apply: Apply?
-}
+/// dom0-partition's report as a script reads it.
+private struct DiskJSON: Decodable { var decision: String }

@@ -136,8 +136,9 @@ struct EndToEndTests {
         }
         let second = try await run(demo + ["--json"])
         #expect(second.status == 0)
-        let report = try JSONDecoder().decode(DemoJSON.self, from: Data(second.stdout.utf8))
-        #expect(report.plan.schemaVersion == 1)
+        let envelope = try ReportJSON<DemoJSON>.decode(second.stdout)
+        #expect(envelope.schema == "dom0kit/1" && envelope.tool == "host-prepare" && envelope.command == "demo")
+        let report = try #require(envelope.report)
         #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
         #expect(report.apply.succeeded && report.apply.needsReboot)
         #expect(report.applyAgain.nothingToDo)
@@ -155,7 +156,6 @@ struct EndToEndTests {
 private struct DemoJSON: Decodable {
     struct PlanJSON: Decodable {
         struct Section: Decodable { var module: String }
-        var schemaVersion: Int
         var sections: [Section]
     }
 

@@ -73,7 +73,7 @@ struct SuppPackEndToEndTests {
         #expect(again.status == 3)
         #expect(again.stderr.contains("already installed"))
         let list = try await run(["list", "--json"])
-        let decoded = try JSONDecoder().decode([Listed].self, from: Data(list.stdout.utf8))
+        let decoded = try #require(try ReportJSON<[Listed]>.decode(list.stdout).report)
         #expect(decoded.map(\.identity) == ["acme:cli"])
         let removed = try await run(["remove", "acme:cli"])
         #expect(removed.status == 0, "\(removed.stderr)")

@@ -215,10 +215,11 @@ struct XenCmdlineEndToEndTests {
     @Test func jsonCarriesValuesAndThePlan() async throws {
         let result = try await xenCmdline(["--json", "--set-xen", "loglvl=all", "--get-xen", "loglvl"])
         #expect(result.status == 0)
-        let decoded = try JSONDecoder().decode(ResultJSON.self, from: Data(result.stdout.utf8))
-        #expect(decoded.report.style == "xenserver")
-        #expect(decoded.report.values.first?.tokens == ["loglvl=all"])
-        #expect(decoded.report.plan.changes.first?.kind == "replaceFile")
+        let decoded = try EnvelopeJSON<BootJSON, PlanJSON>.decode(result.stdout)
+        #expect(decoded.tool == "xen-cmdline" && decoded.command == "xen-cmdline")
+        #expect(decoded.report?.style == "xenserver")
+        #expect(decoded.report?.values.first?.tokens == ["loglvl=all"])
+        #expect(decoded.plan?.changes.first?.kind == "replaceFile")
         #expect(decoded.apply?.succeeded == true)
     }
 
@@ -267,19 +268,9 @@ struct XenCmdlineEndToEndTests {
     }
 }
 
-/// xen-cmdline --json as a script reads it.
-private struct ResultJSON: Decodable {
-    struct Report: Decodable {
-        struct Value: Decodable { var tokens: [String] }
-        struct PlanJSON: Decodable {
-            struct Change: Decodable { var kind: String }
-            var changes: [Change]
-        }
-        var style: String
-        var values: [Value]
-        var plan: PlanJSON
-    }
-    struct Apply: Decodable { var succeeded: Bool }
-    var report: Report
-    var apply: Apply?
+/// xen-cmdline's report as a script reads it.
+private struct BootJSON: Decodable {
+    struct Value: Decodable { var tokens: [String] }
+    var style: String
+    var values: [Value]
 }

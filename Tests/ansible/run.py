@@ -184,7 +184,7 @@ def first_rollout(checks, inventory, binary):
         agent = subprocess.run([str(binary.with_name("pciback-agent")), "health", "--json", "--root", root],
                                capture_output=True, text=True)
         checks.check(f"{host}: the health facts are pciback-agent health --json's checks",
-                     settled(health.get("checks")) == settled(json.loads(agent.stdout or "{}").get("results")), agent.stdout[:400])
+                     settled(health.get("checks")) == settled(json.loads(agent.stdout or "{}").get("report", {}).get("results")), agent.stdout[:400])
 
 
 def settled(results):

@@ -31,7 +31,6 @@ struct HealthCommand: AsyncParsableCommand {
         let root = try host.hostRoot()
         let runner = CommandRunner()
         let report = await HealthChecks.run(HealthContext(root: root, runner: runner, xen: await XenFacts.read(root, runner: runner)))
-        print(host.json ? try Output.json(report) : report.text, terminator: "")
-        if report.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
+        try host.show(report: report, status: report.worst == .fail ? .failed : .success, text: report.text)
     }
 }

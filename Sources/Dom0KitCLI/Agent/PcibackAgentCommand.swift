@@ -58,16 +58,12 @@ struct AgentOnce: AsyncParsableCommand {
         let root = try host.hostRoot()
         let binder = Binder(root: root, sysfs: try host.sysfs(for: root))
         let report = try await Reconciler(binder: binder, force: force, dryRun: dryRun).reconcile(names: PCINames())
-        if host.json {
-            print(try Output.json(report), terminator: "")
-        } else {
-            for device in report.devices {
-                print("\(device.bdf)  \(device.outcome.rawValue.padding(13))\(device.message)")
-                if let name = device.name { print("              \(name) — \(device.rule)") }
-            }
-            print(report.summary)
+        var text = ""
+        for device in report.devices {
+            text += "\(device.bdf)  \(device.outcome.rawValue.padding(13))\(device.message)\n"
+            if let name = device.name { text += "              \(name) — \(device.rule)\n" }
         }
-        if report.status != .success { throw ExitCode(report.status.rawValue) }
+        try host.show(report: report, status: report.status, text: text + report.summary + "\n")
     }
 }
 
@@ -85,10 +81,17 @@ struct AgentRestore: AsyncParsableCommand {
     func run() async throws {
         let root = try host.hostRoot()
         let binder = Binder(root: root, sysfs: try host.sysfs(for: root))
+        var restored: [Restored] = []
         for address in addresses.compactMap({ BDF($0) }) {
             try await binder.restore(address)
-            let driver = try PCIBus(root: binder.root).device(address)?.driver
-            print("\(address): \(driver.map { "now on \($0)" } ?? "no driver took it")")
+            restored.append(Restored(device: address, driver: try PCIBus(root: binder.root).device(address)?.driver))
         }
+        try host.show(report: restored, text: restored.map { "\($0.device): \($0.driver.map { "now on \($0)" } ?? "no driver took it")\n" }.joined())
     }
+}
+
+/// A device given back to dom0, and the driver that took it (nil: none did).
+struct Restored: Encodable {
+    var device: BDF
+    var driver: String?
 }

@@ -42,7 +42,7 @@ enum ListAction: String, ExpressibleByArgument, CaseIterable {
                     edit: (_ add: Items, _ remove: Items, BootEditor) async throws(Dom0Error) -> [BootEdit]) async throws {
         guard self != .list else {
             let listed = try await list(try boot.editor(host))
-            print(host.json ? try Output.json(listed) : listed.map { "\($0)\n" }.joined(), terminator: "")
+            try host.show(report: listed, text: listed.map { "\($0)\n" }.joined())
             return
         }
         try await runEdits(host, boot) { editor throws(Dom0Error) in
@@ -218,29 +218,31 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await BootStatus.read(try boot.editor(host))
-        if host.json {
-            print(try Output.json(status), terminator: "")
-            return
-        }
+        try host.show(report: status, text: Self.text(status))
+    }
+
+    static func text(_ status: BootStatus) -> String {
+        var text = ""
         for line in status.lines {
-            print("\(line.line.rawValue): configured \(line.configured.joined(separator: " "))")
+            text += "\(line.line.rawValue): configured \(line.configured.joined(separator: " "))\n"
             guard line.running != nil else {
-                print("  running: cannot tell (\(line.source))")
+                text += "  running: cannot tell (\(line.source))\n"
                 continue
             }
-            for token in line.pending { print("  at next boot: + \(token)") }
-            for token in line.stale { print("  at next boot: - \(token)") }
+            for token in line.pending { text += "  at next boot: + \(token)\n" }
+            for token in line.stale { text += "  at next boot: - \(token)\n" }
         }
-        if !status.devices.isEmpty { print("dom0 access (as XAPI computes it):") }
-        for device in status.devices { print("  \(device.device): \(device.dom0Access.rawValue)") }
+        if !status.devices.isEmpty { text += "dom0 access (as XAPI computes it):\n" }
+        for device in status.devices { text += "  \(device.device): \(device.dom0Access.rawValue)\n" }
         for entry in status.xapiCannotRead {
-            print("warning: XAPI cannot read the xen-pciback.hide entry \(entry): it reads only (DDDD:BB:DD.F) entries, "
-                  + "and fails for every device when one is otherwise; the next hide edit writes the list in full")
+            text += "warning: XAPI cannot read the xen-pciback.hide entry \(entry): it reads only (DDDD:BB:DD.F) entries, "
+                + "and fails for every device when one is otherwise; the next hide edit writes the list in full\n"
         }
         switch status.rebootNeeded {
-        case true?: print("reboot needed")
-        case false?: print("up to date: the running arguments match")
-        case nil: print("no difference found, but not every line could be read")
+        case true?: text += "reboot needed\n"
+        case false?: text += "up to date: the running arguments match\n"
+        case nil: text += "no difference found, but not every line could be read\n"
         }
+        return text
     }
 }

@@ -60,7 +60,7 @@ struct HugepagesSet: AsyncParsableCommand {
         spec.hugepagesSource = HugepagesSource([.section: counted, .size: HugepagesSource.Place("--size"), .count: counted])
         let planned = try await HostPlanner(root: try host.hostRoot(), runner: CommandRunner(dryRun: dryRun)).plan(spec)
         let plan = planned.plan
-        try await host.carryOut(plan, report: planned, dryRun: dryRun) { applied in
+        try await host.carryOut(plan, report: nil, shownPlan: planned, dryRun: dryRun) { applied in
             if plan.isEmpty { return "Hugepages are configured as asked: nothing to do\n" }
             return dryRun ? planned.text : (applied?.text ?? "") + "The reservation comes at the next boot.\n"
         }
@@ -88,6 +88,6 @@ struct HugepagesApply: AsyncParsableCommand {
         }
         let states = try HugepagesSetter(root: .system).apply(wanted)
         let text = states.map { "\($0.label): \($0.reserved) \(wanted.size.rawValue) pages, as configured\n" }.joined()
-        print(host.json ? try Output.json(states) : text, terminator: "")
+        try host.show(report: states, text: text)
     }
 }

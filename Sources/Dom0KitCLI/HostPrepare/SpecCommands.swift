@@ -37,15 +37,15 @@ struct PlanHost: AsyncParsableCommand {
 /// `plan`, and `apply --dry-run`: the plan, shown; nothing changes.
 private func showPlan(_ spec: HostSpec, _ host: HostOptions) async throws {
     let plan = try await HostPlanner(root: try host.hostRoot()).plan(spec)
-    print(host.json ? try Output.json(plan) : plan.text, terminator: "")
+    try host.show(plan: plan, text: plan.text)
 }
 
-/// `apply` and `firstboot`: apply with the journal and show what happened; a failed step is exit 1.
+/// `apply` and `firstboot`: apply with the journal and show what happened; a failed step is the
+/// command's error (its text is in the report already).
 private func applyAndShow(_ spec: HostSpec, from path: String, _ host: HostOptions) async throws -> HostApplyReport {
     let applier = HostApplier(context: try host.applyContext(), afterStep: ToolEnvironment.current.afterApplyStep)
     let report = try await applier.apply(spec, from: path)
-    print(host.json ? try Output.json(report) : report.text, terminator: "")
-    guard report.succeeded else { throw ExitCode(ExitStatus.failed.rawValue) }
+    try host.show(report: report, plan: report.plan, apply: report.apply, error: report.failedStep, text: report.text)
     return report
 }
 
@@ -98,8 +98,7 @@ struct CheckHost: AsyncParsableCommand {
         let runner = CommandRunner()
         let context = HealthContext(root: root, runner: runner, xen: await XenFacts.read(root, runner: runner))
         let report = await HostCheck.run(specification, context)
-        print(host.json ? try Output.json(report) : report.text, terminator: "")
-        if report.worst == .fail { throw ExitCode(ExitStatus.failed.rawValue) }
+        try host.show(report: report, status: report.worst == .fail ? .failed : .success, text: report.text)
     }
 }
 
@@ -122,7 +121,8 @@ struct FirstBoot: AsyncParsableCommand {
     func run() async throws {
         let root = try host.hostRoot()
         if try root.exists(Self.done) {
-            print("First boot was done already (\(Self.done)); nothing to do.")
+            try host.show(report: ["alreadyDone": Self.done.string],
+                          text: "First boot was done already (\(Self.done)); nothing to do.\n")
             return
         }
         // The spec is the host's own file, so under --root it is read from the root.
@@ -135,14 +135,16 @@ struct FirstBoot: AsyncParsableCommand {
     }
 }
 
-/// The one way host-prepare reboots: systemctl on the running host; under --root there is no host to reboot.
+/// The one way host-prepare reboots: systemctl on the running host; under --root there is no host to
+/// reboot. It says so on stderr: stdout holds the report (with --json, nothing else).
 enum Reboot {
     static func now(_ root: HostRoot) async throws(Dom0Error) {
+        var standardError = StandardError()
         guard root.isSystem else {
-            print("(--reboot: not rebooting a host tree under --root)")
+            print("(--reboot: not rebooting a host tree under --root)", to: &standardError)
             return
         }
-        print("Rebooting for the new boot command lines.")
+        print("Rebooting for the new boot command lines.", to: &standardError)
         // stdout into the journal or a pipe is block-buffered, and stopping this service for the
         // reboot may kill us before exit flushes it: the report and this line would be lost.
         fflush(nil)  // every output stream, stdout among them

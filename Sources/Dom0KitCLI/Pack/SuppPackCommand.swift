@@ -71,7 +71,7 @@ struct PackInfo: AsyncParsableCommand {
 
     func run() async throws {
         let packs = try PackReader.read(try arguments.source())
-        print(host.json ? try Output.json(packs) : packs.map(describe).joined(), terminator: "")
+        try host.show(report: packs, text: packs.map(describe).joined())
     }
 }
 
@@ -85,7 +85,7 @@ struct PackVerify: AsyncParsableCommand {
         let packs = try PackReader.read(source)
         try PackInstaller(root: try host.hostRoot()).verify(source, packs, progress: terminalProgress())
         let count = packs.reduce(0) { $0 + $1.packages.count }
-        print(host.json ? try Output.json(["verified": count]) : "\(count) package\(count == 1 ? "" : "s") verified\n", terminator: "")
+        try host.show(report: ["verified": count], text: "\(count) package\(count == 1 ? "" : "s") verified\n")
     }
 }
 
@@ -106,21 +106,17 @@ struct PackInstallCommand: AsyncParsableCommand {
         let install = try installer.plan(source, progress: progress)
         try install.requireSomethingToInstall(from: source)
         if dryRun { try installer.verify(source, install.packs, progress: progress) }
-        if !host.json { print(install.packs.map(describe).joined(), terminator: "") }
         let next = guidance(install.packs)
-        try await host.carryOut(install.plan, dryRun: dryRun,
-                                json: { PackResult(packs: install.packs, plan: install.plan, apply: $0, next: next) },
-                                text: { applied in
-                                    (applied?.text ?? install.plan.text)
-                                        + (applied?.succeeded == true ? next.map { "Next: \($0).\n" }.joined() : "")
-                                })
+        try await host.carryOut(install.plan, report: PackInstallReport(packs: install.packs, next: next), dryRun: dryRun) { applied in
+            install.packs.map(describe).joined() + (applied?.text ?? install.plan.text)
+                + (applied?.succeeded == true ? next.map { "Next: \($0).\n" }.joined() : "")
+        }
     }
 }
 
-struct PackResult: Encodable {
+/// What `install` found: the packs, and what to do after installing them.
+struct PackInstallReport: Encodable {
     var packs: [PackMetadata]
-    var plan: Plan
-    var apply: ApplyReport?
     var next: [String]
 }
 
@@ -130,11 +126,7 @@ struct PackList: AsyncParsableCommand {
 
     func run() async throws {
         let packs = try PackRecords.all(try host.hostRoot())
-        if host.json {
-            print(try Output.json(packs), terminator: "")
-        } else {
-            for pack in packs { print("\(pack.identity.padding(32))\(pack.version.padding(12))\(pack.description)") }
-        }
+        try host.show(report: packs, text: packs.map { "\($0.identity.padding(32))\($0.version.padding(12))\($0.description)\n" }.joined())
     }
 }
 
@@ -146,6 +138,6 @@ struct PackRemove: AsyncParsableCommand {
 
     func run() async throws {
         let plan = try PackInstaller(root: try host.hostRoot()).planRemove(identity)
-        try await host.carryOut(plan, report: plan, dryRun: dryRun) { $0?.text ?? plan.text }
+        try await host.carryOut(plan, report: nil, dryRun: dryRun) { $0?.text ?? plan.text }
     }
 }

@@ -59,16 +59,10 @@ struct SliceOptions: ParsableArguments {
     }
 }
 
-/// What a slice command found and planned.
-struct SlicePlanned: Encodable {
-    var files: SliceFiles?
-    var plan: Plan
-}
-
 extension HostOptions {
     /// Carries out a slice plan and shows it: the members and the host's systemd first, for people.
-    fileprivate func carryOut(_ plan: Plan, files: SliceFiles?, dryRun: Bool) async throws {
-        try await carryOut(plan, report: SlicePlanned(files: files, plan: plan), dryRun: dryRun) { applied in
+    fileprivate func carryOut(_ plan: Plan, files: SliceFiles?, dryRun: Bool, afterward: String? = nil) async throws {
+        try await carryOut(plan, report: files, dryRun: dryRun) { applied in
             var text = ""
             if let files {
                 text += "Members: " + (files.members.isEmpty ? "none present" : files.members.joined(separator: " ")) + "\n"
@@ -76,7 +70,8 @@ extension HostOptions {
                 text += "cgroup v\(files.host.cgroupVersion), systemd \(files.host.systemdVersion.map(String.init) ?? "version unknown"): "
                     + (files.host.writesShares ? "CPUShares=" : "CPUWeight=") + "\n"
             }
-            return text + (applied?.text ?? plan.text)
+            let next = applied?.succeeded == true ? afterward.map { "\($0)\n" } : nil
+            return text + (applied?.text ?? plan.text) + (next ?? "")
         }
     }
 }
@@ -109,10 +104,9 @@ struct SliceApply: AsyncParsableCommand {
         let root = try host.hostRoot()
         let config = try slice.config(root)
         let (plan, files) = try SlicePlanner(root: root).planApply(config, restart: restart)
-        try await host.carryOut(plan, files: files, dryRun: dryRun)
-        if !host.json, !dryRun, restart == .none, !plan.isEmpty {
-            print("Members move into \(config.name) at their next restart (or run with --restart members).")
-        }
+        let afterward = !dryRun && restart == .none && !plan.isEmpty
+            ? "Members move into \(config.name) at their next restart (or run with --restart members)." : nil
+        try await host.carryOut(plan, files: files, dryRun: dryRun, afterward: afterward)
     }
 }
 
@@ -136,7 +130,7 @@ struct SliceGenerate: AsyncParsableCommand {
     func run() async throws {
         let root = try host.hostRoot()
         let files = try SlicePlanner(root: root).generate(try slice.config(root), into: FilePath(directory))
-        print(host.json ? try Output.json(files) : files.files.keys.sorted().map { "\($0)\n" }.joined(), terminator: "")
+        try host.show(report: files, text: files.files.keys.sorted().map { "\($0)\n" }.joined())
     }
 }
 
@@ -150,15 +144,12 @@ struct SliceStatusCommand: AsyncParsableCommand {
         let config = try slice.config(root)
         let members = try SlicePlanner(root: root).render(config).members
         let status = try SliceStatus.read(config, members: members, root: root)
-        if host.json {
-            print(try Output.json(status), terminator: "")
-            return
-        }
-        print("\(status.slice): configured weight \(status.configuredWeight), live "
-              + (status.liveWeight.map { "\($0) (\(status.liveSource))" } ?? status.liveSource))
+        var text = "\(status.slice): configured weight \(status.configuredWeight), live "
+            + (status.liveWeight.map { "\($0) (\(status.liveSource))" } ?? status.liveSource) + "\n"
         for member in status.members {
-            print("  \(member.unit.padding(24))\(member.state)\(member.cgroup.map { " (\($0))" } ?? "")")
+            text += "  \(member.unit.padding(24))\(member.state)\(member.cgroup.map { " (\($0))" } ?? "")\n"
         }
+        try host.show(report: status, text: text)
     }
 }
 

@@ -22,6 +22,9 @@ REFUSED = 2
 ALREADY_INSTALLED = 3
 USAGE = 64
 
+# The JSON contract host-prepare --json speaks (docs/json.md).
+SCHEMA = 'dom0kit/1'
+
 MEANING = {
     FAILED: 'failed',
     REFUSED: 'refused',
@@ -83,27 +86,28 @@ class HostPrepare(object):
                     'Dom0Kit (the supplemental pack on XCP-ng/XenServer, the .deb or the .rpm), '
                     'or give its path as binary')
 
-    def run(self, arguments, accept=(DONE,), shape=dict, keys=(), report_on=None):
-        """Runs host-prepare ARGUMENTS --json --root ROOT. Returns (rc, the JSON document,
-        stderr) when rc is one of `accept`; otherwise fails the task with Dom0Kit's message.
-        Dom0Kit prints its report on stdout (JSON) and its error on stderr. For an rc in
-        `report_on` (by default every accepted one) the report must be there, of `shape` (dict,
-        or list of dicts) with `keys` (in each item of a list): a module never reads success
-        from output it could not read."""
+    def run(self, arguments, accept=(DONE,), field='report', shape=dict, keys=(), report_on=None):
+        """Runs host-prepare ARGUMENTS --json --root ROOT and returns (rc, envelope) when rc is one
+        of `accept`; otherwise fails the task with Dom0Kit's error. Every outcome, a refusal
+        too, is one JSON envelope on stdout (docs/json.md): {"schema": "dom0kit/1", "tool",
+        "command", "status", "report", "plan", "apply", "error"}; stderr is for people and is
+        never read. For an rc in `report_on` (by default every accepted one) the envelope's
+        `field` must be a SHAPE (dict, or list of dicts) with `keys` (in each item of a list): a
+        module never reads success from output it could not read."""
         command = [self.path] + list(arguments) + ['--json', '--root', self.root]
         rc, stdout, stderr = self.module.run_command(command)
-        document = None
-        if stdout.strip():
-            try:
-                document = json.loads(stdout)
-            except ValueError:
-                self.not_a_report(command, rc, stdout, stderr, 'printed something that is not JSON')
-        if rc not in accept:
-            self.fail(command, rc, document, stderr)
-        if rc in (accept if report_on is None else report_on) and not is_report(document, shape, keys):
+        try:
+            envelope = json.loads(stdout)
+        except ValueError:
             self.not_a_report(command, rc, stdout, stderr,
-                              'printed no JSON report' if document is None else 'printed JSON that is not its report')
-        return rc, document, stderr
+                              'printed no JSON' if not stdout.strip() else 'printed something that is not JSON')
+        if not (isinstance(envelope, dict) and envelope.get('schema') == SCHEMA and envelope.get('status') == rc):
+            self.not_a_report(command, rc, stdout, stderr, 'printed JSON that is not a %s envelope' % SCHEMA)
+        if rc not in accept:
+            self.fail(command, rc, envelope, stderr)
+        if rc in (accept if report_on is None else report_on) and not is_report(envelope.get(field), shape, keys):
+            self.not_a_report(command, rc, stdout, stderr, 'printed an envelope without its %s' % field)
+        return rc, envelope
 
     def not_a_report(self, command, rc, stdout, stderr, what):
         self.module.fail_json(
@@ -111,16 +115,15 @@ class HostPrepare(object):
                 '"%s --version"' % (self.path, what, rc, ' '.join(command[1:]), self.path),
             rc=rc, cmd=command, stdout=stdout, stderr=stderr)
 
-    def fail(self, command, rc, document, stderr):
-        """Fails the task with what Dom0Kit said: its error names what, where and the fix."""
-        result = dict(rc=rc, cmd=command, stderr=stderr, outcome=MEANING.get(rc, 'exit %d' % rc))
-        if document is not None:
-            result['report'] = snake(document)
-            # Steps done before the one that failed did change the host.
-            result['changed'] = bool(isinstance(document, dict) and document.get('apply', {}).get('done'))
-        # A failed apply step's report says which step and why; otherwise stderr has the error.
-        failure = document.get('error') if isinstance(document, dict) else None
-        text = one_line(failure) if failure else message(stderr, rc)
+    def fail(self, command, rc, envelope, stderr):
+        """Fails the task with the envelope's error: what, where, why and the fix."""
+        result = dict(rc=rc, cmd=command, stderr=stderr, outcome=MEANING.get(rc, 'exit %d' % rc),
+                      report=snake(envelope))
+        # Steps done before the one that failed did change the host.
+        result['changed'] = bool((envelope.get('apply') or {}).get('done'))
+        error = envelope.get('error')
+        text = sentence(error) if isinstance(error, dict) else (
+            'host-prepare %s (exit %d) without saying why' % (MEANING.get(rc, 'ended'), rc))
         for path, name in self.names.items():
             text = re.sub(re.escape(path) + r'(:\d+)?', name, text)
         self.module.fail_json(msg=text, **result)
@@ -137,16 +140,9 @@ def is_report(document, shape, keys):
             and all(isinstance(item, dict) and all(key in item for key in keys) for item in items))
 
 
-def one_line(text):
-    """A Dom0Kit message ('WHAT: WHERE' and an indented 'fix: HOW' line) as one line."""
-    return '; '.join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def message(stderr, rc):
-    """Dom0Kit's error on stderr as one line: 'WHAT: WHERE; fix: HOW', from the last line that
-    starts 'TOOL: error: ' (warnings before it stay in the task's stderr), the prefix dropped."""
-    errors = list(re.finditer(r'^[\w-]+: error: ', stderr, re.MULTILINE))
-    text = stderr[errors[-1].end():] if errors else stderr
-    if not text.strip():
-        return 'host-prepare %s (exit %d) without saying why' % (MEANING.get(rc, 'ended'), rc)
-    return one_line(text)
+def sentence(error):
+    """An envelope's error as one line, as Dom0Kit words it on stderr: 'WHAT: WHERE: WHY; fix: HOW'."""
+    text = ': '.join(str(error[part]) for part in ('what', 'where', 'why') if error.get(part))
+    if error.get('fix'):
+        text += '; fix: %s' % error['fix']
+    return ' '.join(text.split('\n'))

@@ -126,8 +126,8 @@ from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
 
 def health(host_prepare):
     # host-prepare health exits 1 when a check FAILs and still prints every check.
-    rc, document, stderr = host_prepare.run(['health'], accept=(DONE, FAILED), keys=('results',))
-    checks = snake(document['results'])
+    rc, envelope = host_prepare.run(['health'], accept=(DONE, FAILED), keys=('results',))
+    checks = snake(envelope['report']['results'])
     count = dict((status, sum(1 for check in checks if check['status'] == status))
                  for status in ('PASS', 'WARN', 'FAIL'))
     return dict(checks=checks, passed=count['PASS'], warned=count['WARN'], failed=count['FAIL'])
@@ -136,13 +136,13 @@ def health(host_prepare):
 def main():
     module = AnsibleModule(argument_spec=common_argument_spec(), supports_check_mode=True)
     host_prepare = HostPrepare(module)
-    rc, boot, stderr = host_prepare.run(['boot', 'status'])
-    rc, packs, stderr = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
+    rc, boot = host_prepare.run(['boot', 'status'])
+    rc, packs = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
     facts = dict(
         version=host_prepare.version(),
         health=health(host_prepare),
-        boot=snake(boot),
-        packs=snake(packs),
+        boot=snake(boot['report']),
+        packs=snake(packs['report']),
     )
     module.exit_json(changed=False, ansible_facts=dict(dom0kit=facts))
 

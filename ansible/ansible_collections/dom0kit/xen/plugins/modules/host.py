@@ -174,14 +174,15 @@ def main():
     spec = spec_file(module, host_prepare)
 
     if module.check_mode:
-        rc, plan, stderr = host_prepare.run(['plan', spec], keys=('needsReboot', 'sections'))
+        rc, envelope = host_prepare.run(['plan', spec], field='plan', keys=('needsReboot', 'sections'))
+        plan = envelope['plan']
         changes = plan_changes(plan)
         needs_reboot = plan['needsReboot']
     else:
-        rc, report, stderr = host_prepare.run(['apply', spec], keys=('plan', 'needsReboot'))
-        plan = report['plan']
-        changes = report.get('apply', {}).get('done', [])
-        needs_reboot = report['needsReboot']
+        rc, envelope = host_prepare.run(['apply', spec], keys=('needsReboot',))
+        plan = envelope['plan']
+        changes = (envelope.get('apply') or {}).get('done', [])
+        needs_reboot = envelope['report']['needsReboot']
 
     result = dict(
         changed=bool(changes),

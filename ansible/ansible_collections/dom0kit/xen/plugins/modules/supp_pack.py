@@ -124,7 +124,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
-    ALREADY_INSTALLED, DONE, HostPrepare, common_argument_spec, message, prepared_diffs, snake)
+    ALREADY_INSTALLED, DONE, HostPrepare, common_argument_spec, prepared_diffs, sentence, snake)
 
 
 # ORIGINATOR:NAME, each part as Dom0Kit reads a pack's identity (PackReader.identityField):
@@ -132,18 +132,17 @@ from ansible_collections.dom0kit.xen.plugins.module_utils.dom0kit import (
 IDENTITY = re.compile(r'\A(?!\.)[A-Za-z0-9._+~-]{1,128}:(?!\.)[A-Za-z0-9._+~-]{1,128}\Z')
 
 
-def steps(document):
-    """The changes of a pack install or remove report: those applied, or in check mode those
-    planned (install calls its plan `plan`, remove calls it `report`)."""
-    if 'apply' in document:
-        return document['apply']['done']
-    return (document.get('plan') or document.get('report') or {}).get('changes', [])
+def steps(envelope):
+    """The changes of a pack install or remove: those applied, or in check mode those planned."""
+    if envelope.get('apply'):
+        return envelope['apply']['done']
+    return (envelope.get('plan') or {}).get('changes', [])
 
 
 def medium(host_prepare, path):
     """The repositories a pack medium declares (metadata only; nothing is copied)."""
-    rc, packs, stderr = host_prepare.run(['pack', 'info', path], shape=list, keys=('originator', 'name'))
-    return packs
+    rc, envelope = host_prepare.run(['pack', 'info', path], shape=list, keys=('originator', 'name'))
+    return envelope['report']
 
 
 def present(module, host_prepare):
@@ -154,13 +153,14 @@ def present(module, host_prepare):
         arguments += ['--product', module.params['product']]
     if module.check_mode:
         arguments.append('--dry-run')
-    rc, document, stderr = host_prepare.run(arguments, accept=(DONE, ALREADY_INSTALLED), report_on=(DONE,))
+    rc, envelope = host_prepare.run(arguments, accept=(DONE, ALREADY_INSTALLED), keys=('packs', 'next'),
+                                    report_on=(DONE,))
     if rc == ALREADY_INSTALLED:
         return dict(changed=False, changes=[], packs=snake(medium(host_prepare, module.params['path'])),
-                    msg=message(stderr, rc))
-    changes = steps(document)
-    return dict(changed=True, changes=snake(changes), packs=snake(document.get('packs', [])),
-                next=document.get('next', []), diff=prepared_diffs(changes))
+                    msg=sentence(envelope['error']))
+    changes = steps(envelope)
+    return dict(changed=True, changes=snake(changes), packs=snake(envelope['report']['packs']),
+                next=envelope['report']['next'], diff=prepared_diffs(changes))
 
 
 def absent(module, host_prepare):
@@ -173,17 +173,17 @@ def absent(module, host_prepare):
             module.fail_json(msg='name: %r is not a pack identity; fix: write ORIGINATOR:NAME as '
                                  'host-prepare pack list shows it (e.g. xs:driver-ixgbe)' % module.params['name'])
         identities = [module.params['name']]
-    rc, installed, stderr = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
-    installed = set(pack['identity'] for pack in installed)
+    rc, listed = host_prepare.run(['pack', 'list'], shape=list, keys=('identity',))
+    installed = set(pack['identity'] for pack in listed['report'])
 
     removed, changes = [], []
     for identity in identities:
         if identity not in installed:
             continue
         arguments = ['pack', 'remove', identity] + (['--dry-run'] if module.check_mode else [])
-        rc, document, stderr = host_prepare.run(arguments)
+        rc, envelope = host_prepare.run(arguments, field='plan', keys=('changes',))
         removed.append(identity)
-        changes += steps(document)
+        changes += steps(envelope)
     return dict(changed=bool(removed), removed=removed, changes=snake(changes), packs=snake(packs),
                 diff=prepared_diffs(changes))
 
