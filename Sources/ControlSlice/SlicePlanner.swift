@@ -176,6 +176,11 @@ public struct SlicePlanner: Sendable {
     /// Writes the rendered files into a generator's output directory (a real path).
     public func generate(_ config: SliceConfig, into directory: FilePath) throws(Dom0Error) -> SliceFiles {
         let rendered = try render(config)
+        // Said here, since as a HostRoot a missing directory would be "no such host root".
+        guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else {
+            throw Dom0Error(.usage, "no such output directory", at: directory.string,
+                            fix: "create it first, or give an existing directory (systemd passes its generators existing ones)")
+        }
         let output = try HostRoot(directory)
         for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
             let path = FilePath("/" + relative)

@@ -16,6 +16,17 @@ public enum Tool: String, CaseIterable, Sendable {
     /// The tools people run (each has a symlink in bin and a `swift run` target).
     public static let tools: [Tool] = allCases.filter { $0 != .controlSliceGenerator }
 
+    /// Its commands as people type them after its name ("boot hide"; the tool's own name when
+    /// it has no subcommands): every command a script can run, for the tests of the JSON contract.
+    public var commandPaths: [String] {
+        func leaves(_ command: any ParsableCommand.Type, _ path: [String]) -> [String] {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty else { return [path.isEmpty ? rawValue : path.joined(separator: " ")] }
+            return subcommands.flatMap { leaves($0, path + [$0.configuration.commandName ?? ""]) }
+        }
+        return leaves(command, [])
+    }
+
     /// The tool's root command.
     var command: any AsyncParsableCommand.Type {
         switch self {

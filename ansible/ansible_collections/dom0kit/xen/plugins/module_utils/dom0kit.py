@@ -100,7 +100,7 @@ class HostPrepare(object):
             envelope = json.loads(stdout)
         except ValueError:
             self.not_a_report(command, rc, stdout, stderr,
-                              'printed no JSON' if not stdout.strip() else 'printed something that is not JSON')
+                              'printed no JSON report' if not stdout.strip() else 'printed something that is not JSON')
         if not (isinstance(envelope, dict) and envelope.get('schema') == SCHEMA and envelope.get('status') == rc):
             self.not_a_report(command, rc, stdout, stderr, 'printed JSON that is not a %s envelope' % SCHEMA)
         if rc not in accept:
