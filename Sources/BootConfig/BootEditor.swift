@@ -69,6 +69,13 @@ public struct BootEditReport: Sendable, Encodable {
     private enum CodingKeys: String, CodingKey { case style, config, values, regenerate, regenerateInPlan, warnings }
 }
 
+extension Setting {
+    public static let entry = Setting(commandLine: "pass --entry TITLE")
+    public static let config = Setting(commandLine: "pass --config FILE")
+    public static let debianStyle = Setting(commandLine: "pass --style debian", spec: "set boot.style: debian")
+    public static let forceBootValues = Setting(commandLine: "pass --force")
+}
+
 /// Reads and edits the Xen and dom0 boot command lines of a host, XenServer- or Debian-style.
 public struct BootEditor: Sendable {
     /// XenServer's grub.cfg locations, in search order.
@@ -180,7 +187,7 @@ public struct BootEditor: Sendable {
             // The host lacks it, not the command: a failure (1), not a usage error (64).
             throw Dom0Error("no boot configuration found", at: root.path.string,
                             why: "looked for " + (Self.xenServerConfigs + [DebianGrub.defaults]).map(\.string).joined(separator: ", "),
-                            fix: "pass --config FILE, or --style debian on a Debian host")
+                            fix: "\(set: .config), or on a Debian host \(set: .debianStyle)")
         }
     }
 

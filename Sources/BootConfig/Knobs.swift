@@ -183,7 +183,7 @@ public struct XenIOMMU: Sendable, Equatable, CustomStringConvertible {
                 throw Dom0Error(.usage, "unknown iommu= element '\(element)'", at: "iommu=\(value)",
                                 why: "Xen takes a boolean or, each optionally no- prefixed or =<bool>: "
                                     + Self.booleanOptions.sorted().joined(separator: ", "),
-                                fix: "write one of those, as in iommu=1,no-intremap (--force skips this check)")
+                                fix: "write one of those, as in iommu=1,no-intremap (or \(set: .forceBootValues) to skip this check)")
             }
         }
         self.value = value

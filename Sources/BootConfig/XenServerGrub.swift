@@ -97,7 +97,7 @@ public struct XenServerGrub: Sendable {
         guard let product = productEntry else {
             throw Dom0Error("no product entry", at: path,
                             why: "every menuentry is a serial, safe-mode, fallback or upgrade entry",
-                            fix: "name the entries to edit with --entry TITLE")
+                            fix: "name the entries to edit: \(set: .entry)")
         }
         return [product] + entries.filter { $0.title == "\(product.title) (Serial)" }
     }
@@ -149,7 +149,7 @@ public struct XenServerGrub: Sendable {
             let which = line == .xen ? "Xen line (multiboot2, multiboot or xen_hypervisor)"
                 : "dom0 line (module2, module or xen_module after the Xen line)"
             throw Dom0Error("menu entry '\(ByteText.toUnicode(entry.title))' has no \(which)", at: path,
-                            fix: "check the entry, or name another with --entry TITLE")
+                            fix: "check the entry, or name another: \(set: .entry)")
         }
         return index
     }

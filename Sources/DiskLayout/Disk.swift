@@ -69,7 +69,7 @@ public struct Disk: Sendable, Encodable {
             disk.damage = "a partition table signature sfdisk does not recognise"
         } else {
             throw Dom0Error("sfdisk cannot read the partition table", at: hostPath.string,
-                            why: sfdisk.stderr.trimmingTrailingWhitespace, fix: "check the disk; --wipe replaces what is there")
+                            why: sfdisk.stderr.trimmingTrailingWhitespace, fix: "check the disk; \(set: .wipe) to replace what is there")
         }
         return disk
     }

@@ -60,6 +60,13 @@ public struct DiskReport: Sendable, Encodable {
     private enum CodingKeys: String, CodingKey { case disk, layout, firmware, decision, reason, target, warnings }
 }
 
+extension Setting {
+    public static let wipe = Setting(commandLine: "pass --wipe", spec: "set disk.wipe: true")
+    public static let upgrade = Setting(commandLine: "pass --upgrade", spec: "set disk.upgrade: allowed")
+    public static let noUpgrade = Setting(commandLine: "drop --upgrade", spec: "set disk.upgrade: never")
+    public static let destroyLocalSR = Setting(commandLine: "pass --yes-destroy-local-sr", spec: "set disk.upgrade: convert")
+}
+
 /// Plans dom0 disk layouts on block devices and image files.
 public struct DiskPlanner: Sendable {
     /// The host.
@@ -122,7 +129,7 @@ public struct DiskPlanner: Sendable {
                 + $0.partitions.map { "\($0.number)\($0.name.map { " (\($0))" } ?? "")" }.joined(separator: ", ") }
                 ?? disk.damage ?? "signatures: " + disk.signatures.joined(separator: ", ")
             throw Dom0Error(.refused, "refusing to replace what is on the disk", at: disk.path, why: "it has \(found)",
-                            fix: "pass --wipe to destroy it, or --upgrade to keep what an upgrade keeps")
+                            fix: "\(set: .wipe) to destroy it, or \(set: .upgrade) to keep what an upgrade keeps")
         }
         try await requireFree(disk, allowPV: nil)
         report.decision = .create
@@ -138,7 +145,7 @@ public struct DiskPlanner: Sendable {
         let disk = report.disk
         guard let current = disk.table else {
             throw Dom0Error(.refused, "no partition table to upgrade", at: disk.path, why: disk.damage,
-                            fix: "drop --upgrade to lay out a new disk")
+                            fix: "\(set: .noUpgrade) to lay out a new disk")
         }
         let hasLogs = current.partition(5) != nil
         var flagged = options.safe2upgrade
@@ -150,7 +157,7 @@ public struct DiskPlanner: Sendable {
             guard options.destroyLocalSR else {
                 throw Dom0Error(.refused, "the upgrade converts this disk to the \(layout.name) layout, which RE-CREATES THE LOCAL SR EMPTY",
                                 at: disk.path, why: "every virtual disk on the local SR will be lost",
-                                fix: "move what matters off the local SR, then pass --yes-destroy-local-sr")
+                                fix: "move what matters off the local SR, then \(set: .destroyLocalSR)")
             }
             try await requireFree(disk, allowPV: 3)
             let target = try table(for: layout, on: disk)

@@ -24,25 +24,48 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
     public var location: String?
     /// Why: the system's reason, a tool's exit status and stderr, a parse failure.
     public var why: String?
-    /// What the operator can do about it.
-    public var fix: String?
+    /// What the operator can do about it, its settings worded by `frontEnd`.
+    public var remedy: Remedy?
+    /// The front end the operator used, which words the remedy's settings: a tool's options, or a spec's keys.
+    public var frontEnd = FrontEnd.commandLine
     /// The errno behind it, when there is one, so callers can retry on EBUSY and the like.
     public var errno: Errno?
 
+    /// What the operator can do about it, as the front end used words it.
+    public var fix: String? { remedy?.worded(for: frontEnd) }
+
     /// A plain failure (exit status 1).
     public init(_ what: String, at location: String? = nil, why: String? = nil, fix: String? = nil, errno: Errno? = nil) {
-        self.init(.failed, what, at: location, why: why, fix: fix, errno: errno)
+        self.init(.failed, what, at: location, why: why, fix: fix.map { Remedy($0) }, errno: errno)
     }
 
     /// An error with the exit status it maps to.
     public init(_ status: ExitStatus, _ what: String, at location: String? = nil,
                 why: String? = nil, fix: String? = nil, errno: Errno? = nil) {
+        self.init(status, what, at: location, why: why, fix: fix.map { Remedy($0) }, errno: errno)
+    }
+
+    /// A plain failure (exit status 1) whose remedy names settings, which the front end words.
+    public init(_ what: String, at location: String? = nil, why: String? = nil, fix remedy: Remedy?, errno: Errno? = nil) {
+        self.init(.failed, what, at: location, why: why, fix: remedy, errno: errno)
+    }
+
+    /// An error whose remedy names settings (`"\(set: .wipe) to destroy it"`), which the front end words.
+    public init(_ status: ExitStatus, _ what: String, at location: String? = nil,
+                why: String? = nil, fix remedy: Remedy?, errno: Errno? = nil) {
         self.status = status
         self.what = what
         self.location = location
         self.why = why
-        self.fix = fix
+        self.remedy = remedy
         self.errno = errno
+    }
+
+    /// The error as told to the user of `frontEnd`.
+    public func told(through frontEnd: FrontEnd) -> Dom0Error {
+        var error = self
+        error.frontEnd = frontEnd
+        return error
     }
 
     /// An operating-system failure on a path or device.

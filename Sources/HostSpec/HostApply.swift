@@ -122,7 +122,7 @@ public struct HostApplier: Sendable {
         var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.module): \($0.summary)" }, done: 0)
         try journal.write(root)
         let steps = plan.changes.count
-        let report = await plan.apply(context) { done throws(Dom0Error) in
+        var report = await plan.apply(context) { done throws(Dom0Error) in
             journal.done = done
             try journal.write(root)
             let change = plan.changes[done - 1]
@@ -130,6 +130,7 @@ public struct HostApplier: Sendable {
                                metadata: Self.fields(change, done, steps, MessageID.stepDone))
             afterStep?(done)
         }
+        report.error = report.error?.told(through: .spec)
         if report.succeeded {
             try AtomicWriter.delete(ApplyJournal.path, in: root)
             Self.logger.notice("applied \(specPath): \(steps) steps", metadata: ["MESSAGE_ID": "\(MessageID.applied)",

@@ -56,8 +56,17 @@ public struct HostPlanner: Sendable {
         return host
     }
 
-    /// One module's section, or nil when the spec leaves the module alone.
+    /// One module's section, or nil when the spec leaves the module alone. A refusal's remedy
+    /// names the spec's keys, not the tools' options.
     public func section(_ module: Module, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
+        do {
+            return try await plannedSection(module, of: spec)
+        } catch {
+            throw error.told(through: .spec)
+        }
+    }
+
+    private func plannedSection(_ module: Module, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
         switch module {
         case .disk:
             guard let disk = spec.disk else { return nil }

@@ -108,6 +108,11 @@ public struct PackInstall: Sendable {
     }
 }
 
+extension Setting {
+    public static let product = Setting(commandLine: "pass --product NAME:VERSION")
+    public static let acceptEULA = Setting(commandLine: "pass --accept-eula", spec: "set packs.accept_eula: true")
+}
+
 /// Reads, verifies, installs and removes packs on a host root.
 public struct PackInstaller: Sendable {
     public var root: HostRoot
@@ -179,7 +184,7 @@ public struct PackInstaller: Sendable {
             if let wanted = pack.product {
                 guard let product else {
                     throw Dom0Error(.usage, "cannot tell this host's product", at: root.path.string,
-                                    fix: "pass --product NAME:VERSION (the pack is for \(wanted))")
+                                    fix: "\(set: .product) (the pack is for \(wanted))")
                 }
                 guard product.matches(wanted) else {
                     throw Dom0Error(.refused, "\(pack.identity) is for \(wanted), not for this \(product.brand) host",
@@ -193,7 +198,7 @@ public struct PackInstaller: Sendable {
             }
             if pack.eula != nil && !acceptEULA {
                 throw Dom0Error(.refused, "\(pack.identity) carries a licence to accept", at: source.location.string,
-                                fix: "read it (supp-pack info) and pass --accept-eula")
+                                fix: "read it (supp-pack info) and \(set: .acceptEULA)")
             }
             plan.add(.step(InstallPack(source: source.location, pack: pack, progress: progress), module: .packs,
                            summary: "install \(pack.identity) \(pack.version)"))

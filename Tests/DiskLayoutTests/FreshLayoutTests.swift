@@ -51,7 +51,9 @@ struct FreshLayoutTests {
         let error = try await #require(throws: Dom0Error.self) { try await image.apply() }
         #expect(error.status == .refused)
         #expect(error.why?.contains("gpt partition table with partitions 1, 2, 3") == true)
-        #expect(error.fix?.contains("--wipe") == true)
+        #expect(error.fix == "pass --wipe to destroy it, or pass --upgrade to keep what an upgrade keeps")
+        #expect(error.told(through: .spec).fix
+                == "set disk.wipe: true to destroy it, or set disk.upgrade: allowed to keep what an upgrade keeps")
         #expect(try image.digest == before)
         try await image.apply { $0.wipe = true }
         #expect(try await image.table()?.recognizedLayout == "xs8")

@@ -14,6 +14,18 @@ struct ErrorTests {
         #expect(error.description == "refusing to partition: /dev/sda: partition 1 is mounted on /\n  fix: boot from other media")
     }
 
+    /// A remedy names settings; the front end the operator used words them.
+    @Test func aRemedyIsWordedByTheFrontEnd() {
+        let wipe = Setting(commandLine: "pass --wipe", spec: "set disk.wipe: true")
+        let force = Setting(commandLine: "pass --force")
+        let error = Dom0Error(.refused, "refusing", fix: "\(set: wipe) to destroy it, or \(set: force)")
+        #expect(error.fix == "pass --wipe to destroy it, or pass --force")
+        #expect(error.description.hasSuffix("\n  fix: pass --wipe to destroy it, or pass --force"))
+        let told = error.told(through: .spec)
+        #expect(told.fix == "set disk.wipe: true to destroy it, or pass --force to the tool itself (no spec key says it)")
+        #expect(told.description.contains("set disk.wipe: true"))
+    }
+
     @Test func systemErrorsNameTheErrnoAndSuggestAFix() {
         let error = Dom0Error.system("cannot write", at: "/etc/default/grub", .permissionDenied)
         #expect(error.why == "Permission denied (errno 13)")

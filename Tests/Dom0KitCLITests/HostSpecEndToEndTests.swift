@@ -54,6 +54,28 @@ struct HostSpecEndToEndTests {
         for module in ["disk", "control-slice", "packs"] { #expect(section(module)?.isEmpty == false, "\(module)") }
     }
 
+    /// The same refusal told to each front end's user in its own words: the spec's keys to the
+    /// spec's user, the options to the tool's.
+    @Test func aSpecsUserIsToldTheSpecsKeysAndAToolsUserItsOptions() async throws {
+        let site = try await Site()
+        let image = FilePath(site.root).appending("srv/other.img")
+        try FileSystem.createDirectories(image.removingLastComponent())
+        #expect(try await CommandRunner().run(["truncate", "-s", "64G", image.string]).status == 0)
+        let table = try await CommandRunner().run(["sfdisk", "--quiet", image.string], input: Array("label: dos\n,100M\n".utf8))
+        #expect(table.status == 0, "\(table.stderr)")
+        let spec = site.directory.appending("disk.yaml")
+        try AtomicWriter.write(Array("disk:\n  device: /srv/other.img\n".utf8), to: spec, in: .system)
+        let planned = try await hostPrepare(["plan", spec.string, "--root", site.root, "--json"])
+        #expect(planned.status == 2)
+        let told = try #require(try ReportJSON<Ignored>.decode(planned.stdout).error)
+        #expect(told.fix == "set disk.wipe: true to destroy it, or set disk.upgrade: allowed to keep what an upgrade keeps")
+        #expect(planned.stderr.contains("fix: set disk.wipe: true"))
+        let tool = try await CommandRunner().run([FakeHostTools.executable.string, "dom0-partition", "plan", "--disk", "/srv/other.img",
+                                                  "--root", site.root, "--json"])
+        #expect(tool.status == 2)
+        #expect(try ReportJSON<Ignored>.decode(tool.stdout).error?.fix == "pass --wipe to destroy it, or pass --upgrade to keep what an upgrade keeps")
+    }
+
     @Test func planPrintsEveryModuleAndJSONForScripts() async throws {
         let site = try await Site()
         let text = try await hostPrepare(["plan", site.spec.string, "--root", site.root])
