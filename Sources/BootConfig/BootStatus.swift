@@ -3,7 +3,7 @@ import PCIDevices
 import SystemPackage
 
 /// Configured boot arguments against the running ones: whether a reboot is needed, and why.
-public struct BootStatus: Sendable, Encodable {
+public struct BootStatus: Sendable, TextReport {
     /// One line's comparison.
     public struct Line: Sendable, Encodable {
         /// Xen's or dom0's.
@@ -157,5 +157,34 @@ public enum HostFacts {
         let row = try root.readText("/proc/meminfo")?.split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
         return row.flatMap { UInt64($0.dropFirst("MemTotal:".count).trimmingWhitespace.split(separator: " ").first ?? "") }
             .map { $0 << 10 }
+    }
+}
+
+extension BootStatus {
+    /// The comparison for people: each line's pending and stale arguments, dom0's access to each
+    /// hidden device, and whether a reboot is needed.
+    public var text: String {
+        var text = ""
+        for line in lines {
+            text += "\(line.line.rawValue): configured \(line.configured.joined(separator: " "))\n"
+            guard line.running != nil else {
+                text += "  running: cannot tell (\(line.source))\n"
+                continue
+            }
+            for token in line.pending { text += "  at next boot: + \(token)\n" }
+            for token in line.stale { text += "  at next boot: - \(token)\n" }
+        }
+        if !devices.isEmpty { text += "dom0 access (as XAPI computes it):\n" }
+        for device in devices { text += "  \(device.device): \(device.dom0Access.rawValue)\n" }
+        for entry in xapiCannotRead {
+            text += "warning: XAPI cannot read the xen-pciback.hide entry \(entry): it reads only (DDDD:BB:DD.F) entries, "
+                + "and fails for every device when one is otherwise; the next hide edit writes the list in full\n"
+        }
+        switch rebootNeeded {
+        case true?: text += "reboot needed\n"
+        case false?: text += "up to date: the running arguments match\n"
+        case nil: text += "no difference found, but not every line could be read\n"
+        }
+        return text
     }
 }

@@ -135,7 +135,7 @@ public struct Dom0SchedSetter: Sendable {
     }
 
     /// What setting did.
-    public struct Outcome: Sendable, Encodable {
+    public struct Outcome: Sendable, TextReport {
         public var scheduler: String
         public var before: SchedParameters
         public var after: SchedParameters

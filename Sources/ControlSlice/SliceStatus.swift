@@ -2,7 +2,7 @@ import Dom0Core
 import SystemPackage
 
 /// The slice as it runs: its live CPU weight and where each member's processes are.
-public struct SliceStatus: Sendable, Encodable {
+public struct SliceStatus: Sendable, TextReport {
     /// Where a member's processes run.
     public enum State: String, Sendable, Encodable, CustomStringConvertible {
         case inSlice = "in slice"
@@ -69,5 +69,17 @@ public struct SliceStatus: Sendable, Encodable {
             }
         }
         return paths
+    }
+}
+
+extension SliceStatus {
+    /// The configured and live weight, and where each member runs, for people.
+    public var text: String {
+        var text = "\(slice): configured weight \(configuredWeight), live "
+            + (liveWeight.map { "\($0) (\(liveSource))" } ?? liveSource) + "\n"
+        for member in members {
+            text += "  \(member.unit.padding(24))\(member.state)\(member.cgroup.map { " (\($0))" } ?? "")\n"
+        }
+        return text
     }
 }

@@ -25,6 +25,15 @@ public enum Output {
     }
 }
 
+/// A report as people read it, rendered beside the report in its own library (the front ends
+/// only choose between `text` and the JSON envelope).
+public protocol TextReport: Encodable {
+    var text: String { get }
+}
+
+extension Plan: TextReport {}
+extension ApplyReport: TextReport {}
+
 /// What every tool prints with --json, success or failure: one versioned document (docs/json.md).
 /// `report` is what the command found, `plan` what it would change, `apply` what applying did,
 /// `error` why the command failed or refused; each is present only when the command has one.

@@ -149,3 +149,11 @@ public struct KeyValueLine: Sendable {
         return lines
     }
 }
+
+extension String {
+    /// The string padded with spaces to at least `width` characters, and one space more when it
+    /// is that long already: a column for people's tables.
+    public func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}

@@ -66,6 +66,11 @@ public enum CommandOutput {
 }
 
 extension HostOptions {
+    /// Shows a report: its own text, or the envelope with it as `report`.
+    func show(_ report: some TextReport, status: ExitStatus = .success) throws {
+        try show(report: report, status: status, text: report.text)
+    }
+
     /// `CommandOutput.show` with this command's --json.
     func show(report: (any Encodable)? = nil, plan: (any Encodable)? = nil, apply: ApplyReport? = nil,
               error: Dom0Error? = nil, status: ExitStatus? = nil, text: @autoclosure () -> String) throws {

@@ -64,10 +64,3 @@ struct HostOptions: ParsableArguments {
         }
     }
 }
-
-extension String {
-    /// The string padded with spaces to at least `width` characters.
-    func padding(_ width: Int) -> String {
-        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
-    }
-}

@@ -79,7 +79,7 @@ public enum HealthChecks {
 }
 
 /// The report: virt-host-validate-style lines, and JSON.
-public struct HealthReport: Sendable, Encodable {
+public struct HealthReport: Sendable, TextReport {
     public var results: [CheckResult]
 
     /// FAIL if anything failed.

@@ -45,7 +45,7 @@ public struct ApplyJournal: Sendable, Codable, Equatable {
 }
 
 /// What `host-prepare apply` did.
-public struct HostApplyReport: Sendable, Encodable {
+public struct HostApplyReport: Sendable, TextReport {
     /// The cut-short apply this one finished, if there was one.
     public var resumed: ApplyJournal?
     public var plan: HostPlan

@@ -17,7 +17,7 @@ public struct HostPlanSection: Sendable, Encodable {
 /// Every module's changes for a spec, in the safe order: disk → packs → boot → Domain-0's
 /// scheduler parameters → hugepages' record and unit → control slice → the agent's configuration
 /// and unit → binding the hidden devices now.
-public struct HostPlan: Sendable, Encodable {
+public struct HostPlan: Sendable, TextReport {
     public var sections: [HostPlanSection]
 
     /// All changes, in order.

@@ -15,7 +15,7 @@ public struct DeviceReport: Sendable, Encodable {
 }
 
 /// A reconcile pass over every hidden device.
-public struct ReconcileReport: Sendable, Encodable {
+public struct ReconcileReport: Sendable, TextReport {
     public var devices: [DeviceReport]
 
     /// Hidden devices (matched by a rule).
@@ -38,6 +38,16 @@ public struct ReconcileReport: Sendable, Encodable {
     public func updated(by pass: ReconcileReport, over announced: Set<BDF>) -> ReconcileReport {
         let kept = devices.filter { !announced.contains($0.bdf) }
         return ReconcileReport(devices: (kept + pass.devices).sorted { $0.bdf < $1.bdf })
+    }
+
+    /// Each device's outcome, its name and rule, then the summary, for people.
+    public var text: String {
+        var text = ""
+        for device in devices {
+            text += "\(device.bdf)  \(device.outcome.rawValue.padding(13))\(device.message)\n"
+            if let name = device.name { text += "              \(name) — \(device.rule)\n" }
+        }
+        return text + summary + "\n"
     }
 
     private enum Key: String, CodingKey { case devices, hidden, bound, summary }

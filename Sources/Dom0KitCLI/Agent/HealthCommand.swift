@@ -31,6 +31,6 @@ struct HealthCommand: AsyncParsableCommand {
         let root = try host.hostRoot()
         let runner = CommandRunner()
         let report = await HealthChecks.run(HealthContext(root: root, runner: runner, xen: await XenFacts.read(root, runner: runner)))
-        try host.show(report: report, status: report.worst == .fail ? .failed : .success, text: report.text)
+        try host.show(report, status: report.worst == .fail ? .failed : .success)
     }
 }

@@ -58,12 +58,7 @@ struct AgentOnce: AsyncParsableCommand {
         let root = try host.hostRoot()
         let binder = Binder(root: root, sysfs: try host.sysfs(for: root))
         let report = try await Reconciler(binder: binder, force: force, dryRun: dryRun).reconcile(names: PCINames())
-        var text = ""
-        for device in report.devices {
-            text += "\(device.bdf)  \(device.outcome.rawValue.padding(13))\(device.message)\n"
-            if let name = device.name { text += "              \(name) — \(device.rule)\n" }
-        }
-        try host.show(report: report, status: report.status, text: text + report.summary + "\n")
+        try host.show(report, status: report.status)
     }
 }
 

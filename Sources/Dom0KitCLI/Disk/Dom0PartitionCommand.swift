@@ -73,7 +73,7 @@ struct PlanDisk: AsyncParsableCommand {
 
     func run() async throws {
         let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
-        try await host.carryOut(report.plan, report: report, dryRun: true) { _ in DiskText.render(report) }
+        try await host.carryOut(report.plan, report: report, dryRun: true) { _ in report.text }
     }
 }
 
@@ -92,38 +92,7 @@ struct ApplyDisk: AsyncParsableCommand {
     func run() async throws {
         let report = try await DiskPlanner(root: try host.hostRoot()).plan(FilePath(arguments.disk), arguments.options)
         try await host.carryOut(report.plan, report: report, dryRun: dryRun) { applied in
-            DiskText.render(report) + (applied.map { "Apply:\n" + $0.text } ?? "")
+            report.text + (applied.map { "Apply:\n" + $0.text } ?? "")
         }
-    }
-}
-
-/// Disks, tables and decisions for people.
-enum DiskText {
-    static func render(_ report: DiskReport) -> String {
-        let disk = report.disk
-        var text = "Disk \(disk.path): \(disk.isBlockDevice ? "block device" : "image file"), \(disk.wholeGiB) GiB "
-            + "(\(disk.bytes) bytes), \(disk.sectorSize)-byte sectors\n"
-        text += "Current: " + (disk.table.map { "\($0.label), layout \($0.recognizedLayout)\n" + table($0) }
-            ?? (disk.signatures.isEmpty ? "no partition table\n" : "no table; signatures \(disk.signatures.joined(separator: ", "))\n"))
-        text += "Decision: \(report.decision.rawValue) — \(report.reason)\n"
-        for warning in report.warnings { text += "WARNING: \(warning)\n" }
-        if let target = report.target { text += "Target (\(report.layout), \(report.firmware.rawValue)):\n" + table(target) }
-        text += report.plan.text
-        return text
-    }
-
-    static func table(_ table: PartitionTable) -> String {
-        var text = "  #  name      start       size        type\n"
-        for partition in table.partitions.sorted(by: { $0.start < $1.start }) {
-            let name = (partition.name ?? "").padding(9)
-            text += "  \(partition.number)  \(name) \(mebibytes(partition.start, table).padding(11)) "
-                + "\(mebibytes(partition.size, table).padding(11)) \(partition.type)\n"
-        }
-        return text
-    }
-
-    private static func mebibytes(_ sectors: UInt64, _ table: PartitionTable) -> String {
-        let bytes = sectors * table.sectorSize
-        return bytes % (1 << 30) == 0 ? "\(bytes >> 30) GiB" : "\(bytes >> 20) MiB"
     }
 }

@@ -218,31 +218,6 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await BootStatus.read(try boot.editor(host))
-        try host.show(report: status, text: Self.text(status))
-    }
-
-    static func text(_ status: BootStatus) -> String {
-        var text = ""
-        for line in status.lines {
-            text += "\(line.line.rawValue): configured \(line.configured.joined(separator: " "))\n"
-            guard line.running != nil else {
-                text += "  running: cannot tell (\(line.source))\n"
-                continue
-            }
-            for token in line.pending { text += "  at next boot: + \(token)\n" }
-            for token in line.stale { text += "  at next boot: - \(token)\n" }
-        }
-        if !status.devices.isEmpty { text += "dom0 access (as XAPI computes it):\n" }
-        for device in status.devices { text += "  \(device.device): \(device.dom0Access.rawValue)\n" }
-        for entry in status.xapiCannotRead {
-            text += "warning: XAPI cannot read the xen-pciback.hide entry \(entry): it reads only (DDDD:BB:DD.F) entries, "
-                + "and fails for every device when one is otherwise; the next hide edit writes the list in full\n"
-        }
-        switch status.rebootNeeded {
-        case true?: text += "reboot needed\n"
-        case false?: text += "up to date: the running arguments match\n"
-        case nil: text += "no difference found, but not every line could be read\n"
-        }
-        return text
+        try host.show(status)
     }
 }

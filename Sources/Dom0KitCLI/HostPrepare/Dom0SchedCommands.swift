@@ -69,6 +69,6 @@ struct Dom0SchedApply: AsyncParsableCommand {
                             fix: "host-prepare dom0-sched set --weight 512 writes it")
         }
         let outcome = try await Dom0SchedSetter().apply(wanted)
-        try host.show(report: outcome, text: outcome.text)
+        try host.show(outcome)
     }
 }

@@ -98,7 +98,7 @@ struct CheckHost: AsyncParsableCommand {
         let runner = CommandRunner()
         let context = HealthContext(root: root, runner: runner, xen: await XenFacts.read(root, runner: runner))
         let report = await HostCheck.run(specification, context)
-        try host.show(report: report, status: report.worst == .fail ? .failed : .success, text: report.text)
+        try host.show(report, status: report.worst == .fail ? .failed : .success)
     }
 }
 

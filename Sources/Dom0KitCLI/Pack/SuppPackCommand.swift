@@ -45,18 +45,6 @@ private func terminalProgress() -> PackProgress? {
     }
 }
 
-private func describe(_ pack: PackMetadata) -> String {
-    var text = "\(pack.identity) \(pack.version)\(pack.build.map { " (build \($0))" } ?? "") — \(pack.kind) pack"
-    if let product = pack.product { text += " for \(product)" }
-    text += "\n"
-    if !pack.description.isEmpty { text += "  \(pack.description)\n" }
-    if let uuid = pack.uuid { text += "  uuid \(uuid)\(pack.enforceHomogeneity == true ? ", needed on every host of a pool" : "")\n" }
-    for requirement in pack.requires { text += "  requires \(requirement)\n" }
-    for package in pack.packages { text += "  package \(package.file) (\(package.type), \(package.size.map { "\($0) bytes" } ?? "size unknown"))\n" }
-    if let eula = pack.eula { text += "  licence (accept with --accept-eula):\n" + eula.split(separator: "\n").map { "    \($0)\n" }.joined() }
-    return text
-}
-
 /// What to do after installing, from after-apply-guidance.
 private func guidance(_ packs: [PackMetadata]) -> [String] {
     let words = ["restartHost": "restart the host", "restartXAPI": "restart the toolstack (xe-toolstack-restart)",
@@ -71,7 +59,7 @@ struct PackInfo: AsyncParsableCommand {
 
     func run() async throws {
         let packs = try PackReader.read(try arguments.source())
-        try host.show(report: packs, text: packs.map(describe).joined())
+        try host.show(report: packs, text: packs.map(\.text).joined())
     }
 }
 
@@ -108,7 +96,7 @@ struct PackInstallCommand: AsyncParsableCommand {
         if dryRun { try installer.verify(source, install.packs, progress: progress) }
         let next = guidance(install.packs)
         try await host.carryOut(install.plan, report: PackInstallReport(packs: install.packs, next: next), dryRun: dryRun) { applied in
-            install.packs.map(describe).joined() + (applied?.text ?? install.plan.text)
+            install.packs.map(\.text).joined() + (applied?.text ?? install.plan.text)
                 + (applied?.succeeded == true ? next.map { "Next: \($0).\n" }.joined() : "")
         }
     }

@@ -143,13 +143,7 @@ struct SliceStatusCommand: AsyncParsableCommand {
         let root = try host.hostRoot()
         let config = try slice.config(root)
         let members = try SlicePlanner(root: root).render(config).members
-        let status = try SliceStatus.read(config, members: members, root: root)
-        var text = "\(status.slice): configured weight \(status.configuredWeight), live "
-            + (status.liveWeight.map { "\($0) (\(status.liveSource))" } ?? status.liveSource) + "\n"
-        for member in status.members {
-            text += "  \(member.unit.padding(24))\(member.state)\(member.cgroup.map { " (\($0))" } ?? "")\n"
-        }
-        try host.show(report: status, text: text)
+        try host.show(try SliceStatus.read(config, members: members, root: root))
     }
 }
 
