@@ -44,7 +44,7 @@ let package = Package(
                 swiftSettings: strict),
         // Test scaffolding: fake host trees and the kernel simulator. Linked by tests, benchmarks
         // and the demo only, never by the libraries or the tools.
-        .target(name: "FakeHost", dependencies: ["ControlSlice", "Dom0Core", "PCIDevices"], swiftSettings: strict),
+        .target(name: "FakeHost", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "BootConfig", dependencies: ["Dom0Core", "PCIDevices"], swiftSettings: strict),
         .target(name: "DiskLayout", dependencies: ["Dom0Core"], swiftSettings: strict),
         .target(name: "SuppPack", dependencies: ["Dom0Core"], swiftSettings: strict),
@@ -95,7 +95,7 @@ let package = Package(
                           path: "Tests/FakeHostTools", swiftSettings: strict),
         .testTarget(name: "Dom0CoreTests", dependencies: ["Dom0Core", "TestSupport", "atomic-write-child"], swiftSettings: strict),
         .testTarget(name: "BootConfigTests", dependencies: ["BootConfig", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "HealthTests", dependencies: ["ControlSlice", "Health", "TestSupport", "FakeHost"], swiftSettings: strict),
+        .testTarget(name: "HealthTests", dependencies: ["ControlSlice", "Health", "TestSupport", "FakeHost", "Dom0KitDemo"], swiftSettings: strict),
         .testTarget(name: "SuppPackTests", dependencies: ["SuppPack", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ControlSliceTests", dependencies: ["ControlSlice", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiskLayoutTests", dependencies: ["DiskLayout", "TestSupport"], swiftSettings: strict),

@@ -2,7 +2,7 @@
 # Source it; it sets $work (removed on exit) and $dom0kit (a stripped copy of the release binary).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-installer/deps.sh
+script/deps.sh
 
 swift build -c release --static-swift-stdlib --product dom0kit >&2
 work=$(mktemp -d)

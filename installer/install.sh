@@ -62,7 +62,7 @@ if $uninstall; then
   exit 0
 fi
 
-$deps && "$here/deps.sh"
+$deps && "$here/../script/deps.sh"
 
 if [ -z "$binary" ]; then
   command -v swift >/dev/null || { echo "install.sh: swift is not on PATH; build elsewhere and pass --binary FILE" >&2; exit 1; }

@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-"$here/deps.sh"
+"$top/script/deps.sh"
 export PATH="$PATH:/usr/sbin:/sbin"
 [ -n "$binary" ] || binary=$("$top/script/release-binary")
 [ -x "$binary" ] || { echo "package.sh: $binary is not an executable file" >&2; exit 1; }

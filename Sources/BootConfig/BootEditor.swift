@@ -268,7 +268,7 @@ public struct BootEditor: Sendable {
             }
         }
         let content = ByteText.encode(grub.text)
-        if let change = try Change.file(path, content: content, in: root, module: .boot,
+        if let change = try Change.file(path, content: content, in: root, part: .boot,
                                         summary: "edit the boot command lines of " + targets.map { "'\($0.title)'" }.joined(separator: ", ")) {
             try await checkScript(content, path: path, warnings: &report.warnings)
             report.plan.add(change)
@@ -342,14 +342,14 @@ public struct BootEditor: Sendable {
             }
         }
         guard let text = debian.text(of: file),
-              let change = try Change.file(file, content: ByteText.encode(text), in: root, module: .boot,
+              let change = try Change.file(file, content: ByteText.encode(text), in: root, part: .boot,
                                            summary: "set " + Set(intended.map { variables[$0.0] ?? "" }).sorted().joined(separator: ", "))
         else { return report }
         report.plan.add(change)
         if regenerate, let command = Self.regenerateCommand() {
             report.regenerate = command
             if root.isSystem {
-                report.plan.add(.tool(command, module: .boot, summary: "regenerate grub.cfg from \(file)"))
+                report.plan.add(.tool(command, part: .boot, summary: "regenerate grub.cfg from \(file)"))
                 report.regenerateInPlan = true
             }
         } else if regenerate {

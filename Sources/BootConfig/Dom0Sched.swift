@@ -205,16 +205,16 @@ public struct Dom0SchedPlanner: Sendable {
 
     public func plan(_ wanted: Dom0Sched) async throws(Dom0Error) -> Plan {
         var plan = Plan()
-        plan.add(try Change.file(Dom0Sched.path, content: Array(wanted.fileText.utf8), in: root, module: .dom0Sched,
+        plan.add(try Change.file(Dom0Sched.path, content: Array(wanted.fileText.utf8), in: root, part: .dom0,
                                  summary: "Domain-0's scheduler parameters (\(wanted.summary))"))
-        let enabling = try await UnitEnabling.plan(Dom0Sched.unit, root: root, runner: runner, module: .dom0Sched,
+        let enabling = try await UnitEnabling.plan(Dom0Sched.unit, root: root, runner: runner, part: .dom0,
                                                    fix: "install Dom0Kit's units (installer/install.sh) or drop dom0.weight and dom0.cap from the spec")
         plan.changes += enabling
         // A unit started now sets them itself. Otherwise, when Xen can be asked (a running dom0
         // with xenstored up) and Domain-0 differs, set them now; when it cannot, the unit will.
         if enabling.isEmpty, root.isSystem,
            case let (_, live)? = try? await Dom0SchedSetter(runner: runner).live(), !wanted.isMet(by: live) {
-            plan.add(.step(SetDom0Sched(wanted: wanted), module: .dom0Sched, summary: "in Xen's scheduler now"))
+            plan.add(.step(SetDom0Sched(wanted: wanted), part: .dom0, summary: "in Xen's scheduler now"))
         }
         return plan
     }

@@ -135,10 +135,10 @@ public struct HugepagesPlanner: Sendable {
     /// The configuration file and, where the layout needs it, the early unit enabled.
     public func plan(_ wanted: Hugepages, layout: HugepagesLayout) async throws(Dom0Error) -> Plan {
         var plan = Plan()
-        plan.add(try Change.file(Hugepages.path, content: Array(wanted.fileText.utf8), in: root, module: .hugepages,
+        plan.add(try Change.file(Hugepages.path, content: Array(wanted.fileText.utf8), in: root, part: .hugepages,
                                  summary: "hugepages (\(wanted.summary))"))
         if layout.needsUnit {
-            plan.changes += try await UnitEnabling.plan(Hugepages.unit, root: root, runner: runner, module: .hugepages,
+            plan.changes += try await UnitEnabling.plan(Hugepages.unit, root: root, runner: runner, part: .hugepages,
                                                         fix: "install Dom0Kit's units (installer/install.sh): this kernel line cannot say "
                                                             + "the count per node, so the unit makes each node exact at boot")
         }

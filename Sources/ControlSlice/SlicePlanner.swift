@@ -96,23 +96,23 @@ public struct SlicePlanner: Sendable {
         for (relative, content) in rendered.files.sorted(by: { $0.key < $1.key }) {
             let path = Self.unitDirectory.appending(relative)
             written.append(path.string)
-            if let change = try Change.file(path, content: Array(content.utf8), in: root, module: .controlSlice,
+            if let change = try Change.file(path, content: Array(content.utf8), in: root, part: .controlSlice,
                                             summary: relative.hasSuffix(".slice") ? "the slice unit" : "move \(relative.split(separator: ".d/")[0]) into \(config.name)") {
                 writes.append(change)
             }
         }
         for stale in current.files.subtracting(written).sorted() {
-            plan.add(try Change.delete(FilePath(stale), in: root, module: .controlSlice, summary: "no longer a member"))
+            plan.add(try Change.delete(FilePath(stale), in: root, part: .controlSlice, summary: "no longer a member"))
         }
         let kept = written + [Self.record.string]
         var retired: [String] = []
         for directory in current.directories.sorted().reversed() where !kept.contains(where: { $0.hasPrefix(directory + "/") }) {
-            plan.add(.step(RemoveEmptyDirectory(path: directory), module: .controlSlice, summary: "made by an earlier apply"))
+            plan.add(.step(RemoveEmptyDirectory(path: directory), part: .controlSlice, summary: "made by an earlier apply"))
             retired.append(directory)
         }
         let recording = RecordSliceFiles(files: written, retired: retired)
         if try root.read(Self.record) != (try recording.record(over: current, in: root)).encoded {
-            plan.add(.step(recording, module: .controlSlice, summary: "record what Dom0Kit writes, for remove"))
+            plan.add(.step(recording, part: .controlSlice, summary: "record what Dom0Kit writes, for remove"))
         }
         plan.changes += writes
         if !plan.isEmpty || restart != .none {
@@ -128,12 +128,12 @@ public struct SlicePlanner: Sendable {
         var plan = Plan()
         for file in record.files.sorted() {
             guard let content = try root.read(FilePath(file)), content.starts(with: Self.header.utf8) else { continue }
-            plan.add(try Change.delete(FilePath(file), in: root, module: .controlSlice, summary: "written by control-slice apply"))
+            plan.add(try Change.delete(FilePath(file), in: root, part: .controlSlice, summary: "written by control-slice apply"))
         }
-        plan.add(try Change.delete(Self.record, in: root, module: .controlSlice, summary: "the record itself"))
+        plan.add(try Change.delete(Self.record, in: root, part: .controlSlice, summary: "the record itself"))
         // Children sort after their parents, so reversed order empties the deepest first.
         for directory in record.directories.sorted().reversed() {
-            plan.add(.step(RemoveEmptyDirectory(path: directory), module: .controlSlice, summary: "made by control-slice apply"))
+            plan.add(.step(RemoveEmptyDirectory(path: directory), part: .controlSlice, summary: "made by control-slice apply"))
         }
         if !plan.isEmpty { plan.changes += try systemdSteps(slice: "", members: [], restart: .none) }
         return plan
@@ -142,13 +142,13 @@ public struct SlicePlanner: Sendable {
     /// daemon-reload and the restarts asked for, when the root is this machine and systemd runs it.
     private func systemdSteps(slice: String, members: [String], restart: SliceRestart) throws(Dom0Error) -> [Change] {
         guard root.isSystem, try root.exists("/run/systemd/system") else { return [] }
-        var steps = [Change.tool(["systemctl", "daemon-reload"], module: .controlSlice, summary: "make systemd read the new units")]
+        var steps = [Change.tool(["systemctl", "daemon-reload"], part: .controlSlice, summary: "make systemd read the new units")]
         switch restart {
         case .none: break
-        case .slice: steps.append(.tool(["systemctl", "restart", slice], module: .controlSlice, summary: "restart the slice's units"))
+        case .slice: steps.append(.tool(["systemctl", "restart", slice], part: .controlSlice, summary: "restart the slice's units"))
         case .members:
             if !members.isEmpty {
-                steps.append(.tool(["systemctl", "try-restart"] + members, module: .controlSlice, summary: "move the members now"))
+                steps.append(.tool(["systemctl", "try-restart"] + members, part: .controlSlice, summary: "move the members now"))
             }
         }
         return steps

@@ -254,13 +254,13 @@ public struct DiskPlanner: Sendable {
         var plan = Plan()
         let argv = ["sfdisk", "--no-reread", "--no-tell-kernel", "--wipe", wipeDisk ? "always" : "never",
                     "--wipe-partitions", wipePartitions ? "always" : "never", disk.device]
-        plan.add(.tool(argv, input: table.sfdiskScript(device: disk.device), module: .disk,
+        plan.add(.tool(argv, input: table.sfdiskScript(device: disk.device), part: .disk,
                        summary: "write the \(table.label) partition table"))
         if disk.isBlockDevice {
             // partx works on loop devices made without partition scanning too, where BLKRRPART fails.
-            plan.add(.tool(["partx", "--update", disk.device], module: .disk, summary: "tell the kernel about the new partitions"))
+            plan.add(.tool(["partx", "--update", disk.device], part: .disk, summary: "tell the kernel about the new partitions"))
             if CommandRunner.locate("udevadm") != nil {
-                plan.add(.tool(["udevadm", "settle"], module: .disk, summary: "wait for udev to create the partition devices"))
+                plan.add(.tool(["udevadm", "settle"], part: .disk, summary: "wait for udev to create the partition devices"))
             }
         }
         return plan
@@ -272,9 +272,9 @@ public struct DiskPlanner: Sendable {
         return [
             .tool(["dd", "if=\(disk.device)", "of=\(disk.device)", "bs=4M", "iflag=skip_bytes,count_bytes", "oflag=seek_bytes",
                    "skip=\(from)", "seek=\(to)", "count=\(length)", "conv=notrunc,fsync", "status=none"],
-                  module: .disk, summary: what),
+                  part: .disk, summary: what),
             .tool(["cmp", "--bytes=\(length)", "--ignore-initial=\(from):\(to)", disk.device, disk.device],
-                  module: .disk, summary: "verify the copy byte for byte"),
+                  part: .disk, summary: "verify the copy byte for byte"),
         ]
     }
 
@@ -294,7 +294,7 @@ public struct DiskPlanner: Sendable {
             let step = FormatPartition(device: disk.device, number: number, offset: partition.start * disk.sectorSize,
                                        length: partition.size * disk.sectorSize, sectorSize: disk.sectorSize,
                                        filesystem: filesystem, label: label)
-            return .step(step, module: .disk, summary: "make the \(partition.name ?? "partition \(number)") filesystem")
+            return .step(step, part: .disk, summary: "make the \(partition.name ?? "partition \(number)") filesystem")
         }
     }
 

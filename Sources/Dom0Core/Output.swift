@@ -97,7 +97,7 @@ extension Plan {
         guard !isEmpty else { return "Nothing to do.\n" }
         var text = "Plan: \(changes.count) change\(changes.count == 1 ? "" : "s")\n"
         for (number, change) in changes.enumerated() {
-            text += "  \(number + 1). [\(change.module)] \(change.headline)\n"
+            text += "  \(number + 1). [\(change.part)] \(change.headline)\n"
             if let diff = change.diff, !diff.isEmpty {
                 for line in diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
                     text += "       \(line)\n"
@@ -116,11 +116,11 @@ extension ApplyReport {
     /// What was done and, after a failure, what was not, for people.
     public var text: String {
         var text = ""
-        for change in done { text += "  done: [\(change.module)] \(change.headline)\n" }
+        for change in done { text += "  done: [\(change.part)] \(change.headline)\n" }
         if let failed, let error {
-            text += "  FAILED: [\(failed.module)] \(failed.headline)\n"
+            text += "  FAILED: [\(failed.part)] \(failed.headline)\n"
             text += "    \(error.description.replacing("\n", with: "\n    "))\n"
-            for change in notDone { text += "  not done: [\(change.module)] \(change.headline)\n" }
+            for change in notDone { text += "  not done: [\(change.part)] \(change.headline)\n" }
         }
         if done.isEmpty && failed == nil { text += "Nothing to do.\n" }
         return text

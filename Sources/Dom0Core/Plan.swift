@@ -1,7 +1,7 @@
 import Glibc
 import SystemPackage
 
-/// A step of a kind only one module knows (formatting a partition through a loop device,
+/// A step of a kind only one part knows (formatting a partition through a loop device,
 /// say): it describes itself for plans and carries itself out.
 public protocol PlanStep: Sendable {
     /// The kind, as JSON names it ("formatPartition").
@@ -14,24 +14,27 @@ public protocol PlanStep: Sendable {
     func apply(_ context: ApplyContext) async throws(Dom0Error)
 }
 
-/// A part of the host Dom0Kit prepares: one library module, one section of a host plan, one tool.
-/// Listed in the order host-prepare prepares a host.
-public enum Module: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+/// A part of the host Dom0Kit prepares, named as the host spec's section that describes it: one
+/// library, one section of a host plan, one tool (or host-prepare command). Listed in the order
+/// host-prepare prepares a host.
+public enum HostPart: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// The dom0 disk layout (dom0-partition).
     case disk
     /// Supplemental packs (supp-pack).
     case packs
-    /// The Xen and dom0 boot command lines (xen-cmdline, host-prepare boot).
+    /// The Xen and dom0 boot command lines (xen-cmdline, host-prepare boot); the dom0 section's
+    /// CPU keys are boot arguments, planned here.
     case boot
-    /// Domain-0's weight in Xen's scheduler, set at every boot (host-prepare dom0-sched).
-    case dom0Sched = "dom0-sched"
+    /// Domain-0's weight and cap in Xen's scheduler, set at every boot: the dom0 section's
+    /// scheduler keys (host-prepare dom0-sched).
+    case dom0
     /// A native host's hugepages per NUMA node: their record and early unit (host-prepare hugepages).
     case hugepages
     /// control.slice and its members (control-slice).
-    case controlSlice = "control-slice"
-    /// pciback-agent's rules and unit.
+    case controlSlice = "control_slice"
+    /// The devices section's bind rules and pciback-agent's unit (the spec's agent section).
     case agent
-    /// Binding the hidden devices now (pciback-agent).
+    /// Binding the devices section's hidden devices now (pciback-agent).
     case devices
 
     public var description: String { rawValue }
@@ -52,7 +55,7 @@ public struct Change: Sendable, Equatable {
         case writeAttribute(value: String)
         /// Run a tool, with `input` on its standard input.
         case runTool(argv: [String], input: String? = nil)
-        /// A module's own kind of step.
+        /// A part's own kind of step.
         case custom(any PlanStep)
 
         public static func == (a: Action, b: Action) -> Bool {
@@ -67,8 +70,8 @@ public struct Change: Sendable, Equatable {
         }
     }
 
-    /// The module that asked for the step.
-    public var module: Module
+    /// The part of the host the step prepares.
+    public var part: HostPart
     /// Why, in words an operator understands.
     public var summary: String
     /// The host path it touches (none for a tool run).
@@ -81,32 +84,32 @@ public struct Change: Sendable, Equatable {
 
     /// A file change, or nil when the host file already has exactly that content.
     public static func file(_ hostPath: FilePath, content: [UInt8], mode: mode_t = 0o644, in root: HostRoot,
-                            module: Module, summary: String) throws(Dom0Error) -> Change? {
+                            part: HostPart, summary: String) throws(Dom0Error) -> Change? {
         let current = try root.read(hostPath)
         if current == content { return nil }
-        return Change(module: module, summary: summary, path: hostPath,
+        return Change(part: part, summary: summary, path: hostPath,
                       action: .writeFile(content: content, mode: mode), previous: current)
     }
 
     /// A deletion, or nil when the file is already gone.
-    public static func delete(_ hostPath: FilePath, in root: HostRoot, module: Module, summary: String) throws(Dom0Error) -> Change? {
+    public static func delete(_ hostPath: FilePath, in root: HostRoot, part: HostPart, summary: String) throws(Dom0Error) -> Change? {
         guard let current = try root.read(hostPath) else { return nil }
-        return Change(module: module, summary: summary, path: hostPath, action: .deleteFile, previous: current)
+        return Change(part: part, summary: summary, path: hostPath, action: .deleteFile, previous: current)
     }
 
     /// A sysfs attribute write.
-    public static func attribute(_ hostPath: FilePath, value: String, module: Module, summary: String) -> Change {
-        Change(module: module, summary: summary, path: hostPath, action: .writeAttribute(value: value))
+    public static func attribute(_ hostPath: FilePath, value: String, part: HostPart, summary: String) -> Change {
+        Change(part: part, summary: summary, path: hostPath, action: .writeAttribute(value: value))
     }
 
     /// A tool run, with optional standard input.
-    public static func tool(_ argv: [String], input: String? = nil, module: Module, summary: String) -> Change {
-        Change(module: module, summary: summary, path: nil, action: .runTool(argv: argv, input: input))
+    public static func tool(_ argv: [String], input: String? = nil, part: HostPart, summary: String) -> Change {
+        Change(part: part, summary: summary, path: nil, action: .runTool(argv: argv, input: input))
     }
 
-    /// A module's own step.
-    public static func step(_ step: any PlanStep, module: Module, summary: String) -> Change {
-        Change(module: module, summary: summary, path: nil, action: .custom(step))
+    /// A part's own step.
+    public static func step(_ step: any PlanStep, part: HostPart, summary: String) -> Change {
+        Change(part: part, summary: summary, path: nil, action: .custom(step))
     }
 
     /// The kind, as JSON and text name it.
@@ -131,12 +134,13 @@ public struct Change: Sendable, Equatable {
 }
 
 extension Change: Encodable {
+    // "module": the JSON's name for the part since dom0kit/1 began (docs/json.md).
     private enum Key: String, CodingKey { case kind, module, summary, path, diff, value, argv, input, details }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(kind, forKey: .kind)
-        try container.encode(module, forKey: .module)
+        try container.encode(part, forKey: .module)
         try container.encode(summary, forKey: .summary)
         try container.encodeIfPresent(path?.string, forKey: .path)
         try container.encodeIfPresent(diff, forKey: .diff)

@@ -6,7 +6,7 @@ public enum UnitEnabling {
     ///
     /// The start does not wait: first boot runs ordered before Dom0Kit's other units, so waiting
     /// for their start would wait for itself (and systemd 219 has no `enable --now`).
-    public static func plan(_ unit: String, root: HostRoot, runner: CommandRunner, module: Module,
+    public static func plan(_ unit: String, root: HostRoot, runner: CommandRunner, part: HostPart,
                             fix: String) async throws(Dom0Error) -> [Change] {
         let scope = root.isSystem ? [] : ["--root=\(root.path)"]
         let state = try await runner.run(["systemctl"] + scope + ["is-enabled", unit], effect: .readOnly)
@@ -15,9 +15,9 @@ public enum UnitEnabling {
             throw Dom0Error(.refused, "\(unit) is not installed", at: root.path.string, fix: fix)
         }
         guard answer != "enabled" else { return [] }
-        var changes = [Change.tool(["systemctl"] + scope + ["enable", unit], module: module, summary: "enable \(unit)")]
+        var changes = [Change.tool(["systemctl"] + scope + ["enable", unit], part: part, summary: "enable \(unit)")]
         if root.isSystem {
-            changes.append(.tool(["systemctl", "start", "--no-block", unit], module: module, summary: "start \(unit)"))
+            changes.append(.tool(["systemctl", "start", "--no-block", unit], part: part, summary: "start \(unit)"))
         }
         return changes
     }

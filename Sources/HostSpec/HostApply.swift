@@ -65,7 +65,7 @@ public struct HostApplyReport: Sendable, TextReport {
     public var failedStep: Dom0Error? {
         guard let apply, let failed = apply.failed, var error = apply.error else { return nil }
         let steps = apply.done.count + 1 + apply.notDone.count
-        error.what = "step \(apply.done.count + 1) of \(steps) failed: \(failed.module): \(failed.summary): \(error.what)"
+        error.what = "step \(apply.done.count + 1) of \(steps) failed: \(failed.part): \(failed.summary): \(error.what)"
         return error
     }
 
@@ -87,7 +87,7 @@ public struct HostApplier: Sendable {
 
     /// A step's structured fields for the journal.
     static func fields(_ change: Change, _ number: Int, _ steps: Int, _ id: String) -> Logger.Metadata {
-        ["MESSAGE_ID": "\(id)", "module": "\(change.module)", "step": "\(number)", "steps": "\(steps)", "kind": "\(change.kind)",
+        ["MESSAGE_ID": "\(id)", "module": "\(change.part)", "step": "\(number)", "steps": "\(steps)", "kind": "\(change.kind)",
          "summary": "\(change.summary)"]
     }
 
@@ -119,14 +119,14 @@ public struct HostApplier: Sendable {
             return HostApplyReport(resumed: previous, plan: host, apply: nil)
         }
         let plan = host.plan
-        var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.module): \($0.summary)" }, done: 0)
+        var journal = ApplyJournal(spec: specPath, steps: plan.changes.map { "\($0.part): \($0.summary)" }, done: 0)
         try journal.write(root)
         let steps = plan.changes.count
         var report = await plan.apply(context) { done throws(Dom0Error) in
             journal.done = done
             try journal.write(root)
             let change = plan.changes[done - 1]
-            Self.logger.notice("step \(done) of \(steps) done: \(change.module): \(change.summary)",
+            Self.logger.notice("step \(done) of \(steps) done: \(change.part): \(change.summary)",
                                metadata: Self.fields(change, done, steps, MessageID.stepDone))
             afterStep?(done)
         }

@@ -10,18 +10,18 @@ public enum HostCheck {
     public static func run(_ spec: HostSpec, _ context: HealthContext) async -> HealthReport {
         var report = await HealthChecks.run(context)
         let planner = HostPlanner(root: context.root, runner: context.runner)
-        for module in Module.allCases {
+        for part in HostPart.allCases {
             do {
-                if module == .packs, let packs = spec.packs {
+                if part == .packs, let packs = spec.packs {
                     report.results += try packResults(packs, context.root)
-                } else if let section = try await planner.section(module, of: spec) {
+                } else if let section = try await planner.section(part, of: spec) {
                     report.results.append(section.plan.isEmpty
-                        ? CheckResult("spec: \(module)", .pass, "as the spec says")
-                        : CheckResult("spec: \(module)", .fail,
+                        ? CheckResult("spec: \(part)", .pass, "as the spec says")
+                        : CheckResult("spec: \(part)", .fail,
                                       "to do: " + section.plan.changes.map(\.summary).joined(separator: "; ") + " (host-prepare apply)"))
                 }
             } catch {
-                report.results.append(CheckResult("spec: \(module)", .fail, error.description))
+                report.results.append(CheckResult("spec: \(part)", .fail, error.description))
             }
         }
         return report

@@ -6,12 +6,15 @@ import PCIDevices
 import SuppPack
 import SystemPackage
 
-/// One module's part of a host plan.
+/// One part's section of a host plan.
 public struct HostPlanSection: Sendable, Encodable {
-    public var module: Module
+    public var part: HostPart
     public var plan: Plan
     /// What people should know: a pack already installed, dom0_mem above the host's memory.
     public var notes: [String] = []
+
+    // "module": the JSON's name for the part (docs/json.md).
+    private enum CodingKeys: String, CodingKey { case part = "module", plan, notes }
 }
 
 /// Every module's changes for a spec, in the safe order: disk → packs → boot → Domain-0's
@@ -24,7 +27,7 @@ public struct HostPlan: Sendable, TextReport {
     public var plan: Plan { Plan(sections.flatMap(\.plan.changes)) }
     public var isEmpty: Bool { sections.allSatisfy(\.plan.isEmpty) }
     /// Whether applying it changes what only a reboot brings in (the boot command lines).
-    public var needsReboot: Bool { sections.contains { $0.module.takesEffectAtBoot && !$0.plan.isEmpty } }
+    public var needsReboot: Bool { sections.contains { $0.part.takesEffectAtBoot && !$0.plan.isEmpty } }
 
     private enum Key: String, CodingKey { case sections, needsReboot, empty }
 
@@ -37,7 +40,7 @@ public struct HostPlan: Sendable, TextReport {
 }
 
 /// Plans a host spec: each module's own planner, called with the spec's section in that module's
-/// types, in `Module`'s order. Nothing on the host (or this machine) changes.
+/// types, in `HostPart`'s order. Nothing on the host (or this machine) changes.
 public struct HostPlanner: Sendable {
     public var root: HostRoot
     public var runner: CommandRunner
@@ -50,31 +53,31 @@ public struct HostPlanner: Sendable {
     /// The plan: a section for every module the spec describes.
     public func plan(_ spec: HostSpec) async throws(Dom0Error) -> HostPlan {
         var host = HostPlan(sections: [])
-        for module in Module.allCases {
-            if let section = try await section(module, of: spec) { host.sections.append(section) }
+        for part in HostPart.allCases {
+            if let section = try await section(part, of: spec) { host.sections.append(section) }
         }
         return host
     }
 
     /// One module's section, or nil when the spec leaves the module alone. A refusal's remedy
     /// names the spec's keys, not the tools' options.
-    public func section(_ module: Module, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
+    public func section(_ part: HostPart, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
         do {
-            return try await plannedSection(module, of: spec)
+            return try await plannedSection(part, of: spec)
         } catch {
             throw error.told(through: .spec)
         }
     }
 
-    private func plannedSection(_ module: Module, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
-        switch module {
+    private func plannedSection(_ part: HostPart, of spec: HostSpec) async throws(Dom0Error) -> HostPlanSection? {
+        switch part {
         case .disk:
             guard let disk = spec.disk else { return nil }
             let report = try await DiskPlanner(root: root, runner: runner).plan(disk.device, disk.options)
-            return HostPlanSection(module: module, plan: report.plan, notes: [report.reason] + report.warnings)
+            return HostPlanSection(part: part, plan: report.plan, notes: [report.reason] + report.warnings)
         case .packs:
             guard let packs = spec.packs else { return nil }
-            var section = HostPlanSection(module: module, plan: Plan())
+            var section = HostPlanSection(part: part, plan: Plan())
             let installer = PackInstaller(root: root, acceptEULA: packs.acceptEULA)
             for source in packs.sources {
                 let install = try installer.plan(try PackSource.open(source))
@@ -87,25 +90,25 @@ public struct HostPlanner: Sendable {
             let editor = BootEditor(root: root, style: style, runner: runner)
             let report = try await editor.plan(settings)
             let access = report.plan.isEmpty ? [] : try await editor.dom0AccessChanges(adding: settings.hide)
-            return HostPlanSection(module: module, plan: report.plan, notes: report.warnings + access)
+            return HostPlanSection(part: part, plan: report.plan, notes: report.warnings + access)
         case .hugepages:
             guard let hugepages = spec.hugepages else { return nil }
             let layout = try await BootEditor(root: root, style: spec.boot?.style ?? .auto, runner: runner)
                 .hugepagesLayout(hugepages, source: spec.hugepagesSource)
-            return HostPlanSection(module: module, plan: try await HugepagesPlanner(root: root, runner: runner).plan(hugepages, layout: layout))
-        case .dom0Sched:
+            return HostPlanSection(part: part, plan: try await HugepagesPlanner(root: root, runner: runner).plan(hugepages, layout: layout))
+        case .dom0:
             guard let sched = spec.dom0?.sched else { return nil }
-            return HostPlanSection(module: module, plan: try await Dom0SchedPlanner(root: root, runner: runner).plan(sched))
+            return HostPlanSection(part: part, plan: try await Dom0SchedPlanner(root: root, runner: runner).plan(sched))
         case .controlSlice:
             guard let slice = spec.controlSlice else { return nil }
-            return HostPlanSection(module: module, plan: try SlicePlanner(root: root).planApply(slice).plan)
+            return HostPlanSection(part: part, plan: try SlicePlanner(root: root).planApply(slice).plan)
         case .agent:
             guard spec.devices != nil || spec.enableAgent else { return nil }
             let plan = try await AgentPlanner(root: root, runner: runner).planSetup(rules: spec.devices?.rules, enable: spec.enableAgent)
-            return HostPlanSection(module: module, plan: plan)
+            return HostPlanSection(part: part, plan: plan)
         case .devices:
             guard let devices = spec.devices else { return nil }
-            return HostPlanSection(module: module, plan: try await AgentPlanner(root: root, runner: runner).planBinding(rules: devices.rules))
+            return HostPlanSection(part: part, plan: try await AgentPlanner(root: root, runner: runner).planBinding(rules: devices.rules))
         }
     }
 }
@@ -116,7 +119,7 @@ extension HostPlan {
         guard !sections.isEmpty else { return "The spec describes nothing to prepare.\n" }
         var text = ""
         for section in sections {
-            text += "\(section.module):\n"
+            text += "\(section.part):\n"
             for note in section.notes where !note.isEmpty { text += "  note: \(note)\n" }
             text += section.plan.text.indented
         }

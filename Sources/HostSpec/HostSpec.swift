@@ -98,6 +98,9 @@ public struct HostSpec: Sendable, Equatable {
         return (boot?.style ?? .auto, settings)
     }
 
+    /// The spec's sections: each names the part of the host it describes (`HostPart`'s raw values).
+    public static let sectionNames = HostPart.allCases.map(\.rawValue)
+
     /// Reads a spec file (YAML or JSON) under the machine's own root: the spec describes the host,
     /// it is not part of it. Errors name the file, line and path (`boot.hide[2]`).
     public static func load(_ file: FilePath) throws(Dom0Error) -> HostSpec {
@@ -112,8 +115,7 @@ public struct HostSpec: Sendable, Equatable {
         guard let node = try YAML.parse(text, file: file) else {
             throw Dom0Error(.usage, "the spec is empty", at: file, fix: "describe at least one of disk, boot, packs, control_slice, devices")
         }
-        let top = try SpecValue(node: node, path: "", file: file)
-            .fields(["disk", "boot", "dom0", "hugepages", "packs", "control_slice", "devices", "agent"])
+        let top = try SpecValue(node: node, path: "", file: file).fields(sectionNames)
         var spec = HostSpec()
         spec.disk = try top["disk"].map(disk)
         spec.dom0 = try top["dom0"].map(dom0)

@@ -21,10 +21,10 @@ public struct AgentPlanner: Sendable {
         var plan = Plan()
         if let rules {
             let file = BindRules.configFile(rules, header: "Written by host-prepare from its host spec; edit the spec, not this file.")
-            plan.add(try Change.file(BindRules.path, content: Array(file.utf8), in: root, module: .agent, summary: "pciback-agent's rules"))
+            plan.add(try Change.file(BindRules.path, content: Array(file.utf8), in: root, part: .agent, summary: "pciback-agent's rules"))
         }
         guard enable else { return plan }
-        plan.changes += try await UnitEnabling.plan(Self.unit, root: root, runner: runner, module: .agent,
+        plan.changes += try await UnitEnabling.plan(Self.unit, root: root, runner: runner, part: .agent,
                                                     fix: "install Dom0Kit's units (installer/install.sh) or drop agent.enable from the spec")
         return plan
     }
@@ -36,7 +36,7 @@ public struct AgentPlanner: Sendable {
         let pass = try await Reconciler(binder: Binder(root: root, runner: runner), dryRun: true).reconcile(rules: set)
         let pending = pass.devices.filter { $0.outcome == .pending }.map(\.bdf.description)
         guard !pending.isEmpty else { return Plan() }
-        return Plan([.step(BindHiddenDevices(devices: pending), module: .devices, summary: "as pciback-agent once would")])
+        return Plan([.step(BindHiddenDevices(devices: pending), part: .devices, summary: "as pciback-agent once would")])
     }
 }
 

@@ -200,7 +200,7 @@ public struct PackInstaller: Sendable {
                 throw Dom0Error(.refused, "\(pack.identity) carries a licence to accept", at: source.location.string,
                                 fix: "read it (supp-pack info) and \(set: .acceptEULA)")
             }
-            plan.add(.step(InstallPack(source: source.location, pack: pack, progress: progress), module: .packs,
+            plan.add(.step(InstallPack(source: source.location, pack: pack, progress: progress), part: .packs,
                            summary: "install \(pack.identity) \(pack.version)"))
         }
         return PackInstall(packs: packs, standings: standings, product: product, plan: plan)
@@ -245,14 +245,14 @@ public struct PackInstaller: Sendable {
         }
         var plan = Plan()
         if !pack.packages.isEmpty {
-            plan.add(.tool(pack.packageType.eraseCommand(pack.packages, root: root), module: .packs,
+            plan.add(.tool(pack.packageType.eraseCommand(pack.packages, root: root), part: .packs,
                            summary: "erase the packages of \(identity)"))
         }
         let folder = PackRecords.directory.appending(identity)
         for name in try FileSystem.entries(root.resolve(folder)) {
-            plan.add(try Change.delete(folder.appending(name), in: root, module: .packs, summary: "the record of \(identity)"))
+            plan.add(try Change.delete(folder.appending(name), in: root, part: .packs, summary: "the record of \(identity)"))
         }
-        plan.add(.step(RemoveEmptyDirectory(path: folder.string), module: .packs, summary: "the record of \(identity)"))
+        plan.add(.step(RemoveEmptyDirectory(path: folder.string), part: .packs, summary: "the record of \(identity)"))
         return plan
     }
 }

@@ -17,12 +17,12 @@ struct PlanTests {
     }
 
     private func change(_ path: FilePath, _ text: String) throws -> Change? {
-        try Change.file(path, content: Array(text.utf8), in: root, module: .boot, summary: "set \(path)")
+        try Change.file(path, content: Array(text.utf8), in: root, part: .boot, summary: "set \(path)")
     }
 
     @Test func aFileWithTheWantedContentNeedsNoChange() throws {
         #expect(try change("/etc/grub", "GRUB_TIMEOUT=5\n") == nil)
-        #expect(try Change.delete("/etc/missing", in: root, module: .boot, summary: "") == nil)
+        #expect(try Change.delete("/etc/missing", in: root, part: .boot, summary: "") == nil)
     }
 
     @Test func anEmptyPlanIsEmptyInJSON() throws {
@@ -35,8 +35,8 @@ struct PlanTests {
         var plan = Plan()
         plan.add(try change("/etc/grub", "GRUB_TIMEOUT=1\n"))
         plan.add(try change("/etc/new", "x\n"))
-        plan.add(.attribute("/sys/bus/pci/devices/0000:01:00.0/driver_override", value: "pciback", module: .devices, summary: "s"))
-        plan.add(.tool(["update-grub"], module: .boot, summary: "regenerate grub.cfg"))
+        plan.add(.attribute("/sys/bus/pci/devices/0000:01:00.0/driver_override", value: "pciback", part: .devices, summary: "s"))
+        plan.add(.tool(["update-grub"], part: .boot, summary: "regenerate grub.cfg"))
         let decoded = try JSONDecoder().decode(PlanJSON.self, from: Data(Output.json(plan).utf8))
         let changes = decoded.changes
         #expect(changes.map(\.kind) == ["replaceFile", "createFile", "writeAttribute", "runTool"])
@@ -60,7 +60,7 @@ struct PlanTests {
     @Test func applyStopsAtTheFirstFailureAndSaysWhatWasNotDone() async throws {
         let plan = Plan([
             try #require(try change("/etc/one", "1\n")),
-            .tool(["false"], module: .boot, summary: "fails"),
+            .tool(["false"], part: .boot, summary: "fails"),
             try #require(try change("/etc/two", "2\n")),
         ])
         let report = await plan.apply(ApplyContext(root: root))
@@ -90,7 +90,7 @@ struct PlanTests {
 
     @Test func dryRunRunnerRecordsMutatingToolsWithoutRunningThem() async throws {
         let marker = directory.appending("ran")
-        let plan = Plan([.tool(["touch", marker.string], module: .boot, summary: "touch")])
+        let plan = Plan([.tool(["touch", marker.string], part: .boot, summary: "touch")])
         let report = await plan.apply(ApplyContext(root: root, runner: CommandRunner(dryRun: true)))
         #expect(report.succeeded)
         #expect(try FileSystem.status(marker) == nil)

@@ -1,4 +1,5 @@
 import Dom0Core
+import Dom0KitDemo
 import Dom0KitCLI
 import FoundationEssentials
 import SystemPackage
@@ -139,7 +140,7 @@ struct EndToEndTests {
         let envelope = try ReportJSON<DemoJSON>.decode(second.stdout)
         #expect(envelope.schema == "dom0kit/1" && envelope.tool == "host-prepare" && envelope.command == "demo")
         let report = try #require(envelope.report)
-        #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(report.plan.sections.map(\.module) == ["disk", "packs", "boot", "control_slice", "agent", "devices"])
         #expect(report.apply.succeeded && report.apply.needsReboot)
         #expect(report.applyAgain.nothingToDo)
         #expect(report.check.results.allSatisfy { $0.status != "FAIL" })

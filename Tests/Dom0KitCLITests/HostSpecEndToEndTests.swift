@@ -48,10 +48,10 @@ struct HostSpecEndToEndTests {
         let disk = try await tool(["dom0-partition", "plan", "--disk", DemoHost.disk.string])
         #expect(try ToolJSON.decode(disk).plan?.changes == section("disk"))
         let slice = try await tool(["control-slice", "apply", "--dry-run", "--weight", "1000"])
-        #expect(try ToolJSON.decode(slice).plan?.changes == section("control-slice"))
+        #expect(try ToolJSON.decode(slice).plan?.changes == section("control_slice"))
         let install = try await tool(["supp-pack", "install", "--dry-run", pack.string])
         #expect(try ToolJSON.decode(install).plan?.changes == section("packs"))
-        for module in ["disk", "control-slice", "packs"] { #expect(section(module)?.isEmpty == false, "\(module)") }
+        for module in ["disk", "control_slice", "packs"] { #expect(section(module)?.isEmpty == false, "\(module)") }
     }
 
     /// The same refusal told to each front end's user in its own words: the spec's keys to the
@@ -80,12 +80,12 @@ struct HostSpecEndToEndTests {
         let site = try await Site()
         let text = try await hostPrepare(["plan", site.spec.string, "--root", site.root])
         #expect(text.status == 0, "\(text.stderr)")
-        for module in ["disk:", "packs:", "boot:", "control-slice:", "agent:", "devices:"] {
+        for module in ["disk:", "packs:", "boot:", "control_slice:", "agent:", "devices:"] {
             #expect(text.stdout.contains("\n\(module)\n") || text.stdout.hasPrefix("\(module)\n"), "\(module)")
         }
         let json = try await hostPrepare(["plan", site.spec.string, "--root", site.root, "--json"])
         #expect(json.stdout.contains(#""needsReboot" : true"#))
-        #expect(json.stdout.contains(#""module" : "control-slice""#))
+        #expect(json.stdout.contains(#""module" : "control_slice""#))
         let dryRun = try await hostPrepare(["apply", site.spec.string, "--root", site.root, "--dry-run"])
         #expect(dryRun.stdout == text.stdout, "apply --dry-run shows the plan and stops")
         let bad = try await hostPrepare(["plan", site.spec.string, "--root", site.root, "--reboot"])

@@ -194,9 +194,9 @@ struct KernelSimulatorTests {
     /// The sequence pciback-agent will run, as a plan applied through the simulator.
     @Test func theBindingSequenceAsAPlan() async throws {
         let plan = Plan([
-            .attribute("/sys/bus/pci/devices/0000:04:00.0/driver_override", value: "pciback", module: .devices, summary: "override"),
-            .attribute("/sys/bus/pci/devices/0000:04:00.0/driver/unbind", value: "0000:04:00.0", module: .devices, summary: "unbind"),
-            .attribute("/sys/bus/pci/drivers_probe", value: "0000:04:00.0", module: .devices, summary: "probe"),
+            .attribute("/sys/bus/pci/devices/0000:04:00.0/driver_override", value: "pciback", part: .devices, summary: "override"),
+            .attribute("/sys/bus/pci/devices/0000:04:00.0/driver/unbind", value: "0000:04:00.0", part: .devices, summary: "unbind"),
+            .attribute("/sys/bus/pci/drivers_probe", value: "0000:04:00.0", part: .devices, summary: "probe"),
         ])
         let report = await plan.apply(ApplyContext(root: root, sysfs: kernel))
         #expect(report.succeeded, "\(report.text)")

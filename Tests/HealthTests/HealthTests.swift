@@ -1,6 +1,7 @@
 import BootConfig
 import ControlSlice
 import Dom0Core
+import Dom0KitDemo
 import FakeHost
 import Health
 import PCIDevices

@@ -1,5 +1,6 @@
 import BootConfig
 import Dom0Core
+import Dom0KitDemo
 import FakeHost
 import Glibc
 import Health

@@ -24,7 +24,7 @@ struct DemoTests {
         #expect(report.spec == directory.appending("demo/host.yaml").string)
         #expect(try HostSpec.load(FilePath(report.spec)).boot?.settings.hide == (try HideList(addresses: ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"])))
         #expect(report.pack.hasSuffix(".iso"), "xorriso is installed here, so the pack is an ISO")
-        #expect(report.plan.sections.map(\.module.rawValue) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(report.plan.sections.map(\.part.rawValue) == ["disk", "packs", "boot", "control_slice", "agent", "devices"])
         #expect(report.apply.succeeded && report.apply.needsReboot)
         #expect(report.applyAgain.nothingToDo)
         #expect(report.check.worst != .fail, "\(report.check.text)")

@@ -51,14 +51,14 @@ struct HostApplyTests {
         let spec = try await host.spec()
         let before = try await treeSnapshot(host.root)
         let plan = try await HostPlanner(root: host.root).plan(spec)
-        #expect(plan.sections.map(\.module.rawValue) == ["disk", "packs", "boot", "control-slice", "agent", "devices"])
+        #expect(plan.sections.map(\.part.rawValue) == ["disk", "packs", "boot", "control_slice", "agent", "devices"])
         #expect(plan.sections.allSatisfy { !$0.plan.isEmpty })
         #expect(plan.needsReboot)
-        #expect(plan.plan.changes.first?.module == .disk)
+        #expect(plan.plan.changes.first?.part == .disk)
         #expect(plan.plan.changes.last?.summary == "as pciback-agent once would")
         #expect(plan.text.contains("agent:\n  Plan: 1 change\n"))
         // The demo booted with nothing hidden: XAPI would call each device the spec hides so.
-        #expect(plan.sections.first { $0.module == .boot }?.notes.filter { $0.contains("dom0 access") }
+        #expect(plan.sections.first { $0.part == .boot }?.notes.filter { $0.contains("dom0 access") }
                 == ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"].map { "\($0): dom0 access enabled → disable_on_reboot" })
         #expect(try await treeSnapshot(host.root) == before, "planning changed nothing")
     }
@@ -70,7 +70,7 @@ struct HostApplyTests {
         try host.installUnits()
         let spec = try HostSpec.parse("dom0:\n  vcpus: 4\n  pin: true\n  nodes: [0]\n  weight: 512\n", file: "host.yaml")
         let plan = try await HostPlanner(root: host.root).plan(spec)
-        #expect(plan.sections.map(\.module) == [.boot, .dom0Sched])
+        #expect(plan.sections.map(\.part) == [.boot, .dom0])
         #expect(plan.sections.last?.plan.changes.map(\.summary) == ["Domain-0's scheduler parameters (weight 512)", "enable \(Dom0Sched.unit)"])
         let report = try await host.applier.apply(spec, from: "host.yaml")
         #expect(report.succeeded && report.needsReboot, "\(report.text)")
@@ -142,7 +142,7 @@ struct HostApplyTests {
         #expect(pack.hint?.contains("1.1.0 installed, newer than the spec's 1.0.0") == true)
         #expect(checked.worst == .fail)
         // The other modules are still judged, one line each.
-        #expect(checked.results.first { $0.what == "spec: control-slice" }?.status == .pass)
+        #expect(checked.results.first { $0.what == "spec: control_slice" }?.status == .pass)
     }
 
     /// A spec refused while planning leaves the host as it was: not even the journal's directory.

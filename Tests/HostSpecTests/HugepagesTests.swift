@@ -78,7 +78,7 @@ struct HugepagesTests {
         }
         #expect(await judged() == [.fail, .fail], "host-prepare check judges the section before apply")
         let plan = try await host.plan(Self.perNode)
-        #expect(plan.sections.map(\.module) == [.boot, .hugepages])
+        #expect(plan.sections.map(\.part) == [.boot, .hugepages])
         #expect(plan.sections.last?.plan.changes.map(\.summary) == ["hugepages (200 2M pages on node 0, 0 on node 1)"])
         let report = try await host.apply(Self.perNode)
         #expect(report.succeeded && report.needsReboot, "\(report.text)")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import fleet
 sys.path.insert(0, str(fleet.REPOSITORY / "Tests"))
-from checks import Checks  # noqa: E402  (shared with script/portable)
+from harness import Checks  # noqa: E402  (shared with the other Python suites)
 
 HERE = Path(__file__).resolve().parent
 ACCEPTED = [host for host in fleet.HOSTS if host != fleet.REFUSED]

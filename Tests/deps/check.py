@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every program the test drivers run, and every Ansible plugin the tests name, must come from
-the machine image or from installer/deps.sh: a green run on a developer's machine can hide an
+the machine image or from script/deps.sh: a green run on a developer's machine can hide an
 install step done by hand (the Ansible tests once used the json callback of a collection only
 that machine had).
 
@@ -321,7 +321,7 @@ class Provenance:
         self.repository = repository
         self.image = {line.split("\t")[0].strip() for line in Path(image_file).read_text().splitlines()
                       if line.strip() and not line.startswith("#")}
-        self.deps = deps_packages(repository / "installer/deps.sh")
+        self.deps = deps_packages(repository / "script/deps.sh")
         self.closure = dependency_closure(self.deps)
         self.toolchains = [Path("/opt/swift"), Path.home() / ".pyenv"]
 
@@ -432,7 +432,7 @@ def main():
         sys.exit(64 if exit.code else 0)
     repository = Path(arguments.repository).resolve()
     for needed, what in ((repository / "Package.swift", "--repository is not a Dom0Kit checkout"),
-                         (repository / "installer/deps.sh", "--repository has no installer/deps.sh"),
+                         (repository / "script/deps.sh", "--repository has no script/deps.sh"),
                          (Path(arguments.image), "--image names no file")):
         if not needed.is_file():
             print(f"deps: {what}: {needed} does not exist; fix: see --help", file=sys.stderr)
@@ -445,7 +445,7 @@ def main():
     for finding in findings(repository):
         programs.setdefault(finding.program, []).append(finding.where)
     for program, places in sorted(programs.items()):
-        fix = "add the Debian package that provides it to installer/deps.sh"
+        fix = "add the Debian package that provides it to script/deps.sh"
         if Path(program).name in own or program.startswith(("script/", "installer/", "Tests/", "./")):
             file = ("the repository", True)
         elif program in NOT_INSTALLED:
@@ -473,7 +473,7 @@ def main():
         elif origin is None:
             problems.append(f"{what} ({where}) is {file}, which no Debian package installed; fix: {fix}")
         elif not ok:
-            problems.append(f"{what} ({where}) comes from {origin}, which neither the image nor installer/deps.sh "
+            problems.append(f"{what} ({where}) comes from {origin}, which neither the image nor script/deps.sh "
                             f"installs; fix: {fix}")
         if arguments.list:
             print(f"{'ok  ' if ok else 'FAIL'} {what:36} {origin or file or 'not installed'}")
@@ -481,7 +481,7 @@ def main():
     for problem in problems:
         print(f"deps: {problem}", file=sys.stderr)
     print(f"deps: {len(programs)} programs and {len(plugins)} Ansible plugins named by the tests; "
-          f"{len(problems)} not provided by the image or installer/deps.sh")
+          f"{len(problems)} not provided by the image or script/deps.sh")
     return 1 if problems else 0
 
 

@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 import check  # noqa: E402
-from checks import Checks  # noqa: E402
+from harness import Checks  # noqa: E402
 
 SHELL = [
     ("cp -a x y  # Debian's zsh: a comment's apostrophe", ["cp"]),
@@ -27,7 +27,7 @@ SHELL = [
     ('timeout 5 qemu-img info x && [ -n "$y" ] || exit 1', ["qemu-img"]),
     ("reload='systemctl daemon-reload\nudevadm control'\n! grep -q x y", ["grep"]),
     ('speed="in under a second"; total=$((a + b)); "$binary" --list-tools | head -1', ["head"]),
-    ('stage() { local name=$1; "$@"; }\nstage deps installer/deps.sh', []),
+    ('stage() { local name=$1; "$@"; }\nstage deps script/deps.sh', []),
     ("cache=${DOM0KIT_CACHE:-$HOME/.cache}/fuzz; mapfile -t t < <(ls d)", ["ls"]),
 ]
 
@@ -52,15 +52,15 @@ def programs(found):
 
 
 def repository(directory, deps, image, files):
-    """A small checkout in DIRECTORY: a Package.swift, installer/deps.sh installing DEPS, an image
+    """A small checkout in DIRECTORY: a Package.swift, script/deps.sh installing DEPS, an image
     list of IMAGE and FILES ({path: text})."""
     root = Path(directory)
     files = dict(files)
     files["Package.swift"] = 'products: [.executable(name: "dom0kit", targets: ["dom0kit"])]\n'
-    files["installer/deps.sh"] = "#!/usr/bin/env bash\npackages=(\n  " + " ".join(deps) + "\n)\n"
+    files["script/deps.sh"] = "#!/usr/bin/env bash\npackages=(\n  " + " ".join(deps) + "\n)\n"
     files["image.txt"] = "# image\n" + "\n".join(image) + "\n"
     files.setdefault(".ci/run", "#!/usr/bin/env bash\nscript/test\n")
-    files.setdefault("script/test", "#!/usr/bin/env bash\ninstaller/deps.sh\n")
+    files.setdefault("script/test", "#!/usr/bin/env bash\nscript/deps.sh\n")
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
@@ -90,14 +90,14 @@ def main():
         result = repository(directory, deps, image, {"script/demo": "#!/usr/bin/env bash\n\ndom0kit-no-such-program -x\n"})
         checks.check("a program nothing provides: exit 1, named with its file and line",
                      result.returncode == 1 and "deps: dom0kit-no-such-program (script/demo:3) is not installed on "
-                     "this machine; fix: add the Debian package that provides it to installer/deps.sh" in result.stderr,
+                     "this machine; fix: add the Debian package that provides it to script/deps.sh" in result.stderr,
                      result.stdout + result.stderr)
     with tempfile.TemporaryDirectory() as directory:
         driver = 'import subprocess\nsubprocess.run(["xorriso", "-version"])\n'
         result = repository(directory, deps, image, {"Tests/e2e/driver.py": driver})
         checks.check("a program from a package neither list names (installed by hand): exit 1",
                      result.returncode == 1 and "deps: xorriso (Tests/e2e/driver.py:2) comes from xorriso, which neither "
-                     "the image nor installer/deps.sh installs; fix: add" in result.stderr, result.stdout + result.stderr)
+                     "the image nor script/deps.sh installs; fix: add" in result.stderr, result.stdout + result.stderr)
         result = repository(directory, deps + ["xorriso"], image, {})
         checks.check("the same once deps.sh installs its package: exit 0", result.returncode == 0,
                      result.stdout + result.stderr)

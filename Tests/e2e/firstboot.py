@@ -21,6 +21,7 @@ import subprocess
 from pathlib import Path
 
 import debian_roots
+from harness import run
 
 ROOT_PACKAGES = ["systemd", "systemd-sysv", "udev", "dbus", "linux-image-amd64", "initramfs-tools",
                  "xen-hypervisor-4.17-amd64", "xen-utils-4.17", "xen-utils-common", "grub-efi-amd64-bin", "kmod", "procps",
@@ -71,13 +72,6 @@ HIDDEN_NIC = "0000:00:06.0"
 XEN_ARGUMENTS = "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M iommu=1 loglvl=warning guest_loglvl=warning"
 # fsck.mode=skip: the root has no e2fsprogs, and the image is new each run.
 DOM0_ARGUMENTS = "root=LABEL=root-e2e ro console=hvc0 quiet fsck.mode=skip"
-
-
-def run(argv, **kwargs):
-    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))}: exit {result.returncode}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
-    return result
 
 
 def partitions(image):

@@ -47,8 +47,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 import firstboot  # noqa: E402  (beside this file)
+from harness import run  # noqa: E402  (the Python suites' one way to run a program)
 SCENARIOS = HERE / "scenarios"
 GUEST = HERE / "guest"
 CACHE = Path(os.environ.get("DOM0KIT_CACHE") or Path.home() / ".cache" / "dom0kit") / "e2e"
@@ -78,10 +79,6 @@ SCAFFOLDING = [b"KernelSimulator", b"FakeHost", b"SysfsTree", b"/.fakehost", b"C
 
 def log(message):
     print(message, flush=True)
-
-
-def run(argv, **kwargs):
-    return subprocess.run(argv, check=True, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +145,7 @@ def scenarios():
 
 def apt_update_once(state={"done": False}):
     if not state["done"]:
-        run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
+        run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, capture=False)
         state["done"] = True
 
 
@@ -273,10 +270,10 @@ def base_tree(debs, packages_digest):
             shutil.rmtree(old, ignore_errors=True)
         sysroot.mkdir(parents=True)
         for deb in debs:
-            run(["dpkg-deb", "-x", str(deb), str(sysroot)])
+            run(["dpkg-deb", "-x", str(deb), str(sysroot)], capture=False)
         # The package leaves modules.dep to its postinst: make it, with the host's depmod.
         for release in (sysroot / "lib/modules").iterdir():
-            run(["depmod", "-b", str(sysroot), release.name])
+            run(["depmod", "-b", str(sysroot), release.name], capture=False)
         (sysroot / ".complete").write_text("")
     tree = base / "tree"
     tree.mkdir(parents=True)
@@ -318,7 +315,7 @@ def base_tree(debs, packages_digest):
     shutil.copy2(sysroot / "boot" / f"config-{release}", tree / "boot" / f"config-{release}")
     (base / ".kernel").write_text(str(sysroot / "boot" / f"vmlinuz-{release}"))
     xen = next((sysroot / "boot").glob("xen-4.17-amd64.gz"))
-    run(["sh", "-c", f"gunzip -c '{xen}' > '{base / 'xen'}'"])
+    run(["sh", "-c", f"gunzip -c '{xen}' > '{base / 'xen'}'"], capture=False)
     cpio(tree, base / "base.cpio")
     (base / ".complete").write_text("")
     return base, Path((base / ".kernel").read_text())
@@ -473,7 +470,7 @@ def boot(scenario, base, kernel, work, binary, disk_machine=None):
         shutil.copytree(scenario_tree, merged, symlinks=True, dirs_exist_ok=True)
         with open(image, "wb") as disk:
             disk.truncate(512 << 20)
-        run(["mkfs.ext4", "-q", "-F", "-L", "e2e-root", "-d", str(merged), str(image)])
+        run(["mkfs.ext4", "-q", "-F", "-L", "e2e-root", "-d", str(merged), str(image)], capture=False)
         qemu += ["-drive", f"file={image},if=none,id=rootdisk,format=raw",
                  "-device", "virtio-blk-pci,drive=rootdisk,addr=0x5"]
         append.append("e2e_root=/dev/vda")

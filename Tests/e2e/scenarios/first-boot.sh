@@ -51,7 +51,7 @@ check "first boot ran under systemd and asked for the reboot" sh -c \
   "journalctl -b -1 -u host-prepare-firstboot.service --no-pager | grep -q 'Rebooting for the new boot command lines'"
 steps=$(journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 -o export --no-pager | grep -c '^DOM0KIT_MODULE=')
 check "first boot journaled each step with MESSAGE_ID and DOM0KIT_* fields ($steps steps)" test "$steps" -ge 5
-for module in boot dom0-sched control-slice agent devices; do
+for module in boot dom0 control_slice agent devices; do
   check "a journaled step of module $module" sh -c \
     "journalctl -b -1 MESSAGE_ID=5434762e31ff4234961e4ed2bc582708 DOM0KIT_MODULE=$module -o export --no-pager | grep -q DOM0KIT_STEP="
 done

@@ -96,13 +96,13 @@ needs_reboot:
   sample: true
 changes:
   description:
-    - The changes planned (check mode) or applied, in order, each with its module, kind and
+    - The changes planned (check mode) or applied, in order, each with its module (the spec section), kind and
       summary; a file change also has its path and diff.
   returned: success
   type: list
   elements: dict
   sample:
-    - module: control-slice
+    - module: control_slice
       kind: replaceFile
       path: /etc/systemd/system/control.slice
       summary: the slice unit
@@ -117,11 +117,10 @@ plan:
   sample:
     empty: false
     needs_reboot: true
-    schema_version: 1
     sections:
       - module: boot
         notes: []
-        plan: {changes: [], schema_version: 1}
+        plan: {changes: []}
 report:
   description: On failure, the apply report - what was done and what was not.
   returned: when a step failed

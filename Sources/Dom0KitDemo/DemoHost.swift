@@ -1,4 +1,5 @@
 import ControlSlice
+import FakeHost
 import Dom0Core
 import PCIDevices
 import SystemPackage
