@@ -30,11 +30,15 @@ struct HostSpecEndToEndTests {
             .run([FakeHostTools.executable.string, "host-prepare"] + arguments)
     }
 
-    /// host-prepare plans each module's change as the module's own tool plans it: the same steps,
-    /// diffs, argv and details, from the one planner both call.
+    /// host-prepare plans each part's change as the part's own tool plans it: the same steps,
+    /// diffs, argv and details, from the one planner both call. Every section the demo's spec has
+    /// is held so but the agent's, which no tool but host-prepare writes (the rules file and the
+    /// unit); its rules are written first here, as the agent section would, for pciback-agent to read.
     @Test func eachSectionIsWhatItsOwnToolPlans() async throws {
         let site = try await Site()
         let pack = site.directory.appending("packs/dom0kit-demo-tools.iso")
+        let hidden = ["0000:01:00.0", "0000:01:00.1", "0000:04:00.0"]
+        try site.demo.host.write("/etc/dom0kit/pciback.conf", hidden.map { "\($0) pciback\n" }.joined())
         let planned = try await hostPrepare(["plan", site.spec.string, "--root", site.root, "--json"])
         #expect(planned.status == 0, "\(planned.stderr)")
         let sections = try #require(try EnvelopeJSON<Ignored, HostPlanJSON>.decode(planned.stdout).plan).sections
@@ -51,7 +55,17 @@ struct HostSpecEndToEndTests {
         #expect(try ToolJSON.decode(slice).plan?.changes == section("control_slice"))
         let install = try await tool(["supp-pack", "install", "--dry-run", pack.string])
         #expect(try ToolJSON.decode(install).plan?.changes == section("packs"))
-        for module in ["disk", "control_slice", "packs"] { #expect(section(module)?.isEmpty == false, "\(module)") }
+        let boot = try await tool(["xen-cmdline", "--dry-run", "--set-dom0", "xen-pciback.hide=" + hidden.map { "(\($0))" }.joined(),
+                                   "--set-xen", "dom0_mem=4096M,max:4096M"])
+        #expect(try ToolJSON.decode(boot).plan?.changes == section("boot"))
+        // The devices section is a dry-run pass of the agent: the devices it would bind, as `once` finds them.
+        let once = try ReportJSON<PassJSON>.decode(try await tool(["pciback-agent", "once", "--dry-run"]))
+        let pending = once.report?.devices.filter { $0.outcome == "pending" }.map(\.bdf)
+        #expect(pending == hidden)
+        #expect(section("devices") == [.object(["kind": .string("bindDevices"), "module": .string("devices"),
+                                                  "summary": .string("as pciback-agent once would"),
+                                                  "details": .object(["devices": .string(pending?.joined(separator: " ") ?? "")])])])
+        for module in ["disk", "control_slice", "packs", "boot", "devices"] { #expect(section(module)?.isEmpty == false, "\(module)") }
     }
 
     /// The same refusal told to each front end's user in its own words: the spec's keys to the
@@ -215,5 +229,11 @@ private struct HostPlanJSON: Decodable {
     struct Section: Decodable { var module: String; var plan: ChangesJSON }
     var sections: [Section]
 }
+/// pciback-agent once's report as a script reads it.
+private struct PassJSON: Decodable {
+    struct Device: Decodable { var bdf: String; var outcome: String }
+    var devices: [Device]
+}
+
 /// A tool's --json, of which the test reads the plan's changes as they are.
 private typealias ToolJSON = EnvelopeJSON<Ignored, ChangesJSON>
