@@ -15,7 +15,7 @@ public enum BootKnobs {
         var list = try await hidden(editor)
         for slot in add.slots { list.add(slot) }
         for slot in remove.slots { list.remove(slot) }
-        return list.isEmpty ? [.delete(.dom0, BootKnob.hide)] : [.set(.dom0, "\(BootKnob.hide)=\(list)")]
+        return list.isEmpty ? [.delete(.dom0, BootKnob.hide)] : [.set(.hide(list))]
     }
 
     /// The vfio-pci ids as configured.
@@ -29,28 +29,30 @@ public enum BootKnobs {
         var ids = try await vfioIDs(editor)
         for id in add.ids { try ids.add(id) }
         for id in remove.ids { try ids.remove(id) }
-        return ids.isEmpty ? [.delete(.dom0, BootKnob.vfioIDs)] : [.set(.dom0, "\(BootKnob.vfioIDs)=\(ids)")]
+        return ids.isEmpty ? [.delete(.dom0, BootKnob.vfioIDs)] : [.set(.vfioIDs(ids))]
     }
 
     /// Xen's IOMMU setting, as Xen's `iommu=` list.
     public static func xenIOMMU(_ value: XenIOMMU) -> [BootEdit] {
-        [.set(.xen, "\(BootKnob.iommu)=\(value)")]
+        [.set(.xenIOMMU(value))]
     }
 
-    /// A native (KVM) kernel's IOMMU: `intel_iommu=on` or `amd_iommu=on` by CPU vendor, and
-    /// `iommu=pt` with `passthrough`.
+    /// A native (KVM) kernel's IOMMU: on Intel `intel_iommu=on` (Debian's kernels leave VT-d off
+    /// by default); on AMD, where AMD-Vi is on unless told otherwise and `amd_iommu=on` means
+    /// nothing to Linux, the `amd_iommu=off` that would turn it off removed. `iommu=pt` with
+    /// `passthrough`.
     public static func nativeIOMMU(vendor: String?, passthrough: Bool, _ editor: BootEditor) throws(Dom0Error) -> [BootEdit] {
         var vendor = vendor
         if vendor == nil { vendor = try HostFacts.cpuVendor(editor.root) }
-        let argument: String
+        let enable: BootEdit
         switch vendor?.lowercased() {
-        case "intel", "genuineintel": argument = "intel_iommu=on"
-        case "amd", "authenticamd": argument = "amd_iommu=on"
+        case "intel", "genuineintel": enable = .set(.argument(.dom0, try BootArgument("intel_iommu=on")))
+        case "amd", "authenticamd": enable = .delete(.dom0, "amd_iommu=off")
         default:
             throw Dom0Error(.usage, "cannot tell the CPU vendor", at: vendor ?? "/proc/cpuinfo",
                             fix: "pass --vendor intel or --vendor amd")
         }
-        return [.set(.dom0, argument)] + (passthrough ? [.set(.dom0, "iommu=pt")] : [.delete(.dom0, "iommu")])
+        return [enable, passthrough ? .set(.argument(.dom0, try BootArgument("iommu=pt"))) : .delete(.dom0, "iommu")]
     }
 
     /// dom0's memory, `dom0_mem=SIZE[,max:SIZE]`, and a warning when it is more than the host has.
@@ -62,6 +64,6 @@ public enum BootKnobs {
                 warnings.append("dom0_mem \(size) is more than the host's \(hostBytes >> 20) MiB")
             }
         }
-        return ([.set(.xen, "\(BootKnob.dom0Memory)=\(memory)")], warnings)
+        return ([.set(.dom0Memory(memory))], warnings)
     }
 }

@@ -17,9 +17,9 @@ public struct BootSettings: Sendable, Equatable {
     /// Hugepages for a native host's guests, on dom0's (the kernel's) line, and where they were asked.
     public var hugepages: Hugepages?
     public var hugepagesSource = HugepagesSource()
-    /// More arguments for Xen and for dom0's kernel, each one argument.
-    public var xenArguments: [String] = []
-    public var dom0Arguments: [String] = []
+    /// More arguments for Xen and for dom0's kernel, each parsed where it was read.
+    public var xenArguments: [BootSetting] = []
+    public var dom0Arguments: [BootSetting] = []
 
     /// No settings.
     public init() {}
@@ -45,7 +45,7 @@ extension BootEditor {
             edits += layout.edits
             warnings += layout.notes
         }
-        edits += settings.xenArguments.map { .set(.xen, $0) } + settings.dom0Arguments.map { .set(.dom0, $0) }
+        edits += (settings.xenArguments + settings.dom0Arguments).map { .set($0) }
         var report = try await plan(edits)
         report.warnings = warnings + report.warnings
         return report

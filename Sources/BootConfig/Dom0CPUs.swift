@@ -152,10 +152,10 @@ public struct Dom0CPUSettings: Sendable, Equatable {
     /// becomes the new value rather than a second one.
     public var edits: [BootEdit] {
         var edits: [BootEdit] = []
-        if let vcpus { edits.append(.set(.xen, "\(BootKnob.dom0MaxVCPUs)=\(vcpus)")) }
-        if let pin { edits.append(pin ? .set(.xen, BootKnob.dom0VCPUsPin) : .delete(.xen, BootKnob.dom0VCPUsPin)) }
-        if let nodes { edits.append(.set(.xen, "\(BootKnob.dom0Nodes)=\(nodes)")) }
-        if let granularity { edits.append(.set(.xen, "\(BootKnob.schedGranularity)=\(granularity.rawValue)")) }
+        if let vcpus { edits.append(.set(.dom0MaxVCPUs(vcpus))) }
+        if let pin { edits.append(pin ? .set(.dom0VCPUsPin(nil)) : .delete(.xen, BootKnob.dom0VCPUsPin)) }
+        if let nodes { edits.append(.set(.dom0Nodes(nodes))) }
+        if let granularity { edits.append(.set(.schedGranularity(granularity))) }
         return edits
     }
 }

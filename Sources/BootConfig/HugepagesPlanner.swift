@@ -128,7 +128,8 @@ public struct HugepagesPlanner: Sendable {
         } else {
             notes.append("cannot tell the host's memory: no /proc/meminfo under \(root)")
         }
-        return HugepagesLayout(edits: [.set(.dom0, "hugepagesz=\(size.rawValue)"), .set(.dom0, "hugepages=\(value)")],
+        return HugepagesLayout(edits: [.set(.argument(.dom0, try BootArgument("hugepagesz=\(size.rawValue)"))),
+                                       .set(.argument(.dom0, try BootArgument("hugepages=\(value)")))],
                                needsUnit: needsUnit, notes: notes)
     }
 

@@ -1,8 +1,7 @@
 import Dom0Core
 import PCIDevices
 
-/// The boot arguments Dom0Kit understands, validated before they reach a boot configuration:
-/// a typo in one of these is what leaves pciback or dom0 broken at the next boot.
+/// The keys of the boot arguments Dom0Kit has types for (`BootSetting`).
 public enum BootKnob {
     /// `xen-pciback.hide`, on dom0's line.
     public static let hide = HideList.key
@@ -17,42 +16,6 @@ public enum BootKnob {
     public static let dom0VCPUsPin = "dom0_vcpus_pin"
     public static let dom0Nodes = "dom0_nodes"
     public static let schedGranularity = "sched-gran"
-
-    /// Checks an argument about to be set on `line`; throws naming the argument and the problem.
-    /// Returns the argument to write: a hide list in full `(DDDD:BB:DD.F)` entries, the only form
-    /// XAPI reads (its patterns expanded on `bus`, when given); any other as given.
-    @discardableResult
-    public static func validate(_ argument: String, on line: BootLine, bus: PCIBus? = nil) throws(Dom0Error) -> String {
-        let (key, value) = BootArguments.split(argument)
-        guard !key.isEmpty else {
-            throw Dom0Error(.usage, "an argument needs a key", at: argument, fix: "write KEY or KEY=VALUE")
-        }
-        func need() throws(Dom0Error) -> String {
-            guard let value, !value.isEmpty else {
-                throw Dom0Error(.usage, "\(key) needs a value", at: argument.quotedForDisplay, fix: "write \(key)=VALUE")
-            }
-            return value
-        }
-        switch (key, line) {
-        case (hide, .dom0):
-            let list = try HideList(parsing: need())
-            return "\(key)=\(try bus.map { bus throws(Dom0Error) in try list.expandingPatterns(on: bus) } ?? list)"
-        case (dom0Memory, .xen): _ = try Dom0Memory(parsing: need())
-        case (iommu, .xen): _ = try XenIOMMU(parsing: need())
-        case (vfioIDs, .dom0): _ = try VFIOIDs(parsing: need())
-        case (dom0MaxVCPUs, .xen): _ = try Dom0VCPUs(parsing: need())
-        case (dom0Nodes, .xen): _ = try Dom0Nodes(parsing: need())
-        case (schedGranularity, .xen): _ = try SchedGranularity(parsing: need())
-        case (dom0VCPUsPin, .xen):
-            // A flag; Xen also reads dom0_vcpus_pin=<bool>.
-            if let value, !XenBoolean.words.contains(value) {
-                throw Dom0Error(.usage, "\(key)=\(value) is not a boolean", at: argument.quotedForDisplay,
-                                fix: "write \(key) alone (or \(key)=0 to say no)")
-            }
-        default: break
-        }
-        return argument
-    }
 }
 
 /// Xen's line or dom0's (a native kernel's) line.

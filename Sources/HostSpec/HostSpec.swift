@@ -204,9 +204,9 @@ public struct HostSpec: Sendable, Equatable {
 
     /// Command-line arguments: one word each (`sched-gran=core`, `nosmt`), and a knob's value
     /// (dom0_mem=, iommu=, xen-pciback.hide=) as xen-cmdline would check it.
-    private static func arguments(_ value: SpecValue?, for line: BootLine, setElsewhere: Set<String> = []) throws(Dom0Error) -> [String] {
+    private static func arguments(_ value: SpecValue?, for line: BootLine, setElsewhere: Set<String> = []) throws(Dom0Error) -> [BootSetting] {
         guard let value else { return [] }
-        var result: [String] = []
+        var result: [BootSetting] = []
         for item in try value.items() {
             let text = try item.string()
             do throws(Dom0Error) {
@@ -214,15 +214,16 @@ public struct HostSpec: Sendable, Equatable {
             } catch {
                 throw item.error("\(text.quotedForDisplay) is not one argument: \(error.why ?? "")", fix: "one word per item, as key=value")
             }
+            let setting: BootSetting
             do throws(Dom0Error) {
-                try BootKnob.validate(text, on: line)
+                setting = try BootSetting(parsing: text, on: line)
             } catch {
                 throw item.error(error.what, fix: error.fix ?? "as xen-cmdline would take it")
             }
             if setElsewhere.contains(BootArguments.key(of: text)) {
                 throw item.error("\(BootArguments.key(of: text)) is set by the dom0 section too", fix: "give it once, in the dom0 section")
             }
-            result.append(text)
+            result.append(setting)
         }
         return result
     }

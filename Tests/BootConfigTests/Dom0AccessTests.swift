@@ -74,7 +74,7 @@ struct Dom0AccessTests {
     /// A combining mark after the `=` makes one Character of "=\u{362}", but the kernel splits at
     /// the `=` byte: the value is checked as a hide list, and a set replaces the existing one.
     @Test func aCombiningMarkAfterTheEqualsSignHidesNoKey() async throws {
-        #expect(throws: Dom0Error.self) { try BootKnob.validate("xen-pciback.hide=\u{362}(0000:04:00.0)", on: .dom0) }
+        #expect(throws: Dom0Error.self) { try BootSetting(parsing: "xen-pciback.hide=\u{362}(0000:04:00.0)", on: .dom0) }
         var arguments = BootArguments(parsing: "quiet xen-pciback.hide=(0000:04:00.0)")
         arguments.set("xen-pciback.hide=\u{362}x")
         #expect(arguments.values(of: HideList.key).count == 1)

@@ -111,7 +111,7 @@ struct Dom0CPUsTests {
         ("sched-gran=thread", false), ("sched-gran", false),
     ])
     func xenCmdlineChecksTheCPUKnobsOnXensLine(argument: String, valid: Bool) {
-        #expect(((try? BootKnob.validate(argument, on: .xen)) != nil) == valid)
+        #expect(((try? BootSetting(parsing: argument, on: .xen)) != nil) == valid)
     }
 
     @Test func settingsReplaceXenServersVCPURangeAndRemoveThePinWhenAskedTo() async throws {

@@ -66,9 +66,9 @@ struct KnobTests {
     }
 
     @Test func setArgumentsOfKnownKeysAreValidatedOnTheirLine() {
-        #expect(throws: Dom0Error.self) { try BootKnob.validate("xen-pciback.hide=(0000.02:00.3)", on: .dom0) }
-        #expect(throws: Dom0Error.self) { try BootKnob.validate("dom0_mem=4G,max:2G", on: .xen) }
-        #expect(throws: Dom0Error.self) { try BootKnob.validate("=value", on: .xen) }
-        #expect(throws: Never.self) { try BootKnob.validate("dom0_mem=4G,max:2G", on: .dom0) }
+        #expect(throws: Dom0Error.self) { try BootSetting(parsing: "xen-pciback.hide=(0000.02:00.3)", on: .dom0) }
+        #expect(throws: Dom0Error.self) { try BootSetting(parsing: "dom0_mem=4G,max:2G", on: .xen) }
+        #expect(throws: Dom0Error.self) { try BootSetting(parsing: "=value", on: .xen) }
+        #expect(throws: Never.self) { try BootSetting(parsing: "dom0_mem=4G,max:2G", on: .dom0) }
     }
 }

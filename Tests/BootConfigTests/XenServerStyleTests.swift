@@ -100,7 +100,7 @@ struct XenServerStyleTests {
 
     @Test func theSecondIdenticalCallWritesNothing() async throws {
         let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
-        let edits: [BootEdit] = [.set(.dom0, "xen-pciback.hide=(0000:04:01.0)"), .delete(.xen, "watchdog")]
+        let edits: [BootEdit] = [try .set(.dom0, "xen-pciback.hide=(0000:04:01.0)"), .delete(.xen, "watchdog")]
         try await host.run(edits)
         let inode = try #require(try FileSystem.status(host.test.root.resolve(host.path))).st_ino
         #expect(try await host.editor.plan(edits).plan.isEmpty)
@@ -192,7 +192,7 @@ struct XenServerStyleTests {
         try test.host.write("/etc/default/grub", "GRUB_CMDLINE_XEN_DEFAULT=\"\"\n")
         try FileSystem.createDirectories(test.root.resolve("/boot"))
         try FileSystem.symlink(FilePath(target), at: test.root.resolve("/boot/grub", followFinalLink: false))
-        for edits in [[BootEdit.set(.xen, "x=1")], [.get(.xen, "x")]] {
+        for edits in [[try BootEdit.set(.xen, "x=1")], [.get(.xen, "x")]] {
             let error = try await #require(throws: Dom0Error.self) { try await BootEditor(root: test.root).plan(edits) }
             #expect(error.status == status, "\(error)")
             #expect(error.location == "/boot/grub" || error.location == "/boot/grub/grub.cfg", "\(error)")
@@ -216,14 +216,15 @@ struct XenServerStyleTests {
         #expect(error.location == "\"0000.02:00.3\"", "quoted, as text from outside is")
         #expect(try host.text == host.original)
         // --force writes what it is given.
-        let forced = BootEditor(root: host.test.root, force: true)
-        try await host.run([.set(.dom0, "xen-pciback.hide=(0000.02:00.3)")], editor: forced)
+        try await host.run([.set(.dom0, "xen-pciback.hide=(0000.02:00.3)", force: true)])
         #expect(try host.text.contains("xen-pciback.hide=(0000.02:00.3)"))
     }
 
     @Test func emptyKeysAreUsageErrors() async throws {
         let host = try XenServerHost("xcpng-8.2-bios.grub.cfg")
-        for edit: BootEdit in [.set(.xen, "=1"), .delete(.dom0, ""), .get(.xen, "")] {
+        let error = try #require(throws: Dom0Error.self) { try BootEdit.set(.xen, "=1") }
+        #expect(error.status == .usage)
+        for edit: BootEdit in [.delete(.dom0, ""), .get(.xen, "")] {
             let error = try await #require(throws: Dom0Error.self) { try await host.editor.plan([edit]) }
             #expect(error.status == .usage)
         }

@@ -102,7 +102,7 @@ struct HealthTests {
     @Test func dom0sCPUsAndWeightAreJudgedLiveAgainstWhatIsConfigured() async throws {
         let host = try HealthHost()
         let editor = BootEditor(root: host.root)
-        let edits: [BootEdit] = [.set(.xen, "dom0_max_vcpus=2-3"), .set(.xen, "dom0_vcpus_pin"), .set(.xen, "dom0_nodes=1")]
+        let edits: [BootEdit] = try [.set(.xen, "dom0_max_vcpus=2-3"), .set(.xen, "dom0_vcpus_pin"), .set(.xen, "dom0_nodes=1")]
         _ = await (try await editor.plan(edits)).plan.apply(ApplyContext(root: host.root))
         try host.demo.host.write(Dom0Sched.path, try Dom0Sched(weight: 512, cap: nil).fileText)
         let booted = "dom0_mem=4096M,max:4096M dom0_max_vcpus=2-3 dom0_vcpus_pin dom0_nodes=1"
@@ -148,7 +148,7 @@ struct HealthTests {
     /// The demo's configured hide list against a running one with a short entry XAPI cannot read.
     @Test func dom0AccessIsXAPIsWordAndAShortEntryIsWarnedAbout() async throws {
         let host = try HealthHost()
-        let hide: BootEdit = .set(.dom0, "xen-pciback.hide=(0000:01:00.0)(0000:04:00.0)")
+        let hide: BootEdit = try .set(.dom0, "xen-pciback.hide=(0000:01:00.0)(0000:04:00.0)")
         _ = await (try await BootEditor(root: host.root).plan([hide])).plan.apply(ApplyContext(root: host.root))
         try host.demo.host.setKernelCommandLine(DemoHost.dom0CommandLine + " xen-pciback.hide=(01:00.0)(0000:05:00.0)")
         let report = await host.check()

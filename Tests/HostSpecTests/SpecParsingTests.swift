@@ -25,7 +25,7 @@ struct SpecParsingTests {
               sched_gran: core
             """, file: "host.yaml")
         let dom0 = try #require(spec.dom0)
-        #expect(dom0.cpus.edits == [.set(.xen, "dom0_max_vcpus=2-8"), .set(.xen, "dom0_vcpus_pin"),
+        #expect(try dom0.cpus.edits == [.set(.xen, "dom0_max_vcpus=2-8"), .set(.xen, "dom0_vcpus_pin"),
                                     .set(.xen, "dom0_nodes=1,0,relaxed"), .set(.xen, "sched-gran=core")])
         #expect(dom0.sched == (try Dom0Sched(weight: 512, cap: 0)))
         #expect(spec.bootSettings?.style == .auto && spec.bootSettings?.settings.dom0CPUs == dom0.cpus,
@@ -87,7 +87,8 @@ struct SpecParsingTests {
         #expect(try boot.style == .xenserver && boot.settings.iommu == (XenIOMMU(parsing: "on")))
         #expect(try boot.settings.dom0Memory == (Dom0Memory(amount: "4096M", maximum: "8G")))
         #expect(try boot.settings.hide == (HideList(addresses: ["0000:01:00.0", "01:00.1"])) && boot.settings.vfioIDs == (VFIOIDs(["10de:1c81"])))
-        #expect(boot.settings.xenArguments == ["sched-gran=core"] && boot.settings.dom0Arguments == ["nomodeset"])
+        #expect(boot.settings.xenArguments == [.schedGranularity(.core)])
+        #expect(boot.settings.dom0Arguments == [.argument(.dom0, try BootArgument("nomodeset"))])
         #expect(spec.controlSlice?.cpuWeight == 1000, "shares 10240 is weight 1000")
         #expect(spec.controlSlice?.members == ["xapi.service", "sshd.service"])
         #expect(try spec.devices?.rules.map(\.match) == (BindRules.parse("0000:01:00.* pciback", file: "")).map(\.match))

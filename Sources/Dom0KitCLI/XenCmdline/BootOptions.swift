@@ -18,7 +18,10 @@ struct BootOptions: ParsableArguments {
         valueName: "TITLE"))
     var entries: [String] = []
 
-    @Flag(help: "Skip the checks of xen-pciback.hide, dom0_mem, iommu and vfio-pci.ids values.")
+    @Flag(help: ArgumentHelp("Take xen-cmdline's --set-xen and --set-dom0 arguments as given: skip the checks of knob values.",
+                             discussion: "The knobs: xen-pciback.hide, vfio-pci.ids, iommu, dom0_mem, dom0_max_vcpus, dom0_vcpus_pin, "
+                                 + "dom0_nodes, sched-gran, cpuid_mask_*. Each argument is still one token with a key. "
+                                 + "host-prepare boot's typed commands always check."))
     var force = false
 
     @Flag(name: .customLong("no-regenerate"), help: "Do not regenerate grub.cfg after a Debian-style change.")
@@ -30,7 +33,7 @@ struct BootOptions: ParsableArguments {
     /// The editor these options describe, for the host the common options name.
     func editor(_ host: HostOptions) throws(Dom0Error) -> BootEditor {
         BootEditor(root: try host.hostRoot(), style: style, config: config.map { FilePath($0) }, entries: entries,
-                   force: force, regenerate: !noRegenerate)
+                   regenerate: !noRegenerate)
     }
 }
 

@@ -54,15 +54,16 @@ struct XenCmdlineCommand: AsyncParsableCommand {
     var operations: [String] = []
 
     func run() async throws {
-        let edits = try XenCmdlineOperations.parse(operations)
+        let edits = try XenCmdlineOperations.parse(operations, force: boot.force)
         let report = try await boot.editor(host).plan(edits)
         try await BootOutput.finish(report, host: host, boot: boot, tool: Tool.xenCmdline.rawValue)
     }
 }
 
-/// XenServer's operation flags, parsed in order.
+/// XenServer's operation flags, parsed in order: each argument set becomes its typed setting here
+/// (with `force`, a plain checked token).
 enum XenCmdlineOperations {
-    static func parse(_ arguments: [String]) throws(Dom0Error) -> [BootEdit] {
+    static func parse(_ arguments: [String], force: Bool) throws(Dom0Error) -> [BootEdit] {
         var edits: [BootEdit] = []
         var index = 0
         while index < arguments.count {
@@ -79,8 +80,8 @@ enum XenCmdlineOperations {
                 return values
             }
             switch flag {
-            case "--set-xen": edits += try need().map { .set(.xen, $0) }
-            case "--set-dom0": edits += try need().map { .set(.dom0, $0) }
+            case "--set-xen": edits += try need().map { argument throws(Dom0Error) in try .set(.xen, argument, force: force) }
+            case "--set-dom0": edits += try need().map { argument throws(Dom0Error) in try .set(.dom0, argument, force: force) }
             case "--delete-xen": edits += try need().map { .delete(.xen, $0) }
             case "--delete-dom0": edits += try need().map { .delete(.dom0, $0) }
             case "--get-xen": edits += try need().map { .get(.xen, $0) }
@@ -91,18 +92,10 @@ enum XenCmdlineOperations {
                 }
                 edits.append(.listCPUIDMasks)
             case "--set-cpuid-masks":
-                for mask in try need() {
-                    let (key, value) = BootArguments.split(mask)
-                    try checkMask(key, in: mask)
-                    guard let value, value.hasPrefix("0x"), (3...10).contains(value.unicodeScalars.count),
-                          value.unicodeScalars.dropFirst(2).allSatisfy({ $0.properties.isASCIIHexDigit }) else {
-                        throw Dom0Error(.usage, "malformed cpuid mask", at: mask, fix: "write MASK=0xhhhhhhhh")
-                    }
-                    edits.append(.set(.xen, mask))
-                }
+                edits += try need().map { mask throws(Dom0Error) in .set(.cpuidMask(try CPUIDMask(parsing: mask))) }
             case "--delete-cpuid-masks":
                 for mask in try need() {
-                    try checkMask(mask, in: mask)
+                    try CPUIDMask.checkKey(mask, in: mask)
                     edits.append(.delete(.xen, mask))
                 }
             default:
@@ -114,11 +107,5 @@ enum XenCmdlineOperations {
             throw Dom0Error(.usage, "no operation given", fix: "run xen-cmdline --help for the operations")
         }
         return edits
-    }
-
-    private static func checkMask(_ key: String, in argument: String) throws(Dom0Error) {
-        guard key.hasPrefix(BootEditor.cpuidMaskPrefix), key.count > BootEditor.cpuidMaskPrefix.count else {
-            throw Dom0Error(.usage, "not a cpuid mask", at: argument, fix: "masks are named cpuid_mask_*, as cpuid_mask_ecx")
-        }
     }
 }

@@ -189,7 +189,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             try require((try? HideList(parsing: list.description)) == list, "hide list render → parse")
         }
         // What an edit writes as xen-pciback.hide, XAPI reads: full (DDDD:BB:DD.F) entries, patterns aside.
-        if let written = try? BootKnob.validate("\(HideList.key)=\(text)", on: .dom0) {
+        if let written = try? BootSetting(parsing: "\(HideList.key)=\(text)", on: .dom0).argument(on: nil) {
             let unreadable = HideList.entriesXAPICannotRead(String(written.dropFirst(HideList.key.count + 1)))
             try require(unreadable.allSatisfy { $0.contains("*") }, "an edit writes \(unreadable), which XAPI cannot read")
         }
