@@ -50,6 +50,20 @@ public struct XenSize: Sendable, Equatable, Comparable, CustomStringConvertible 
         self.text = String(text)
     }
 
+    /// Parses a size of dom0_mem's, refusing what is not one with the reason.
+    public init(parsing text: some StringProtocol) throws(Dom0Error) {
+        guard let size = XenSize(text) else {
+            let digits = text.last.map { "TGMKBtgmkb".contains($0) } == true ? Substring(text.dropLast()) : Substring(text)
+            if case .failure(.tooLarge) = UInt64.parseWhole(digits) {
+                throw Dom0Error(.usage, "the size in \(BootKnob.dom0Memory) is too large", at: String(text).quotedForDisplay,
+                                why: "more bytes than a 64-bit count holds", fix: "write sizes as in 4096M or 4G")
+            }
+            throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text).quotedForDisplay,
+                            why: "expected a number with K, M, G or T", fix: "write sizes as in 4096M or 4G")
+        }
+        self = size
+    }
+
     public var description: String { text }
 
     public static func < (a: XenSize, b: XenSize) -> Bool { a.bytes < b.bytes }
@@ -64,30 +78,12 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
     /// The most dom0 may balloon up to.
     public var maximum: XenSize?
 
-    /// Parses the value after `dom0_mem=`; the amount and minimum may not exceed the maximum.
-    /// From an amount and an optional maximum, as host-prepare and specs give them (`4096M`, `8G`).
-    public init(amount: String, maximum: String?) throws(Dom0Error) {
-        try self.init(parsing: maximum.map { "max:\($0),\(amount)" } ?? amount)
-    }
-
-    public init(parsing value: String) throws(Dom0Error) {
-        func size(_ text: Substring) throws(Dom0Error) -> XenSize {
-            guard let size = XenSize(text) else {
-                let digits = text.last.map { "TGMKBtgmkb".contains($0) } == true ? text.dropLast() : text
-                if case .failure(.tooLarge) = UInt64.parseWhole(digits) {
-                    throw Dom0Error(.usage, "the size in \(BootKnob.dom0Memory) is too large", at: String(text).quotedForDisplay,
-                                    why: "more bytes than a 64-bit count holds", fix: "write sizes as in 4096M or 4G")
-                }
-                throw Dom0Error(.usage, "malformed size in \(BootKnob.dom0Memory)", at: String(text).quotedForDisplay,
-                                why: "expected a number with K, M, G or T", fix: "write sizes as in 4096M or 4G")
-            }
-            return size
-        }
-        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-            if part.hasPrefix("max:") { maximum = try size(part.dropFirst(4)) }
-            else if part.hasPrefix("min:") { minimum = try size(part.dropFirst(4)) }
-            else { amount = try size(part) }
-        }
+    /// From sizes: each at least `least`, the amount and minimum at most the maximum.
+    public init(amount: XenSize?, minimum: XenSize? = nil, maximum: XenSize?) throws(Dom0Error) {
+        self.amount = amount
+        self.minimum = minimum
+        self.maximum = maximum
+        let value = description
         // dom0 does not boot in less; 0 (or a typo as small) would leave the host without a control domain.
         for (name, bound) in [("the amount", amount), ("min", minimum), ("max", maximum)] {
             if let bound, bound.bytes < Self.least.bytes {
@@ -103,6 +99,22 @@ public struct Dom0Memory: Sendable, Equatable, CustomStringConvertible {
                 }
             }
         }
+    }
+
+    /// From an amount and an optional maximum as host-prepare and specs give them (`4096M`, `8G`).
+    public init(amount: String, maximum: String?) throws(Dom0Error) {
+        try self.init(amount: try XenSize(parsing: amount), maximum: try maximum.map { text throws(Dom0Error) in try XenSize(parsing: text) })
+    }
+
+    /// Parses the value after `dom0_mem=`: `[min:SIZE,][max:SIZE,][SIZE]`.
+    public init(parsing value: String) throws(Dom0Error) {
+        var amount, minimum, maximum: XenSize?
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            if part.hasPrefix("max:") { maximum = try XenSize(parsing: part.dropFirst(4)) }
+            else if part.hasPrefix("min:") { minimum = try XenSize(parsing: part.dropFirst(4)) }
+            else { amount = try XenSize(parsing: part) }
+        }
+        try self.init(amount: amount, minimum: minimum, maximum: maximum)
     }
 
     /// The least memory any part of a dom0_mem value may give dom0.

@@ -34,23 +34,25 @@ public struct AgentPlanner: Sendable {
     public func planBinding(rules: [BindRule]) async throws(Dom0Error) -> Plan {
         let set = try BindRules.load(root, configured: rules)
         let pass = try await Reconciler(binder: Binder(root: root, runner: runner), dryRun: true).reconcile(rules: set)
-        let pending = pass.devices.filter { $0.outcome == .pending }.map(\.bdf.description)
+        let pending = pass.devices.filter { $0.outcome == .pending }.map(\.bdf)
         guard !pending.isEmpty else { return Plan() }
-        return Plan([.step(BindHiddenDevices(devices: pending), part: .devices, summary: "as pciback-agent once would")])
+        return Plan([.step(BindHiddenDevices(devices: pending, rules: set), part: .devices, summary: "as pciback-agent once would")])
     }
 }
 
-/// A pass of pciback-agent over the devices the rules hide (its rules file is written by then).
+/// A pass of pciback-agent over the devices the plan found pending, by the rules it planned with:
+/// what apply binds is what the plan showed, whatever another step wrote in between.
 struct BindHiddenDevices: PlanStep {
-    var devices: [String]
+    var devices: [BDF]
+    var rules: BindRuleSet
 
     var kind: String { "bindDevices" }
-    var details: [String: String] { ["devices": devices.joined(separator: " ")] }
-    var headline: String { "bind " + devices.joined(separator: ", ") }
+    var details: [String: String] { ["devices": devices.map(\.description).joined(separator: " ")] }
+    var headline: String { "bind " + devices.map(\.description).joined(separator: ", ") }
 
     func apply(_ context: ApplyContext) async throws(Dom0Error) {
         let binder = Binder(root: context.root, sysfs: context.sysfs, runner: context.runner)
-        let report = try await Reconciler(binder: binder).reconcile()
+        let report = try await Reconciler(binder: binder).reconcile(only: Set(devices), rules: rules)
         let unbound = report.devices.filter { $0.outcome != .bound && $0.outcome != .alreadyBound }
         guard unbound.isEmpty else {
             throw Dom0Error(.failed, "not every hidden device could be bound",

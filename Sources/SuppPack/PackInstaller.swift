@@ -108,6 +108,31 @@ public struct PackInstall: Sendable {
     }
 }
 
+/// A pack's identity, `ORIGINATOR:NAME` as supp-pack list shows it: two plain names, since they
+/// name the directory of its install record.
+public struct PackIdentity: Sendable, Hashable, CustomStringConvertible {
+    public let originator: String
+    public let name: String
+
+    /// Parses `ORIGINATOR:NAME`, refusing anything else as a usage error.
+    public init(parsing text: String) throws(Dom0Error) {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else {
+            throw Dom0Error(.usage, "an installed pack is named ORIGINATOR:NAME", at: text.quotedForDisplay,
+                            fix: "supp-pack list shows the installed packs' names")
+        }
+        do throws(Dom0Error) {
+            originator = try PackReader.identityField(parts[0], "originator", "the pack named")
+            name = try PackReader.identityField(parts[1], "name", "the pack named")
+        } catch {
+            throw Dom0Error(.usage, "\(text.quotedForDisplay) is not a pack's name", why: error.why,
+                            fix: "supp-pack list shows the installed packs' names")
+        }
+    }
+
+    public var description: String { "\(originator):\(name)" }
+}
+
 extension Setting {
     public static let product = Setting(commandLine: "pass --product NAME:VERSION")
     public static let acceptEULA = Setting(commandLine: "pass --accept-eula", spec: "set packs.accept_eula: true")
@@ -117,10 +142,10 @@ extension Setting {
 public struct PackInstaller: Sendable {
     public var root: HostRoot
     /// `--product NAME:VERSION`.
-    public var productOverride: String?
+    public var productOverride: HostProduct?
     public var acceptEULA: Bool
 
-    public init(root: HostRoot, productOverride: String? = nil, acceptEULA: Bool = false) {
+    public init(root: HostRoot, productOverride: HostProduct? = nil, acceptEULA: Bool = false) {
         self.root = root
         self.productOverride = productOverride
         self.acceptEULA = acceptEULA
@@ -216,19 +241,8 @@ public struct PackInstaller: Sendable {
     }
 
     /// Erases a pack's packages and its record; refuses while another installed pack requires it.
-    public func planRemove(_ identity: String) throws(Dom0Error) -> Plan {
-        let parts = identity.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2 else {
-            throw Dom0Error(.usage, "an installed pack is named ORIGINATOR:NAME", at: identity.quotedForDisplay,
-                            fix: "supp-pack list shows the installed packs' names")
-        }
-        do throws(Dom0Error) {
-            _ = try PackReader.identityField(parts[0], "originator", "the pack named")
-            _ = try PackReader.identityField(parts[1], "name", "the pack named")
-        } catch {
-            throw Dom0Error(.usage, "\(identity.quotedForDisplay) is not a pack's name", why: error.why,
-                            fix: "supp-pack list shows the installed packs' names")
-        }
+    public func planRemove(_ pack: PackIdentity) throws(Dom0Error) -> Plan {
+        let identity = pack.description
         guard let pack = try PackRecords.read(identity, root) else {
             throw Dom0Error(.usage, "\(identity) is not installed", at: PackRecords.directory.string, fix: "supp-pack list shows what is")
         }

@@ -40,15 +40,26 @@ public struct HostProduct: Sendable, Codable, Equatable {
     public var platformName: String?
     public var platformVersion: String?
 
-    /// From `--product NAME:VERSION`, else /etc/xensource-inventory, else /etc/os-release.
-    public static func read(_ root: HostRoot, override: String?) throws(Dom0Error) -> HostProduct? {
-        if let override {
-            let parts = override.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw Dom0Error(.usage, "--product takes NAME:VERSION", at: override, fix: "as in --product XCP-ng:8.3.0")
-            }
-            return HostProduct(brand: String(parts[0]), version: String(parts[1]))
+    public init(brand: String, version: String, platformName: String? = nil, platformVersion: String? = nil) {
+        self.brand = brand
+        self.version = version
+        self.platformName = platformName
+        self.platformVersion = platformVersion
+    }
+
+    /// Parses `NAME:VERSION` (supp-pack's --product), `option` naming where it was given.
+    public init(parsing text: String, option: String) throws(Dom0Error) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw Dom0Error(.usage, "\(option) takes NAME:VERSION", at: text.quotedForDisplay, fix: "as in \(option) XCP-ng:8.3.0")
         }
+        self.init(brand: String(parts[0]), version: String(parts[1]))
+    }
+
+
+    /// The product given (`--product`), else /etc/xensource-inventory's, else /etc/os-release's.
+    public static func read(_ root: HostRoot, override: HostProduct?) throws(Dom0Error) -> HostProduct? {
+        if let override { return override }
         if let inventory = try root.readText("/etc/xensource-inventory") {
             let values = shellValues(inventory)
             if let brand = values["PRODUCT_BRAND"], let version = values["PRODUCT_VERSION"] {

@@ -8,7 +8,8 @@ import TestSupport
 /// apply (verify, stage, install, record).
 @discardableResult
 func install(_ pack: FilePath, on host: PackHost, acceptEULA: Bool = false, product: String? = nil) async throws -> PackInstall {
-    let installer = PackInstaller(root: host.root, productOverride: product, acceptEULA: acceptEULA)
+    let override = try product.map { try HostProduct(parsing: $0, option: "--product") }
+    let installer = PackInstaller(root: host.root, productOverride: override, acceptEULA: acceptEULA)
     let source = try PackSource.open(pack)
     let prepared = try installer.plan(source)
     try prepared.requireSomethingToInstall(from: source)
@@ -104,11 +105,11 @@ struct SuppPackTests {
         #expect(early.status == .refused)
         try await install(base, on: host)
         try await install(addon, on: host)
-        let blocked = try #require(throws: Dom0Error.self) { try PackInstaller(root: host.root).planRemove("vendor:base") }
+        let blocked = try #require(throws: Dom0Error.self) { try PackInstaller(root: host.root).planRemove(PackIdentity(parsing: "vendor:base")) }
         #expect(blocked.status == .refused)
         #expect(blocked.what == "vendor:base is required by vendor:addon")
         for identity in ["vendor:addon", "vendor:base"] {
-            let report = await (try PackInstaller(root: host.root).planRemove(identity)).apply(ApplyContext(root: host.root))
+            let report = await (try PackInstaller(root: host.root).planRemove(PackIdentity(parsing: identity))).apply(ApplyContext(root: host.root))
             #expect(report.succeeded, "\(report.text)")
         }
         #expect(try await host.rpmVersion("dom0kit-test-base") == nil)
@@ -125,7 +126,7 @@ struct SuppPackTests {
         let pack = try await factory.legacyPack("debdriver", version: "1.0", packages: [try await factory.deb("dom0kit-test-deb", "1.0")])
         try await install(pack, on: host)
         #expect(try host.root.readText("/usr/share/dom0kit-test/dom0kit-test-deb") == "dom0kit-test-deb-1.0\n")
-        let report = await (try PackInstaller(root: host.root).planRemove("vendor:debdriver")).apply(ApplyContext(root: host.root))
+        let report = await (try PackInstaller(root: host.root).planRemove(PackIdentity(parsing: "vendor:debdriver"))).apply(ApplyContext(root: host.root))
         #expect(report.succeeded, "\(report.text)")
         #expect(try !host.root.exists("/usr/share/dom0kit-test/dom0kit-test-deb"))
     }

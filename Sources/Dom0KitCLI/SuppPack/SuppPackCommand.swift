@@ -89,7 +89,8 @@ struct PackInstallCommand: AsyncParsableCommand {
         let root = try host.hostRoot()
         let source = try arguments.source()
         let progress = host.json ? nil : terminalProgress()
-        let installer = PackInstaller(root: root, productOverride: arguments.product, acceptEULA: acceptEULA || yes)
+        let product = try arguments.product.map { text throws(Dom0Error) in try HostProduct(parsing: text, option: "--product") }
+        let installer = PackInstaller(root: root, productOverride: product, acceptEULA: acceptEULA || yes)
         // Every check made before anything is printed: a refusal prints only the refusal.
         let install = try installer.plan(source, progress: progress)
         try install.requireSomethingToInstall(from: source)
@@ -125,7 +126,7 @@ struct PackRemove: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Show what would be removed.") var dryRun = false
 
     func run() async throws {
-        let plan = try PackInstaller(root: try host.hostRoot()).planRemove(identity)
+        let plan = try PackInstaller(root: try host.hostRoot()).planRemove(try PackIdentity(parsing: identity))
         try await host.carryOut(plan, report: nil, dryRun: dryRun) { $0?.text ?? plan.text }
     }
 }
