@@ -76,6 +76,7 @@ extension Setting {
     public static let entry = Setting(commandLine: "pass --entry TITLE")
     public static let config = Setting(commandLine: "pass --config FILE")
     public static let debianStyle = Setting(commandLine: "pass --style debian", spec: "set boot.style: debian")
+    public static let debianDropIn = Setting(commandLine: "pass --style debian-dropin", spec: "set boot.style: debian-dropin")
     public static let forceBootValues = Setting(commandLine: "pass --force")
 }
 
@@ -175,7 +176,7 @@ public struct BootEditor: Sendable {
                                                      : "the boot configuration's directory is a link to nothing", at: link.string,
                                         why: root.isSystem ? "it points to \(target), which does not exist"
                                             : "it points to \(target), which under the root is \(try root.resolve(link)) and does not exist",
-                                        fix: "restore \(target) (or the link), or pass --config FILE")
+                                        fix: "restore \(target) (or the link), or \(set: .config)")
                     }
                     continue
                 }
@@ -333,7 +334,7 @@ public struct BootEditor: Sendable {
             if effective != expected {
                 throw Dom0Error(.refused, "\(name) is overridden after \(file)", at: try debian.lastAssignment(of: name),
                                 why: "the edit of \(key) would not take effect",
-                                fix: dropIn ? "remove the later assignment" : "use --style debian-dropin, or edit that file")
+                                fix: dropIn ? "remove the later assignment" : "\(set: .debianDropIn), or edit that file")
             }
         }
         guard let text = debian.text(of: file),

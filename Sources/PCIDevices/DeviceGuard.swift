@@ -11,7 +11,7 @@ public struct DeviceGuard: Sendable {
     /// The devices that must stay with dom0, each with the reason; read once per pass, not per device.
     public func protected() throws(Dom0Error) -> [BDF: BindRefusal] {
         var reasons = try defaultRouteDevices().mapValues {
-            BindRefusal(reason: "it carries dom0's default route (\($0))", fix: "move the route to another NIC first, or pass --force")
+            BindRefusal(reason: "it carries dom0's default route (\($0))", fix: "move the route to another NIC first, or bind it anyway with pciback-agent once --force")
         }
         for bdf in try rootDiskControllers() {
             reasons[bdf] = BindRefusal(reason: "it controls the disk of dom0's root filesystem",
