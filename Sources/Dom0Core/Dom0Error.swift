@@ -86,17 +86,18 @@ public struct Dom0Error: Error, Sendable, CustomStringConvertible {
 }
 
 extension Dom0Error: Encodable {
-    private enum Key: String, CodingKey { case status, what, `where`, why, fix }
-
     /// The error as scripts read it in the JSON envelope (docs/json.md): the parts apart, as
-    /// given (JSON escapes what a terminal would not survive).
+    /// given (JSON escapes what a terminal would not survive), the fix as the front end words it.
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(status, forKey: .status)
-        try container.encode(what, forKey: .what)
-        try container.encodeIfPresent(location, forKey: .where)
-        try container.encodeIfPresent(why, forKey: .why)
-        try container.encodeIfPresent(fix, forKey: .fix)
+        try Parts(status: status, what: what, where: location, why: why, fix: fix).encode(to: encoder)
+    }
+
+    private struct Parts: Encodable {
+        var status: ExitStatus
+        var what: String
+        var `where`: String?
+        var why: String?
+        var fix: String?
     }
 }
 
