@@ -105,7 +105,7 @@ struct IOMMUCommand: AsyncParsableCommand {
         abstract: "Set the IOMMU: Xen's iommu= list, or a native kernel's intel_iommu/amd_iommu.",
         discussion: """
               host-prepare boot iommu --xen force,intremap     Xen's iommu= (its documented sub-options)
-              host-prepare boot iommu --native --passthrough   intel_iommu=on or amd_iommu=on by CPU vendor, iommu=pt
+              host-prepare boot iommu --native --passthrough   by CPU vendor (intel_iommu=on; on AMD, no amd_iommu=off), iommu=pt
             """)
 
     @OptionGroup var host: HostOptions
