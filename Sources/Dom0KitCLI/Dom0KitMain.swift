@@ -79,7 +79,9 @@ public enum Dom0KitMain {
             print(Tool.tools.map { "\($0.rawValue)\n" }.joined(), terminator: "")
             exit(ExitStatus.success.rawValue)
         case let other?:
-            fail("dom0kit", Dom0Error(.usage, "unknown tool '\(other)'", fix: "run `dom0kit --help` for the list"))
+            let error = Dom0Error(.usage, "unknown tool '\(other)'", fix: "run `dom0kit --help` for the list")
+            if rest.contains("--json") { CommandOutput.showFailure(error) }
+            fail("dom0kit", error)
         }
     }
 

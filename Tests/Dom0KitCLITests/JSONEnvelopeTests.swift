@@ -131,6 +131,14 @@ struct JSONEnvelopeTests {
         }
     }
 
+    /// The multi-call binary answers an unknown tool's name with the envelope too.
+    @Test func anUnknownToolIsAnEnvelopeOfDom0kit() async throws {
+        let result = try await CommandRunner().run([BuiltProducts.executable("dom0kit").string, "bogus", "--json"])
+        #expect(result.status == 64)
+        let envelope = try EnvelopeJSON<Ignored, Ignored>.decode(result.stdout)
+        #expect(envelope.tool == "dom0kit" && envelope.command == "dom0kit" && envelope.error?.what == "unknown tool 'bogus'")
+    }
+
     /// docs/json.md's examples are envelopes, and every tool has one.
     @Test func theDocumentedExamplesAreEnvelopesOfEveryTool() throws {
         let page = FilePath(#filePath).removingLastComponent().removingLastComponent().removingLastComponent()
