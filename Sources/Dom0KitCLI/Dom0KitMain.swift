@@ -94,12 +94,14 @@ public enum Dom0KitMain {
     /// the exit status of docs/design.md, principle 8.
     public static func run(_ command: any AsyncParsableCommand.Type, named name: String, _ arguments: [String]) async -> Never {
         let invocation = Invocation.of(command, named: name, arguments)
-        await Invocation.$current.withValue(invocation) {
-            await run(command, invocation, arguments)
-        }
+        let status = await Invocation.$current.withValue(invocation) { await outcome(command, invocation, arguments) }
+        exit(status.rawValue)
     }
 
-    private static func run(_ command: any AsyncParsableCommand.Type, _ invocation: Invocation, _ arguments: [String]) async -> Never {
+    /// Runs the command and says how it ended; ArgumentParser's help, version and usage errors it
+    /// renders and exits with itself.
+    private static func outcome(_ command: any AsyncParsableCommand.Type, _ invocation: Invocation,
+                                _ arguments: [String]) async -> ExitStatus {
         // With --json, every outcome is an envelope on stdout: a failure too (stderr keeps the text).
         let json = arguments.prefix { $0 != "--" }.contains("--json")
         do {
@@ -110,14 +112,14 @@ public enum Dom0KitMain {
             } else {
                 try parsed.run()
             }
-            exit(ExitStatus.success.rawValue)
+            return .success
         } catch let shown as Shown {
             if let error = shown.error { tell(invocation.tool, error) }
-            exit(shown.status.rawValue)
+            return shown.status
         } catch let error as Dom0Error {
             if json { CommandOutput.showFailure(error) }
             tell(invocation.tool, error)
-            exit(error.status.rawValue)
+            return error.status
         } catch {
             // Help, --version, usage errors (exit 64) and ExitCode: ArgumentParser's own rendering,
             // and with --json a usage error's envelope first.
