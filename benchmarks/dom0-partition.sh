@@ -27,3 +27,5 @@ for _ in $(seq "$runs"); do
 done
 awk -v o="$ours" -v b="$bare" -v n="$runs" 'BEGIN {
   printf "dom0-partition plan+apply: mean %.2f ms; bare sfdisk: mean %.2f ms; ratio %.2f (target <= 1.2)\n", o / n / 1000, b / n / 1000, o / b }'
+row "dom0-partition plan+apply (xs8, 64 GiB image)" "$(awk -v o="$ours" -v n="$runs" 'BEGIN { printf "%.2f", o / n / 1000 }')" \
+  "bare sfdisk" "$(awk -v b="$bare" -v n="$runs" 'BEGIN { printf "%.2f", b / n / 1000 }')" ms ours/theirs "<= 1.2"

@@ -2,6 +2,7 @@
 # Source it; it sets $work (removed on exit) and $dom0kit (a stripped copy of the release binary).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source benchmarks/row.sh
 script/deps.sh
 
 swift build -c release --static-swift-stdlib --product dom0kit >&2
@@ -18,8 +19,8 @@ tool() {
 }
 
 # measure LABEL RUNS COMMAND...: wall time (mean, median, p95) over RUNS runs, and the peak RSS
-# of three more runs. COMMAND may be a shell function (timed in this shell, no extra process);
-# then RSS_COMMAND names the plain command whose RSS is reported.
+# of three more runs; sets MEAN_MS and PEAK_MIB. COMMAND may be a shell function (timed in this
+# shell, no extra process); then RSS_COMMAND names the plain command whose RSS is reported.
 measure() {
   local label=$1 runs=$2
   shift 2
@@ -37,8 +38,11 @@ measure() {
     rss=$(/usr/bin/time -f %M "${rss_command[@]}" 2>&1 >/dev/null | tail -1)
     [ "$rss" -gt "$peak" ] && peak=$rss
   done
+  MEAN_MS=$(printf '%s\n' "${times[@]}" | awk '{ total += $1 } END { printf "%.2f", total / NR / 1000 }')
+  PEAK_MIB=$(awk -v p="$peak" 'BEGIN { printf "%.1f", p / 1024 }')
   printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" -v peak="$peak" '
     { t[NR] = $1; total += $1 }
     END { printf "%s: %d runs, mean %.2f ms, median %.2f ms, p95 %.2f ms, peak RSS %.1f MiB\n",
           label, NR, total / NR / 1000, t[int(NR / 2) + 1] / 1000, t[int(NR * 0.95)] / 1000, peak / 1024 }'
 }
+

@@ -15,3 +15,4 @@ if ldd "$dom0kit" | grep -Eq 'libswift|libFoundation|libdispatch|libBlocksRuntim
 fi
 echo "shared libraries: $(ldd "$dom0kit" | awk '{print $1}' | grep -v -e vdso -e ld-linux | tr '\n' ' ')"
 measure "xen-cmdline --help" "$runs" "$(tool xen-cmdline)" --help
+row "stripped binary size" "$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }')" "" "" MiB ours/theirs "max 64"

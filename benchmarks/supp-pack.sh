@@ -37,3 +37,6 @@ awk -v s="$size" -v a="$ours_md5" -v b="$theirs_md5" -v c="$ours_sha" -v d="$the
   printf "md5:    supp-pack verify %.0f MiB/s, md5sum %.0f MiB/s, ratio %.2f (target >= 0.9)\n", mib / (a / 1e9), mib / (b / 1e9), b / a
   printf "md5, the pack as an ISO read with libarchive: %.0f MiB/s, ratio %.2f\n", mib / (e / 1e9), b / e
   printf "sha256: supp-pack verify %.0f MiB/s, sha256sum %.0f MiB/s, ratio %.2f (target >= 0.9)\n", mib / (c / 1e9), mib / (d / 1e9), d / c }'
+mib_per_s() { awk -v s="$size" -v t="$1" 'BEGIN { printf "%.0f", s / 1048576 / (t / 1e9) }'; }
+row "supp-pack verify, md5 (legacy pack)" "$(mib_per_s "$ours_md5")" md5sum "$(mib_per_s "$theirs_md5")" MiB/s ours/theirs ">= 0.9"
+row "supp-pack verify, sha256 (update pack)" "$(mib_per_s "$ours_sha")" sha256sum "$(mib_per_s "$theirs_sha")" MiB/s ours/theirs ">= 0.9"

@@ -93,25 +93,46 @@ public enum FileSystem {
 
     /// The target of a symbolic link, or nil when `path` is missing or not a link (one readlink).
     public static func linkTarget(_ path: FilePath) throws(Dom0Error) -> FilePath? {
-        let target = path.withPlatformString { name in
-            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer -> String? in
+        if case .link(let target) = try entry(path) { return target }
+        return nil
+    }
+
+    /// What is at a path, as following links by hand needs it: one readlink says both whether
+    /// something is there and whether it is a link (EINVAL: there, not a link).
+    public enum Entry: Equatable, Sendable {
+        case missing
+        case link(FilePath)
+        case other
+    }
+
+    /// What is at `path`, without following a link in its last component (one readlink).
+    public static func entry(_ path: FilePath) throws(Dom0Error) -> Entry {
+        switch readLinkOrError(path) {
+        case .success(let target): return .link(FilePath(target))
+        case .failure(.invalidArgument): return .other
+        case .failure(.noSuchFileOrDirectory), .failure(.notDirectory): return .missing
+        case .failure(let error): throw .system("cannot inspect", at: path.string, error)
+        }
+    }
+
+    /// readlink(2): the target as stored, or the errno it failed with.
+    private static func readLinkOrError(_ path: FilePath) -> Result<String, Errno> {
+        path.withPlatformString { name in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer in
                 let count = readlink(name, buffer.baseAddress!, buffer.count)
-                guard count >= 0 else { return nil }
-                return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self)
+                guard count >= 0 else { return .failure(Errno(rawValue: errno)) }
+                return .success(String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), as: UTF8.self))
             }
         }
-        if let target { return FilePath(target) }
-        let error = Errno(rawValue: errno)
-        if error == .noSuchFileOrDirectory || error == .notDirectory || error == .invalidArgument { return nil }
-        throw .system("cannot read link", at: path.string, error)
     }
 
     /// The target of a symbolic link, as stored.
     public static func readLink(_ path: FilePath) throws(Dom0Error) -> FilePath {
-        guard let target = try linkTarget(path) else {
-            throw .system("cannot read link", at: path.string, Errno(rawValue: errno))
+        switch try entry(path) {
+        case .link(let target): return target
+        case .other: throw .system("cannot read link", at: path.string, .invalidArgument)
+        case .missing: throw .system("cannot read link", at: path.string, .noSuchFileOrDirectory)
         }
-        return target
     }
 
     /// Renames a file or directory (atomically, within one file system).

@@ -57,24 +57,32 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         }
         // One rule for every root, `/` included: what a path means (a PCI address in the real
         // path of /sys/class/net/eth0/device, say) must not depend on where the tree is.
-        return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink)
+        var directories: Set<FilePath> = []
+        return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink,
+                        directories: &directories)
     }
 
     /// The real path of `name` in a directory already resolved under this root (a real path,
     /// as `resolve` returns), with links inside the root followed: one entry of a directory being
     /// listed, without walking the directory's own path again for each.
-    public func resolve(_ name: String, in directory: FilePath) throws(Dom0Error) -> FilePath {
+    ///
+    /// `directories` holds the real directories earlier walks of the same listing went through
+    /// (every function of the PCI bus links into the same few `/sys/devices/pci…` directories):
+    /// each is looked at once per listing, not once per entry.
+    public func resolve(_ name: String, in directory: FilePath, directories: inout Set<FilePath>) throws(Dom0Error) -> FilePath {
         let component = FilePath.Component(name)
         guard let component, component.kind == .regular, directory.starts(with: path) else {
             throw Dom0Error(.usage, "'\(name)' is not an entry of a directory under the host root", at: directory.string)
         }
-        return try walk([component], from: directory, hostPath: directory.appending(component), followFinalLink: true)
+        return try walk([component], from: directory, hostPath: directory.appending(component), followFinalLink: true,
+                        directories: &directories)
     }
 
     /// Follows `components` from `start` (a real directory under the root), links and all;
     /// `hostPath` is what errors name.
+    /// `directories` are real directories already walked through (none of them a link).
     private func walk(_ components: [FilePath.Component], from start: FilePath, hostPath: FilePath,
-                      followFinalLink: Bool) throws(Dom0Error) -> FilePath {
+                      followFinalLink: Bool, directories: inout Set<FilePath>) throws(Dom0Error) -> FilePath {
         // `resolved` is the real path so far; `depth` counts its components below the root.
         var resolved = start
         var depth = start.components.count - path.components.count
@@ -96,7 +104,13 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
                 break
             }
             let candidate = resolved.appending(component)
-            guard let info = try FileSystem.status(candidate) else {
+            if !pending.isEmpty, directories.contains(candidate) {
+                resolved = candidate
+                depth += 1
+                continue
+            }
+            let entry = try FileSystem.entry(candidate)
+            guard entry != .missing else {
                 // Nothing exists below a missing component, so no more links can appear.
                 resolved = candidate
                 while let rest = pending.popLast() {
@@ -108,7 +122,8 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
                 }
                 return resolved
             }
-            guard info.isSymlink, !pending.isEmpty || followFinalLink else {
+            guard case .link(let target) = entry, !pending.isEmpty || followFinalLink else {
+                if entry == .other, !pending.isEmpty { directories.insert(candidate) }
                 resolved = candidate
                 depth += 1
                 continue
@@ -117,7 +132,6 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
             guard linksLeft > 0 else {
                 throw Dom0Error("cannot resolve", at: hostPath.string, why: "too many levels of symbolic links")
             }
-            let target = try FileSystem.readLink(candidate)
             if target.isAbsolute {
                 resolved = path
                 depth = 0

@@ -7,8 +7,10 @@ import SystemPackage
 /// Production uses `KernelSysfs`; a fake host tree uses a simulator that writes the same way
 /// and then does what the kernel would.
 public protocol SysfsWriter: Sendable {
-    /// Writes `value` to the attribute at host path `attribute` under `root`.
-    func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error)
+    /// Writes `value` to the attribute at host path `attribute` under `root`; returns the time the
+    /// kernel spent on it (the write call itself: a bind's probe runs before it returns).
+    @discardableResult
+    func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration
 }
 
 /// The real kernel: open the attribute (it must exist), write the value once, report errno.
@@ -16,24 +18,30 @@ public struct KernelSysfs: SysfsWriter {
     /// Creates the writer.
     public init() {}
 
-    public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) {
+    @discardableResult
+    public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration {
         try Self.writeAttribute(value, to: root.resolve(attribute), hostPath: attribute)
     }
 
     /// Opens an existing attribute without creating it, writes `value` in one call, closes it.
     ///
     /// `O_TRUNC` is harmless on sysfs and makes a plain file in a fake tree hold exactly the last value.
-    public static func writeAttribute(_ value: String, to real: FilePath, hostPath: FilePath) throws(Dom0Error) {
+    /// Returns how long the write call took: the kernel's reaction to it.
+    @discardableResult
+    public static func writeAttribute(_ value: String, to real: FilePath, hostPath: FilePath) throws(Dom0Error) -> Duration {
         let fd = real.withPlatformString { open($0, O_WRONLY | O_TRUNC | O_CLOEXEC) }
         guard fd >= 0 else { throw attributeError(value, hostPath, Errno(rawValue: errno)) }
         defer { close(fd) }
         let bytes = Array(value.utf8)
+        let clock = ContinuousClock(), start = clock.now
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let spent = clock.now - start
         if written < 0 { throw attributeError(value, hostPath, Errno(rawValue: errno)) }
         if written != bytes.count {
             throw Dom0Error("short write of \"\(value)\"", at: hostPath.string,
                             why: "the kernel took \(written) of \(bytes.count) bytes")
         }
+        return spent
     }
 
     /// The error for a failed attribute write, naming the value and the attribute.

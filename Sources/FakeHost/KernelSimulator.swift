@@ -51,8 +51,11 @@ public final class KernelSimulator: SysfsWriter {
         tree.root.hostPath(of: try tree.root.resolve(attribute)) ?? attribute
     }
 
-    public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) {
+    /// The time returned is the simulator's reaction: as the kernel's, what a bind costs beyond the caller.
+    @discardableResult
+    public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration {
         let path = try canonical(attribute)
+        let clock = ContinuousClock(), start = clock.now
         try serial.withLock { _ throws(Dom0Error) in
             if let failure = injected.withLock({ $0[path]?.isEmpty == false ? $0[path]?.removeFirst() : nil }) {
                 throw KernelSysfs.attributeError(value, attribute, failure)
@@ -67,6 +70,7 @@ public final class KernelSimulator: SysfsWriter {
             }
             try react(value, path, attribute)
         }
+        return clock.now - start
     }
 
     private func react(_ value: String, _ path: FilePath, _ attribute: FilePath) throws(Dom0Error) {

@@ -15,6 +15,8 @@ public struct PcibackAgent: Sendable {
 
     public var reconciler: Reconciler
     static let logger = Logger(label: "dom0kit.agent")
+    /// How long without events before the daemon counts as at rest.
+    static let quietMilliseconds: Int32 = 1000
 
     public init(reconciler: Reconciler) { self.reconciler = reconciler }
 
@@ -26,13 +28,21 @@ public struct PcibackAgent: Sendable {
         SystemdNotify.send("READY=1")
         let watchdog = SystemdNotify.watchdogPeriod
         let timeout = watchdog.map { Int32($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        // Code pages start-up or the last burst of passes touched, released once the daemon has been
+        // quiet for a second (WorkingSet says why): at rest it holds only its data.
+        var codeToRelease = true
         while true {
             var descriptors = [pollfd(fd: monitor.descriptor, events: Int16(POLLIN), revents: 0),
                                pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
             // The daemon has nothing else to do, so it blocks here, in the kernel, until there is.
-            let ready = poll(&descriptors, 2, timeout)
+            let ready = poll(&descriptors, 2, codeToRelease && (timeout < 0 || timeout > Self.quietMilliseconds) ? Self.quietMilliseconds : timeout)
             if watchdog != nil { SystemdNotify.send("WATCHDOG=1") }
             if ready < 0 && errno != EINTR { throw .system("poll failed", at: "udev monitor", Errno(rawValue: errno)) }
+            if ready == 0, codeToRelease {
+                WorkingSet.releaseCodePages()
+                codeToRelease = false
+            }
+            if ready > 0 { codeToRelease = true }
             if descriptors[1].revents != 0 {
                 var signal: UInt8 = 0
                 while read(signals, &signal, 1) == 1 {

@@ -18,6 +18,20 @@ public enum BindOutcome: String, Sendable, Encodable {
     case pending
 }
 
+/// Where a bind's time went: the kernel's own work happens inside the attribute writes (unbind,
+/// drivers_probe and bind run the drivers' remove and probe before the write returns); waiting is
+/// time the binder spends idle until asynchronous probes finish or modprobe returns. The rest of
+/// a pass is Dom0Kit's own: reading the bus and the rules, the checks, the bookkeeping.
+public struct BindTiming: Sendable, Equatable {
+    public var kernel: Duration = .zero
+    public var waiting: Duration = .zero
+
+    public init(kernel: Duration = .zero, waiting: Duration = .zero) {
+        self.kernel = kernel
+        self.waiting = waiting
+    }
+}
+
 /// Binds devices to pciback, vfio-pci or pci-stub the way the kernel documents: driver_override,
 /// unbind, drivers_probe, then check the driver link — drivers_probe succeeds even when nothing
 /// binds, and some drivers probe asynchronously. On kernels without driver_override, pciback is
@@ -44,8 +58,9 @@ public struct Binder: Sendable {
     /// of 1,024 VFs waits about as long as one). Devices going to vfio-pci together count as viable
     /// in each other's IOMMU groups. Refusals are outcomes, not errors; `force` overrides them.
     /// Each device is as the caller just read it.
-    public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false)
-        async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+    /// `timing`, when given, gains where the time went.
+    public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false,
+                     timing: inout BindTiming) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let bus = PCIBus(root: root)
         let refused = try refusals(requests, bus: bus)
         var results: [BDF: (BindOutcome, String)] = [:]
@@ -53,19 +68,26 @@ public struct Binder: Sendable {
         var loaded: Set<PassthroughDriver> = []
         for (device, driver) in requests {
             if let finished = try await start(device, to: driver, refusal: refused[device.bdf], force: force,
-                                              loaded: &loaded, bus: bus) {
+                                              loaded: &loaded, bus: bus, timing: &timing) {
                 results[device.bdf] = finished
             } else {
                 probing[device.bdf] = driver
             }
         }
-        return results.merging(try await settle(probing, bus: bus)) { first, _ in first }
+        return results.merging(try await settle(probing, bus: bus, timing: &timing)) { first, _ in first }
+    }
+
+    public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false)
+        async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+        var timing = BindTiming()
+        return try await bind(requests, force: force, timing: &timing)
     }
 
     /// Everything up to the probe: checks, module, attribute writes. nil when the device is now
     /// being probed; else how it ended.
     private func start(_ device: PCIDevice, to driver: PassthroughDriver, refusal: BindRefusal?, force: Bool,
-                       loaded: inout Set<PassthroughDriver>, bus: PCIBus) async throws(Dom0Error) -> (BindOutcome, String)? {
+                       loaded: inout Set<PassthroughDriver>, bus: PCIBus, timing: inout BindTiming)
+        async throws(Dom0Error) -> (BindOutcome, String)? {
         let bdf = device.bdf
         if device.driver == driver.rawValue { return (.alreadyBound, "already on \(driver)") }
         if let refusal {
@@ -74,22 +96,26 @@ public struct Binder: Sendable {
                                  metadata: ["bdf": "\(bdf)", "MESSAGE_ID": "\(MessageID.forced)"])
         }
         if !loaded.contains(driver) {
+            let clock = ContinuousClock(), loading = clock.now
             try await loadModule(driver, bus: bus)
+            timing.waiting += clock.now - loading
             loaded.insert(driver)
         }
         let device0 = bdf.description
         do {
             if try bus.hasDriverOverride(bdf) {
-                try await write(driver.rawValue, "/sys/bus/pci/devices/\(device0)/driver_override")
-                if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
-                try await write(device0, "/sys/bus/pci/drivers_probe")
+                timing.kernel += try await write(driver.rawValue, "/sys/bus/pci/devices/\(device0)/driver_override")
+                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
+                timing.kernel += try await write(device0, "/sys/bus/pci/drivers_probe")
             } else {
                 guard driver == .pciback else {
                     return (.failed, "this kernel has no driver_override; only pciback can take \(bdf) (with new_slot)")
                 }
-                if try !bus.pcibackSlots().contains(bdf) { try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot") }
-                if let current = device.driver { try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
-                try await write(device0, "/sys/bus/pci/drivers/pciback/bind")
+                if try !bus.pcibackSlots().contains(bdf) {
+                    timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot")
+                }
+                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
+                timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/bind")
             }
         } catch {
             if try bus.device(bdf) == nil { return (.vanished, "\(bdf) disappeared while being bound") }
@@ -100,7 +126,9 @@ public struct Binder: Sendable {
 
     /// Waits for the driver links: drivers_probe returns whether or not a driver took the device,
     /// and some drivers probe asynchronously. Looks again after 1 ms, then less and less often.
-    private func settle(_ probing: [BDF: PassthroughDriver], bus: PCIBus) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
+    /// Only the pauses count as waiting in `timing`: looking at the links is Dom0Kit's own work.
+    private func settle(_ probing: [BDF: PassthroughDriver], bus: PCIBus, timing: inout BindTiming)
+        async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         var results: [BDF: (BindOutcome, String)] = [:]
         var waiting = probing
         let deadline = ContinuousClock.now + probeTimeout
@@ -121,7 +149,9 @@ public struct Binder: Sendable {
                 waiting[bdf] = nil
             }
             if waiting.isEmpty { break }
+            let clock = ContinuousClock(), paused = clock.now
             try? await Task.sleep(for: pause)
+            timing.waiting += clock.now - paused
             pause = min(pause * 2, .milliseconds(50))
         }
         return results
@@ -175,17 +205,19 @@ public struct Binder: Sendable {
         try await runner.check(["modprobe", driver.module])
     }
 
-    /// One attribute write, tried again while the kernel answers EBUSY.
-    private func write(_ value: String, _ attribute: String) async throws(Dom0Error) {
+    /// One attribute write, tried again while the kernel answers EBUSY; returns the time the
+    /// kernel spent on it (the last try's: a refused try's write returns at once).
+    @discardableResult
+    private func write(_ value: String, _ attribute: String) async throws(Dom0Error) -> Duration {
         var wait = Duration.milliseconds(20)
         for attempt in 0...busyRetries {
             do {
-                try sysfs.write(value, to: FilePath(attribute), in: root)
-                return
+                return try sysfs.write(value, to: FilePath(attribute), in: root)
             } catch where error.errno == .resourceBusy && attempt < busyRetries {
                 try? await Task.sleep(for: wait)
                 wait *= 2
             }
         }
+        return .zero
     }
 }

@@ -35,8 +35,10 @@ public struct PCIBus: Sendable {
         let directory = try root.resolve(Self.devices)
         guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
         var devices: [PCIDevice] = []
+        var directories: Set<FilePath> = []
         for name in try FileSystem.entries(directory) {
-            guard let bdf = BDF(name), let device = try device(bdf, at: root.resolve(name, in: directory)) else { continue }
+            guard let bdf = BDF(name), let device = try device(bdf, at: root.resolve(name, in: directory, directories: &directories))
+            else { continue }
             devices.append(device)
         }
         return devices.sorted { $0.bdf < $1.bdf }

@@ -81,6 +81,7 @@ public struct Reconciler: Sendable {
     /// device on the bus, or only over `only` (the devices udev just announced).
     public func reconcile(only: Set<BDF>? = nil, names: PCINames? = nil, rules given: BindRuleSet? = nil)
         async throws(Dom0Error) -> ReconcileReport {
+        let clock = ContinuousClock(), started = clock.now
         let root = binder.root
         let rules: BindRuleSet
         if let given { rules = given } else { rules = try BindRules.load(root) }
@@ -93,7 +94,8 @@ public struct Reconciler: Sendable {
         }
         let targets = devices.compactMap { device in rules.target(for: device).map { (device, $0) } }
         let toBind = targets.filter { $0.0.driver != $0.1.driver.rawValue }.map { (device: $0.0, driver: $0.1.driver) }
-        let outcomes = toBind.isEmpty ? [:] : dryRun ? try dryRunOutcomes(toBind) : try await binder.bind(toBind, force: force)
+        var timing = BindTiming()
+        let outcomes = toBind.isEmpty ? [:] : dryRun ? try dryRunOutcomes(toBind) : try await binder.bind(toBind, force: force, timing: &timing)
         var reports: [DeviceReport] = []
         for (device, rule) in targets {
             let name = names.map { names in
@@ -111,7 +113,20 @@ public struct Reconciler: Sendable {
                                         driverBefore: device.driver, driverAfter: after, outcome: outcome, message: message))
             if !dryRun { log(device.bdf, outcome, message) }
         }
+        if !dryRun, !toBind.isEmpty { logTiming(clock.now - started, timing, devices: toBind.count) }
         return ReconcileReport(devices: reports)
+    }
+
+    /// Where a pass that bound went: the kernel's writes, waiting for it, and Dom0Kit's own share
+    /// (reading the bus and rules, the checks, the bookkeeping) against the kernel's time.
+    private func logTiming(_ pass: Duration, _ timing: BindTiming, devices: Int) {
+        let own = pass - timing.kernel - timing.waiting
+        let share = timing.kernel > .zero ? (own / timing.kernel * 100).fixed(1) + " %" : "-"
+        let (passMS, kernelMS, waitingMS, ownMS) = (pass.milliseconds.fixed(2), timing.kernel.milliseconds.fixed(2),
+                                                    timing.waiting.milliseconds.fixed(2), own.milliseconds.fixed(2))
+        Self.logger.info("timing: \(devices) devices bound in \(passMS) ms: \(kernelMS) ms in the kernel's writes, \(waitingMS) ms waiting for probes and modules, \(ownMS) ms Dom0Kit's own (\(share) of the kernel's)",
+                         metadata: ["devices": "\(devices)", "pass_ms": "\(passMS)", "kernel_ms": "\(kernelMS)",
+                                    "waiting_ms": "\(waitingMS)", "own_ms": "\(ownMS)"])
     }
 
     /// What binding would do, binding nothing: the binder's own refusals (unless forced), else pending.

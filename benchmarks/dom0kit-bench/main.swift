@@ -33,10 +33,10 @@ final class TimedKernel: SysfsWriter {
     let spent = Mutex(Duration.zero)
     init(_ kernel: KernelSimulator) { self.kernel = kernel }
 
-    func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) {
+    func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration {
         let start = ContinuousClock.now
         defer { spent.withLock { $0 += ContinuousClock.now - start } }
-        try kernel.write(value, to: attribute, in: root)
+        return try kernel.write(value, to: attribute, in: root)
     }
 }
 

@@ -214,6 +214,9 @@ try:
     before = cpu_ticks()
     time.sleep(2)
     findings['idle_cpu_ticks'] = cpu_ticks() - before
+    # At rest after the storm: the code pages the passes touched are released after a quiet second.
+    findings['rss_at_rest_kib'] = memory('VmRSS')
+    findings['rss_at_rest_file_kib'] = memory('RssFile')
 
     process.send_signal(signal.SIGTERM)
     findings['exit'] = process.wait(timeout=20)
