@@ -28,14 +28,14 @@ measure() {
   local times=() start end peak=0 rss
   for _ in $(seq "$runs"); do
     start=$(date +%s%N)
-    "$@" >/dev/null 2>&1
+    "$@" >/dev/null 2>&1 || true  # timed whatever it concludes (health exits 1 on a FAIL)
     end=$(date +%s%N)
     times+=($(( (end - start) / 1000 )))
   done
   local rss_command=("$@")
   [ "$(type -t "$1")" = function ] && read -r -a rss_command <<< "$RSS_COMMAND"
   for _ in 1 2 3; do
-    rss=$(/usr/bin/time -f %M "${rss_command[@]}" 2>&1 >/dev/null | tail -1)
+    rss=$(/usr/bin/time -f %M "${rss_command[@]}" 2>&1 >/dev/null | tail -1) || true
     [ "$rss" -gt "$peak" ] && peak=$rss
   done
   MEAN_MS=$(printf '%s\n' "${times[@]}" | awk '{ total += $1 } END { printf "%.2f", total / NR / 1000 }')

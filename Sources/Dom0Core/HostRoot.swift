@@ -48,6 +48,14 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// Missing trailing components are allowed (for files about to be created); with
     /// `followFinalLink: false` a link in the last component is returned itself, not its target.
     public func resolve(_ hostPath: FilePath, followFinalLink: Bool = true) throws(Dom0Error) -> FilePath {
+        var directories: Set<FilePath> = []
+        return try resolve(hostPath, followFinalLink: followFinalLink, directories: &directories)
+    }
+
+    /// The same, for a run of resolutions through the same directories (the attributes of the
+    /// devices one bind writes): `directories` holds the real directories earlier resolutions went
+    /// through, each looked at once per run. A final component is always looked at.
+    public func resolve(_ hostPath: FilePath, followFinalLink: Bool = true, directories: inout Set<FilePath>) throws(Dom0Error) -> FilePath {
         guard hostPath.isAbsolute else {
             throw Dom0Error(.usage, "host paths must be absolute", at: hostPath.string)
         }
@@ -57,7 +65,6 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         }
         // One rule for every root, `/` included: what a path means (a PCI address in the real
         // path of /sys/class/net/eth0/device, say) must not depend on where the tree is.
-        var directories: Set<FilePath> = []
         return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink,
                         directories: &directories)
     }

@@ -11,6 +11,19 @@ public protocol SysfsWriter: Sendable {
     /// kernel spent on it (the write call itself: a bind's probe runs before it returns).
     @discardableResult
     func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration
+
+    /// The same, one of a run of writes: `directories` are the real directories earlier writes of
+    /// the run resolved (HostRoot.resolve), so each is looked at once per run.
+    @discardableResult
+    func write(_ value: String, to attribute: FilePath, in root: HostRoot, directories: inout Set<FilePath>) throws(Dom0Error) -> Duration
+}
+
+extension SysfsWriter {
+    @discardableResult
+    public func write(_ value: String, to attribute: FilePath, in root: HostRoot, directories: inout Set<FilePath>)
+        throws(Dom0Error) -> Duration {
+        try write(value, to: attribute, in: root)
+    }
 }
 
 /// The real kernel: open the attribute (it must exist), write the value once, report errno.
@@ -21,6 +34,12 @@ public struct KernelSysfs: SysfsWriter {
     @discardableResult
     public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration {
         try Self.writeAttribute(value, to: root.resolve(attribute), hostPath: attribute)
+    }
+
+    @discardableResult
+    public func write(_ value: String, to attribute: FilePath, in root: HostRoot, directories: inout Set<FilePath>)
+        throws(Dom0Error) -> Duration {
+        try Self.writeAttribute(value, to: root.resolve(attribute, directories: &directories), hostPath: attribute)
     }
 
     /// Opens an existing attribute without creating it, writes `value` in one call, closes it.

@@ -66,9 +66,10 @@ public struct Binder: Sendable {
         var results: [BDF: (BindOutcome, String)] = [:]
         var probing: [BDF: PassthroughDriver] = [:]
         var loaded: Set<PassthroughDriver> = []
+        var directories: Set<FilePath> = []  // one resolution of /sys/bus/pci/... for all the writes
         for (device, driver) in requests {
             if let finished = try await start(device, to: driver, refusal: refused[device.bdf], force: force,
-                                              loaded: &loaded, bus: bus, timing: &timing) {
+                                              loaded: &loaded, bus: bus, timing: &timing, directories: &directories) {
                 results[device.bdf] = finished
             } else {
                 probing[device.bdf] = driver
@@ -86,8 +87,8 @@ public struct Binder: Sendable {
     /// Everything up to the probe: checks, module, attribute writes. nil when the device is now
     /// being probed; else how it ended.
     private func start(_ device: PCIDevice, to driver: PassthroughDriver, refusal: BindRefusal?, force: Bool,
-                       loaded: inout Set<PassthroughDriver>, bus: PCIBus, timing: inout BindTiming)
-        async throws(Dom0Error) -> (BindOutcome, String)? {
+                       loaded: inout Set<PassthroughDriver>, bus: PCIBus, timing: inout BindTiming,
+                       directories: inout Set<FilePath>) async throws(Dom0Error) -> (BindOutcome, String)? {
         let bdf = device.bdf
         if device.driver == driver.rawValue { return (.alreadyBound, "already on \(driver)") }
         if let refusal {
@@ -104,18 +105,18 @@ public struct Binder: Sendable {
         let device0 = bdf.description
         do {
             if try bus.hasDriverOverride(bdf) {
-                timing.kernel += try await write(driver.rawValue, "/sys/bus/pci/devices/\(device0)/driver_override")
-                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
-                timing.kernel += try await write(device0, "/sys/bus/pci/drivers_probe")
+                timing.kernel += try await write(driver.rawValue, "/sys/bus/pci/devices/\(device0)/driver_override", &directories)
+                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind", &directories) }
+                timing.kernel += try await write(device0, "/sys/bus/pci/drivers_probe", &directories)
             } else {
                 guard driver == .pciback else {
                     return (.failed, "this kernel has no driver_override; only pciback can take \(bdf) (with new_slot)")
                 }
                 if try !bus.pcibackSlots().contains(bdf) {
-                    timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot")
+                    timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/new_slot", &directories)
                 }
-                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind") }
-                timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/bind")
+                if let current = device.driver { timing.kernel += try await write(device0, "/sys/bus/pci/drivers/\(current)/unbind", &directories) }
+                timing.kernel += try await write(device0, "/sys/bus/pci/drivers/pciback/bind", &directories)
             }
         } catch {
             if try bus.device(bdf) == nil { return (.vanished, "\(bdf) disappeared while being bound") }
@@ -163,11 +164,12 @@ public struct Binder: Sendable {
         guard let device = try bus.device(bdf) else {
             throw Dom0Error(.usage, "no such device", at: bdf.description, fix: "lspci -D lists the devices on the bus")
         }
-        if try bus.hasDriverOverride(bdf) { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override") }
+        var directories: Set<FilePath> = []
+        if try bus.hasDriverOverride(bdf) { try await write("\n", "/sys/bus/pci/devices/\(bdf)/driver_override", &directories) }
         if let current = device.driver, PassthroughDriver(rawValue: current) != nil {
-            try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind")
+            try await write(bdf.description, "/sys/bus/pci/drivers/\(current)/unbind", &directories)
         }
-        try await write(bdf.description, "/sys/bus/pci/drivers_probe")
+        try await write(bdf.description, "/sys/bus/pci/drivers_probe", &directories)
     }
 
     /// Which of these binds would be refused, and why with what to do: dom0 needs the device (its
@@ -208,11 +210,11 @@ public struct Binder: Sendable {
     /// One attribute write, tried again while the kernel answers EBUSY; returns the time the
     /// kernel spent on it (the last try's: a refused try's write returns at once).
     @discardableResult
-    private func write(_ value: String, _ attribute: String) async throws(Dom0Error) -> Duration {
+    private func write(_ value: String, _ attribute: String, _ directories: inout Set<FilePath>) async throws(Dom0Error) -> Duration {
         var wait = Duration.milliseconds(20)
         for attempt in 0...busyRetries {
             do {
-                return try sysfs.write(value, to: FilePath(attribute), in: root)
+                return try sysfs.write(value, to: FilePath(attribute), in: root, directories: &directories)
             } catch where error.errno == .resourceBusy && attempt < busyRetries {
                 try? await Task.sleep(for: wait)
                 wait *= 2

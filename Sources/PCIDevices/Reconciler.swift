@@ -96,6 +96,8 @@ public struct Reconciler: Sendable {
         let toBind = targets.filter { $0.0.driver != $0.1.driver.rawValue }.map { (device: $0.0, driver: $0.1.driver) }
         var timing = BindTiming()
         let outcomes = toBind.isEmpty ? [:] : dryRun ? try dryRunOutcomes(toBind) : try await binder.bind(toBind, force: force, timing: &timing)
+        // The bind ends here; what follows is the report (names from pci.ids, for people).
+        if !dryRun, !toBind.isEmpty { logTiming(clock.now - started, timing, devices: toBind.count) }
         var reports: [DeviceReport] = []
         for (device, rule) in targets {
             let name = names.map { names in
@@ -113,12 +115,12 @@ public struct Reconciler: Sendable {
                                         driverBefore: device.driver, driverAfter: after, outcome: outcome, message: message))
             if !dryRun { log(device.bdf, outcome, message) }
         }
-        if !dryRun, !toBind.isEmpty { logTiming(clock.now - started, timing, devices: toBind.count) }
         return ReconcileReport(devices: reports)
     }
 
-    /// Where a pass that bound went: the kernel's writes, waiting for it, and Dom0Kit's own share
-    /// (reading the bus and rules, the checks, the bookkeeping) against the kernel's time.
+    /// Where a bind's time went, from the pass's start to the last driver link seen: the kernel's
+    /// writes, waiting for it, and Dom0Kit's own share (reading the bus and the rules, the guards,
+    /// looking at the links) against the kernel's time.
     private func logTiming(_ pass: Duration, _ timing: BindTiming, devices: Int) {
         let own = pass - timing.kernel - timing.waiting
         let share = timing.kernel > .zero ? (own / timing.kernel * 100).fixed(1) + " %" : "-"

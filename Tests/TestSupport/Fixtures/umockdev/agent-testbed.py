@@ -11,7 +11,7 @@ checks the daemon's life: the first pass at start, its state file, a hot-plugged
 its add event, a storm of VF add events, SIGHUP reloading the rules, sleeping when idle, and
 stopping on SIGTERM. It prints one JSON object; the Swift test asserts on it.
 """
-import gi, json, os, re, signal, subprocess, sys, time
+import collections, gi, json, os, re, signal, subprocess, sys, threading, time
 gi.require_version('UMockdev', '1.0')
 from gi.repository import UMockdev
 
@@ -148,6 +148,11 @@ add_device('0000:06:00.0', '0x8086', '0x10d3', '0x020000', driver='e1000e')
 
 env = dict(os.environ, LD_PRELOAD='libumockdev-preload.so.0', UMOCKDEV_DIR=root)
 process = subprocess.Popen([agent, 'run', '--root', root], env=env, stderr=subprocess.PIPE, text=True)
+# Read the agent's stderr as it comes: a storm on a slow machine can log more than a pipe holds,
+# and an agent blocked writing its log would look like an agent that hangs.
+stderr_tail = collections.deque(maxlen=2000)
+stderr_reader = threading.Thread(target=lambda: stderr_tail.extend(iter(lambda: process.stderr.read(1), '')), daemon=True)
+stderr_reader.start()
 
 
 def cpu_ticks():
@@ -223,5 +228,6 @@ try:
 finally:
     if process.poll() is None:
         process.kill()
-    findings['stderr'] = process.stderr.read()[-2000:]
+    stderr_reader.join(timeout=10)
+    findings['stderr'] = ''.join(stderr_tail)
 print(json.dumps(findings))
