@@ -67,6 +67,11 @@ public enum FileSystem {
     /// link is not followed.
     public static func readAttribute(_ real: FilePath) throws(Dom0Error) -> [UInt8]? {
         let fd = real.withPlatformString { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        return try readAttribute(opened: fd, real)
+    }
+
+    /// The attribute `openat` gave (a descriptor, or -1 with errno set), read whole and closed.
+    fileprivate static func readAttribute(opened fd: Int32, _ real: FilePath) throws(Dom0Error) -> [UInt8]? {
         guard fd >= 0 else {
             let error = Errno(rawValue: errno)
             if error == .noSuchFileOrDirectory || error == .notDirectory || error == .operationNotSupportedByDevice { return nil }
@@ -77,6 +82,54 @@ public enum FileSystem {
             let read = Glibc.read(fd, buffer.baseAddress, buffer.count)
             guard read >= 0 else { throw .system("cannot read", at: real.string, Errno(rawValue: errno)) }
             count = read
+        }
+    }
+
+    /// Runs `body` with a real directory opened once (O_PATH, the directory itself never a link),
+    /// so that reading several of its attributes and links costs one lookup each rather than a
+    /// walk of the whole path each; nil when the directory is not there.
+    public static func withDirectory<T>(_ real: FilePath, _ body: (OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        let fd = real.withPlatformString { open($0, openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            throw .system("cannot open", at: real.string, error)
+        }
+        defer { close(fd) }
+        return try body(OpenDirectory(descriptor: fd, path: real))
+    }
+
+    /// O_PATH (Linux 2.6.39): a descriptor that names the directory without reading it. Glibc's
+    /// module hides it behind _GNU_SOURCE; its value is the same on x86-64 and arm64.
+    private static let openPathOnly: Int32 = 0o10000000
+
+    /// A directory `withDirectory` opened: its entries read relative to it.
+    public struct OpenDirectory {
+        let descriptor: Int32
+        /// Its real path, for errors.
+        public let path: FilePath
+
+        /// An attribute's value, or nil when it does not exist; a link is not followed.
+        public func readAttribute(_ name: String) throws(Dom0Error) -> [UInt8]? {
+            let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            return try FileSystem.readAttribute(opened: fd, path.appending(name))
+        }
+
+        /// The last component of an entry's link target ("pciback" for `driver`), or nil when the
+        /// entry is missing or not a link.
+        public func linkName(_ name: String) throws(Dom0Error) -> String? {
+            try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer throws(Dom0Error) -> String? in
+                let count = readlinkat(descriptor, name, buffer.baseAddress!, buffer.count)
+                guard count >= 0 else {
+                    let error = Errno(rawValue: errno)
+                    if error == .noSuchFileOrDirectory || error == .notDirectory || error == .invalidArgument { return nil }
+                    throw .system("cannot read link", at: path.appending(name).string, error)
+                }
+                var target = UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)[...]
+                while target.last == UInt8(ascii: "/") { target = target.dropLast() }
+                let name = target.lastIndex(of: UInt8(ascii: "/")).map { target[($0 + 1)...] } ?? target
+                return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+            }
         }
     }
 

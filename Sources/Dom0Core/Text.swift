@@ -174,7 +174,7 @@ extension Double {
 
 extension Duration {
     /// The duration in milliseconds, for reports and logs.
-    public var milliseconds: Double {
+    public var inMilliseconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }

@@ -58,7 +58,7 @@ public struct Binder: Sendable {
     /// of 1,024 VFs waits about as long as one). Devices going to vfio-pci together count as viable
     /// in each other's IOMMU groups. Refusals are outcomes, not errors; `force` overrides them.
     /// Each device is as the caller just read it.
-    /// `timing`, when given, gains where the time went.
+    /// `timing` gains where the time went.
     public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false,
                      timing: inout BindTiming) async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
         let bus = PCIBus(root: root)
@@ -76,12 +76,6 @@ public struct Binder: Sendable {
             }
         }
         return results.merging(try await settle(probing, bus: bus, timing: &timing)) { first, _ in first }
-    }
-
-    public func bind(_ requests: [(device: PCIDevice, driver: PassthroughDriver)], force: Bool = false)
-        async throws(Dom0Error) -> [BDF: (BindOutcome, String)] {
-        var timing = BindTiming()
-        return try await bind(requests, force: force, timing: &timing)
     }
 
     /// Everything up to the probe: checks, module, attribute writes. nil when the device is now

@@ -59,15 +59,18 @@ public struct PCIBus: Sendable {
     /// A function from its resolved directory. Ids and class come from `uevent`, the kernel's
     /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
     /// device. The driver, group and PF are links.
+    /// The directory is opened once and its four entries read relative to it (health reads every
+    /// function of the bus: 4,096 of them on a host with SR-IOV).
     private func device(_ bdf: BDF, at directory: FilePath) throws(Dom0Error) -> PCIDevice? {
-        guard let uevent = try FileSystem.readAttribute(directory.appending("uevent")),
-              let identity = Self.identity(fromUevent: uevent) else { return nil }
-        return PCIDevice(
-            bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
-            subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
-            driver: try Self.linkName(directory.appending("driver")),
-            iommuGroup: try Self.linkName(directory.appending("iommu_group")).flatMap { Int($0) },
-            physicalFunction: try Self.linkName(directory.appending("physfn")).flatMap { BDF($0) })
+        try FileSystem.withDirectory(directory) { function throws(Dom0Error) -> PCIDevice? in
+            guard let uevent = try function.readAttribute("uevent"), let identity = Self.identity(fromUevent: uevent) else { return nil }
+            return PCIDevice(
+                bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
+                subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
+                driver: try function.linkName("driver"),
+                iommuGroup: try function.linkName("iommu_group").flatMap { Int($0) },
+                physicalFunction: try function.linkName("physfn").flatMap { BDF($0) })
+        } ?? nil
     }
 
     /// Ids and class from a function's `uevent` (`PCI_ID=8086:100E`, `PCI_SUBSYS_ID=`, `PCI_CLASS=20000`);

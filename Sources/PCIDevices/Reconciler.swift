@@ -124,8 +124,8 @@ public struct Reconciler: Sendable {
     private func logTiming(_ pass: Duration, _ timing: BindTiming, devices: Int) {
         let own = pass - timing.kernel - timing.waiting
         let share = timing.kernel > .zero ? (own / timing.kernel * 100).fixed(1) + " %" : "-"
-        let (passMS, kernelMS, waitingMS, ownMS) = (pass.milliseconds.fixed(2), timing.kernel.milliseconds.fixed(2),
-                                                    timing.waiting.milliseconds.fixed(2), own.milliseconds.fixed(2))
+        let (passMS, kernelMS, waitingMS, ownMS) = (pass.inMilliseconds.fixed(2), timing.kernel.inMilliseconds.fixed(2),
+                                                    timing.waiting.inMilliseconds.fixed(2), own.inMilliseconds.fixed(2))
         Self.logger.info("timing: \(devices) devices bound in \(passMS) ms: \(kernelMS) ms in the kernel's writes, \(waitingMS) ms waiting for probes and modules, \(ownMS) ms Dom0Kit's own (\(share) of the kernel's)",
                          metadata: ["devices": "\(devices)", "pass_ms": "\(passMS)", "kernel_ms": "\(kernelMS)",
                                     "waiting_ms": "\(waitingMS)", "own_ms": "\(ownMS)"])

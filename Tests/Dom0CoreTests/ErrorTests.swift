@@ -41,4 +41,14 @@ struct ErrorPrintingTests {
         #expect(!error.description.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 })
         #expect(error.description.contains("found \\u{1b}[2J\\u{7}here\nand\tthere"), "newlines and tabs stay")
     }
+
+    @Test func numbersAreWrittenWithAFixedNumberOfPlaces() {
+        #expect(12.3.fixed(2) == "12.30")
+        #expect(0.005.fixed(2) == "0.01")
+        #expect((-1.234).fixed(2) == "-1.23")
+        #expect((-0.001).fixed(1) == "0.0")
+        #expect(4.5.fixed(0) == "5")
+        #expect(1234.5678.fixed(3) == "1234.568")
+        #expect(Duration.milliseconds(1500).inMilliseconds == 1500)
+    }
 }

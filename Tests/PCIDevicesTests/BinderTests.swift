@@ -77,6 +77,24 @@ struct BinderTests {
         #expect(host.outcome(again, BindHost.nic) == .alreadyBound)
     }
 
+    /// The kernel's share is what the writes took (the simulator's reactions), the rest is the binder's.
+    @Test func aBindSaysHowMuchOfItsTimeWasTheKernels() async throws {
+        let host = try BindHost()
+        let nic = try #require(try PCIBus(root: host.root).device(BindHost.nic))
+        let clock = ContinuousClock(), started = clock.now
+        var timing = BindTiming()
+        let outcomes = try await host.binder.bind([(device: nic, driver: .pciback)], timing: &timing)
+        let spent = clock.now - started
+        #expect(outcomes[BindHost.nic]?.0 == .bound)
+        #expect(timing.kernel > .zero, "driver_override, unbind and drivers_probe were written")
+        #expect(timing.kernel + timing.waiting <= spent)
+        // Nothing to bind: no write, no kernel time.
+        var idle = BindTiming()
+        let again = try #require(try PCIBus(root: host.root).device(BindHost.nic))
+        _ = try await host.binder.bind([(device: again, driver: .pciback)], timing: &idle)
+        #expect(idle == BindTiming())
+    }
+
     @Test func withoutDriverOverridePcibackGetsTheSlotOnce() async throws {
         let host = try BindHost(driverOverride: false)
         try host.rules("04:00.0 pciback\n")
