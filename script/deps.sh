@@ -13,7 +13,7 @@ packages=(
   rpm xorriso dpkg-dev                                             # supplemental packs
   grub-common                                                      # grub-script-check
   strace                                                           # the runner's one execve per tool, tested
-  binutils time                                                    # strip and /usr/bin/time, for benchmarks
+  binutils time gcc                                                # strip, /usr/bin/time and the C floor, for benchmarks
   qemu-system-x86 cpio kmod python3                                # end-to-end scenarios on real kernels (script/e2e)
   patchelf rpm dpkg-dev xorriso gzip                               # installer/package.sh
   mmdebstrap                                                       # older userlands for script/portable, the first-boot dom0
