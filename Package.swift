@@ -29,10 +29,13 @@ let package = Package(
         .systemLibrary(name: "CPci", pkgConfig: "libpci", providers: [.apt(["libpci-dev"])]),
         // Header only (no pkgConfig, no link): libyaml is opened when a host spec is read.
         .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
+        // Header only: the Linux calls Glibc's module lacks (openat2, O_PATH).
+        .systemLibrary(name: "CLinux"),
 
         .target(
             name: "Dom0Core",
             dependencies: [
+                "CLinux",
                 "CSystemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),

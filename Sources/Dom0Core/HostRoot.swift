@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import SystemPackage
 
@@ -10,13 +11,25 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// The root directory on the machine running Dom0Kit, absolute and free of links.
     public let path: FilePath
 
-    /// The machine's own root.
-    public static let system = HostRoot(checkedPath: "/")
+    /// The root directory held open, for lookups the kernel keeps beneath it.
+    private let anchor: Anchor
 
-    private init(checkedPath: FilePath) { path = checkedPath }
+    /// The machine's own root.
+    public static let system = HostRoot(checkedPath: "/", kernelLookups: true)
+
+    private init(checkedPath: FilePath, kernelLookups: Bool) {
+        path = checkedPath
+        anchor = Anchor(kernelLookups ? checkedPath : nil)
+    }
 
     /// A root at `directory`, which must exist; a relative directory is taken from the working directory.
     public init(_ directory: FilePath) throws(Dom0Error) {
+        try self.init(directory, kernelLookups: true)
+    }
+
+    /// The same; with `kernelLookups: false` every path is walked in user space, as on a kernel
+    /// without openat2 (XenServer 8's 4.19), so that tests hold both ways to one answer.
+    init(_ directory: FilePath, kernelLookups: Bool) throws(Dom0Error) {
         var absolute = directory
         if !absolute.isAbsolute {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -35,8 +48,14 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
             throw Dom0Error(.usage, "the host root is not a directory", at: directory.string,
                             fix: "pass --root a directory")
         }
-        path = real
+        self.init(checkedPath: real, kernelLookups: kernelLookups)
     }
+
+    /// Whether opens are the kernel's lookups (openat2) rather than walks in user space.
+    var usesKernelLookups: Bool { anchor.descriptor >= 0 }
+
+    public static func == (left: HostRoot, right: HostRoot) -> Bool { left.path == right.path }
+    public func hash(into hasher: inout Hasher) { hasher.combine(path) }
 
     /// Whether this is the running machine's own root.
     public var isSystem: Bool { path == "/" }
@@ -56,32 +75,10 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// devices one bind writes): `directories` holds the real directories earlier resolutions went
     /// through, each looked at once per run. A final component is always looked at.
     public func resolve(_ hostPath: FilePath, followFinalLink: Bool = true, directories: inout Set<FilePath>) throws(Dom0Error) -> FilePath {
-        guard hostPath.isAbsolute else {
-            throw Dom0Error(.usage, "host paths must be absolute", at: hostPath.string)
-        }
-        if hostPath.components.contains(where: { $0.kind == .parentDirectory }) {
-            throw Dom0Error(.refused, "refusing a path with '..'", at: hostPath.string,
-                            why: "host paths must name a place under the host root directly")
-        }
+        try Self.check(hostPath)
         // One rule for every root, `/` included: what a path means (a PCI address in the real
         // path of /sys/class/net/eth0/device, say) must not depend on where the tree is.
         return try walk(Array(hostPath.components), from: path, hostPath: hostPath, followFinalLink: followFinalLink,
-                        directories: &directories)
-    }
-
-    /// The real path of `name` in a directory already resolved under this root (a real path,
-    /// as `resolve` returns), with links inside the root followed: one entry of a directory being
-    /// listed, without walking the directory's own path again for each.
-    ///
-    /// `directories` holds the real directories earlier walks of the same listing went through
-    /// (every function of the PCI bus links into the same few `/sys/devices/pci…` directories):
-    /// each is looked at once per listing, not once per entry.
-    public func resolve(_ name: String, in directory: FilePath, directories: inout Set<FilePath>) throws(Dom0Error) -> FilePath {
-        let component = FilePath.Component(name)
-        guard let component, component.kind == .regular, directory.starts(with: path) else {
-            throw Dom0Error(.usage, "'\(name)' is not an entry of a directory under the host root", at: directory.string)
-        }
-        return try walk([component], from: directory, hostPath: directory.appending(component), followFinalLink: true,
                         directories: &directories)
     }
 
@@ -148,9 +145,90 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         return resolved
     }
 
+    /// Refuses what no host path may be: relative, or holding a `..`.
+    private static func check(_ hostPath: FilePath) throws(Dom0Error) {
+        // Byte by byte (a listing checks thousands): absolute, and no component is "..".
+        let (absolute, climbs) = hostPath.withPlatformString { path -> (Bool, Bool) in
+            var at = path, componentStart = path
+            while true {
+                let byte = at.pointee
+                if byte == 0 || byte == CChar(UInt8(ascii: "/")) {
+                    if at - componentStart == 2, componentStart[0] == CChar(UInt8(ascii: ".")), componentStart[1] == CChar(UInt8(ascii: ".")) {
+                        return (path.pointee == CChar(UInt8(ascii: "/")), true)
+                    }
+                    if byte == 0 { return (path.pointee == CChar(UInt8(ascii: "/")), false) }
+                    componentStart = at + 1
+                }
+                at += 1
+            }
+        }
+        guard absolute else {
+            throw Dom0Error(.usage, "host paths must be absolute", at: hostPath.string)
+        }
+        if climbs {
+            throw Dom0Error(.refused, "refusing a path with '..'", at: hostPath.string,
+                            why: "host paths must name a place under the host root directly")
+        }
+    }
+
+    /// Runs `body` with a host path opened as `resolve` finds it, and closes it after; nil when
+    /// nothing is there. `flags` are open(2)'s for opening what exists (O_CLOEXEC is added; with
+    /// O_NOFOLLOW a link in the last component is not followed).
+    ///
+    /// Where the kernel can (openat2 with RESOLVE_BENEATH, Linux 5.6), the lookup is one call
+    /// that fails rather than take any step out of the root. A path it will not follow that way —
+    /// an absolute link, a /proc magic link, a link climbing above the root — or any other
+    /// failure is walked as `resolve` walks it, which starts an absolute link again at the root
+    /// and refuses the rest: one answer either way. `directories` is `resolve`'s cache, for a
+    /// run of opens through the same directories on a kernel without openat2.
+    public func withOpened<T>(_ hostPath: FilePath, _ flags: Int32, directories: inout Set<FilePath>,
+                              _ body: (FileDescriptor) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        try Self.check(hostPath)
+        var descriptor: Int32 = -1
+        if anchor.descriptor >= 0 {
+            descriptor = hostPath.withPlatformString { path in
+                var relative = path
+                while relative.pointee == CChar(UInt8(ascii: "/")) { relative += 1 }
+                return relative.pointee == 0 ? dom0kit_open_beneath(anchor.descriptor, ".", flags | O_CLOEXEC)
+                                             : dom0kit_open_beneath(anchor.descriptor, relative, flags | O_CLOEXEC)
+            }
+            if descriptor < 0, errno == ENOENT || errno == ENOTDIR { return nil }
+        }
+        if descriptor < 0 {
+            let real = try resolve(hostPath, followFinalLink: flags & O_NOFOLLOW == 0, directories: &directories)
+            descriptor = real.withPlatformString { Glibc.open($0, flags | O_CLOEXEC) }
+            guard descriptor >= 0 else {
+                let error = Errno(rawValue: errno)
+                if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+                throw .system("cannot open", at: real.string, error)
+            }
+        }
+        defer { close(descriptor) }
+        return try body(FileDescriptor(rawValue: descriptor))
+    }
+
+    /// The same, for one path.
+    public func withOpened<T>(_ hostPath: FilePath, _ flags: Int32,
+                              _ body: (FileDescriptor) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        var directories: Set<FilePath> = []
+        return try withOpened(hostPath, flags, directories: &directories, body)
+    }
+
+    /// Runs `body` with a host directory opened (O_PATH: named, not read), so that several of its
+    /// entries are read with one lookup each rather than a walk of the whole path each; nil when
+    /// the directory is not there.
+    public func withDirectory<T>(_ hostPath: FilePath, directories: inout Set<FilePath>,
+                                 _ body: (FileSystem.OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        try withOpened(hostPath, dom0kit_o_path | O_DIRECTORY, directories: &directories) { descriptor throws(Dom0Error) in
+            try body(FileSystem.OpenDirectory(descriptor: descriptor.rawValue, root: path, hostPath: hostPath))
+        }
+    }
+
     /// The content of a host file, or nil when it does not exist.
     public func read(_ hostPath: FilePath) throws(Dom0Error) -> [UInt8]? {
-        try FileSystem.read(resolve(hostPath))
+        try withOpened(hostPath, O_RDONLY) { descriptor throws(Dom0Error) in
+            try FileSystem.read(descriptor, named: hostPath)
+        }
     }
 
     /// The content of a host file as text, or nil when it does not exist.
@@ -160,7 +238,7 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether a host path exists (after following links).
     public func exists(_ hostPath: FilePath) throws(Dom0Error) -> Bool {
-        try FileSystem.status(resolve(hostPath), followSymlinks: true) != nil
+        try withOpened(hostPath, dom0kit_o_path) { _ in } != nil
     }
 
     /// The host path of a real path under this root ("/tmp/r/etc/x" → "/etc/x").
@@ -170,4 +248,28 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         host.append(realPath.components.dropFirst(path.components.count))
         return host
     }
+}
+
+/// A root directory held open while a `HostRoot` of it lives: the directory openat2 keeps
+/// lookups beneath.
+private final class Anchor: Sendable {
+    /// -1 when lookups are walked in user space: the kernel has no openat2 (before 5.6), a seccomp
+    /// filter refuses it (some container runtimes), or the root could not be opened.
+    let descriptor: Int32
+
+    init(_ root: FilePath?) {
+        guard let root else { descriptor = -1; return }
+        let directory = root.withPlatformString { open($0, dom0kit_o_path | O_DIRECTORY | O_CLOEXEC) }
+        // One probe at the start says whether openat2 can be used at all.
+        let probe = directory >= 0 ? dom0kit_open_beneath(directory, ".", dom0kit_o_path | O_CLOEXEC) : -1
+        if probe >= 0 {
+            close(probe)
+            descriptor = directory
+        } else {
+            if directory >= 0 { close(directory) }
+            descriptor = -1
+        }
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
 }

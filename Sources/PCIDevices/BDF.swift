@@ -21,31 +21,63 @@ public struct BDF: Sendable, Hashable, Comparable, CustomStringConvertible, Coda
 
     /// Parses `dddd:bb:dd.f` or `bb:dd.f` (domain 0000), hex in either case; nil when malformed.
     public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2 || parts.count == 3 else { return nil }
-        let slot = parts[parts.count - 1].split(separator: ".", omittingEmptySubsequences: false)
-        guard slot.count == 2,
-              let domain = parts.count == 3 ? Self.hex(parts[0], digits: 4).map(UInt16.init) : 0,
-              let bus = Self.hex(parts[parts.count - 2], digits: 2),
-              let device = Self.hex(slot[0], digits: 2),
-              let function = Self.hex(slot[1], digits: 1)
-        else { return nil }
-        self.init(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
+        // Byte by byte against the pattern: a bus listing parses thousands.
+        guard let parsed = text.utf8.withContiguousStorageIfAvailable(Self.parse) ?? Self.parse(Array(text.utf8)) else { return nil }
+        self = parsed
     }
 
-    private static func hex(_ text: some StringProtocol, digits: Int) -> UInt32? {
-        guard text.count == digits, text.allSatisfy(\.isHexDigit) else { return nil }
-        return UInt32(text, radix: 16)
+    private static func parse(_ bytes: some Collection<UInt8>) -> BDF? {
+        let pattern: StaticString
+        switch bytes.count {
+        case 12: pattern = "DDDD:BB:SS.F"
+        case 7: pattern = "BB:SS.F"
+        default: return nil
+        }
+        var fields = (domain: UInt32(0), bus: UInt32(0), device: UInt32(0), function: UInt32(0))
+        for (expected, byte) in zip(UnsafeBufferPointer(start: pattern.utf8Start, count: pattern.utf8CodeUnitCount), bytes) {
+            if expected == UInt8(ascii: ":") || expected == UInt8(ascii: ".") {
+                guard byte == expected else { return nil }
+                continue
+            }
+            guard let digit = hexValue(byte) else { return nil }
+            switch expected {
+            case UInt8(ascii: "D"): fields.domain = fields.domain << 4 | digit
+            case UInt8(ascii: "B"): fields.bus = fields.bus << 4 | digit
+            case UInt8(ascii: "S"): fields.device = fields.device << 4 | digit
+            default: fields.function = digit
+            }
+        }
+        return BDF(domain: UInt16(fields.domain), bus: UInt8(fields.bus), device: UInt8(fields.device), function: UInt8(fields.function))
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt32? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
     }
 
     /// The canonical form: `0000:04:01.0`, lower-case hex.
     public var description: String {
-        hex(domain, 4) + ":" + hex(bus, 2) + ":" + hex(device, 2) + "." + String(function)
-    }
-
-    private func hex(_ value: some BinaryInteger, _ width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        String(unsafeUninitializedCapacity: 12) { buffer in
+            var at = 0
+            func put(_ value: UInt32, _ width: Int) {
+                for shift in stride(from: (width - 1) * 4, through: 0, by: -4) {
+                    let nibble = UInt8(value >> UInt32(shift) & 0xf)
+                    buffer[at] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+                    at += 1
+                }
+            }
+            func put(_ separator: UInt8) {
+                buffer[at] = separator
+                at += 1
+            }
+            put(UInt32(domain), 4); put(UInt8(ascii: ":")); put(UInt32(bus), 2); put(UInt8(ascii: ":"))
+            put(UInt32(device), 2); put(UInt8(ascii: ".")); put(UInt32(function), 1)
+            return at
+        }
     }
 
     public static func < (a: BDF, b: BDF) -> Bool {

@@ -35,10 +35,11 @@ public struct PCIBus: Sendable {
         let directory = try root.resolve(Self.devices)
         guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
         var devices: [PCIDevice] = []
+        // Where each function is walked in user space (no openat2), the /sys directories the
+        // links lead through are looked at once per listing, not once per function.
         var directories: Set<FilePath> = []
-        for name in try FileSystem.entries(directory) {
-            guard let bdf = BDF(name), let device = try device(bdf, at: root.resolve(name, in: directory, directories: &directories))
-            else { continue }
+        for name in try FileSystem.entries(directory, sorted: false) {
+            guard let bdf = BDF(name), let device = try device(bdf, directories: &directories) else { continue }
             devices.append(device)
         }
         return devices.sorted { $0.bdf < $1.bdf }
@@ -53,16 +54,17 @@ public struct PCIBus: Sendable {
 
     /// One function, or nil when it is not (or no longer) there.
     public func device(_ bdf: BDF) throws(Dom0Error) -> PCIDevice? {
-        try device(bdf, at: root.resolve(Self.devices.appending(bdf.description)))
+        var directories: Set<FilePath> = []
+        return try device(bdf, directories: &directories)
     }
 
-    /// A function from its resolved directory. Ids and class come from `uevent`, the kernel's
+    /// A function, read from its directory. Ids and class come from `uevent`, the kernel's
     /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
     /// device. The driver, group and PF are links.
     /// The directory is opened once and its four entries read relative to it (health reads every
     /// function of the bus: 4,096 of them on a host with SR-IOV).
-    private func device(_ bdf: BDF, at directory: FilePath) throws(Dom0Error) -> PCIDevice? {
-        try FileSystem.withDirectory(directory) { function throws(Dom0Error) -> PCIDevice? in
+    private func device(_ bdf: BDF, directories: inout Set<FilePath>) throws(Dom0Error) -> PCIDevice? {
+        try root.withDirectory(Self.directory(of: bdf), directories: &directories) { function throws(Dom0Error) -> PCIDevice? in
             guard let uevent = try function.readAttribute("uevent"), let identity = Self.identity(fromUevent: uevent) else { return nil }
             return PCIDevice(
                 bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
@@ -77,35 +79,43 @@ public struct PCIBus: Sendable {
     /// nil without a well-formed PCI_ID.
     static func identity(fromUevent uevent: [UInt8])
         -> (vendor: UInt16, device: UInt16, subsystemVendor: UInt16, subsystemDevice: UInt16, classCode: UInt32)? {
-        var ids: (UInt16, UInt16)?, subsystem: (UInt16, UInt16)?, classCode: UInt32 = 0
-        for line in uevent.split(separator: UInt8(ascii: "\n")) {
-            if let value = Self.value(line, "PCI_ID=") {
-                ids = Self.pair(value)
-            } else if let value = Self.value(line, "PCI_SUBSYS_ID=") {
-                subsystem = Self.pair(value)
-            } else if let value = Self.value(line, "PCI_CLASS=") {
-                classCode = Self.hex(value) ?? 0
+        uevent.withUnsafeBufferPointer { uevent in
+            var ids: (UInt16, UInt16)?, subsystem: (UInt16, UInt16)?, classCode: UInt32 = 0
+            var rest = uevent[...]
+            while !rest.isEmpty {
+                let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+                let line = rest[..<end]
+                rest = rest[(end == rest.endIndex ? end : end + 1)...]
+                if let value = Self.value(line, "PCI_ID=") {
+                    ids = Self.pair(value)
+                } else if let value = Self.value(line, "PCI_SUBSYS_ID=") {
+                    subsystem = Self.pair(value)
+                } else if let value = Self.value(line, "PCI_CLASS=") {
+                    classCode = Self.hex(value) ?? 0
+                }
             }
+            guard let ids else { return nil }
+            return (ids.0, ids.1, subsystem?.0 ?? 0, subsystem?.1 ?? 0, classCode)
         }
-        guard let ids else { return nil }
-        return (ids.0, ids.1, subsystem?.0 ?? 0, subsystem?.1 ?? 0, classCode)
     }
 
+    private typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
     /// The value of a `KEY=value` line of uevent, when the line has that key.
-    private static func value(_ line: ArraySlice<UInt8>, _ key: StaticString) -> ArraySlice<UInt8>? {
+    private static func value(_ line: Bytes, _ key: StaticString) -> Bytes? {
         let prefix = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
         return line.starts(with: prefix) ? line.dropFirst(prefix.count) : nil
     }
 
     /// "8086:10D3" → (0x8086, 0x10d3).
-    private static func pair(_ text: ArraySlice<UInt8>) -> (UInt16, UInt16)? {
+    private static func pair(_ text: Bytes) -> (UInt16, UInt16)? {
         guard let colon = text.firstIndex(of: UInt8(ascii: ":")), let first = hex(text[..<colon]),
               let second = hex(text[(colon + 1)...]), first <= 0xffff, second <= 0xffff else { return nil }
         return (UInt16(first), UInt16(second))
     }
 
     /// Up to eight hex digits, either case.
-    private static func hex(_ digits: ArraySlice<UInt8>) -> UInt32? {
+    private static func hex(_ digits: Bytes) -> UInt32? {
         guard !digits.isEmpty, digits.count <= 8 else { return nil }
         var value: UInt32 = 0
         for digit in digits {
@@ -121,14 +131,19 @@ public struct PCIBus: Sendable {
         return value
     }
 
+    /// A function's host directory, /sys/bus/pci/devices/BDF.
+    static func directory(of bdf: BDF) -> FilePath {
+        FilePath("/sys/bus/pci/devices/" + bdf.description)
+    }
+
     /// Whether a function is there (cheaper than reading it whole).
     public func isPresent(_ bdf: BDF) throws(Dom0Error) -> Bool {
-        try root.exists(Self.devices.appending(bdf.description))
+        try root.exists(Self.directory(of: bdf))
     }
 
     /// The driver a function is bound to (one readlink, for waiting on a probe).
     public func driver(of bdf: BDF) throws(Dom0Error) -> String? {
-        try Self.linkName(root.resolve(Self.devices.appending(bdf.description).appending("driver"), followFinalLink: false))
+        try Self.linkName(root.resolve(Self.directory(of: bdf).appending("driver"), followFinalLink: false))
     }
 
     /// The functions of an IOMMU group.
@@ -173,7 +188,7 @@ public struct PCIBus: Sendable {
 
     /// Whether the kernel has `driver_override` for a function (3.16 and later).
     public func hasDriverOverride(_ bdf: BDF) throws(Dom0Error) -> Bool {
-        try root.exists(Self.devices.appending(bdf.description).appending("driver_override"))
+        try root.exists(Self.directory(of: bdf).appending("driver_override"))
     }
 
     /// The last component of a link's target (a real path), or nil when there is no link.
