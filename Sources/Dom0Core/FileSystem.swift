@@ -67,61 +67,76 @@ public enum FileSystem {
         }
     }
 
-    /// A sysfs attribute's value, or nil when it does not exist. The kernel returns an
-    /// attribute whole in one read of a page, so one read serves (unlike /proc's seq_files); a
-    /// link is not followed.
-    public static func readAttribute(_ real: FilePath) throws(Dom0Error) -> [UInt8]? {
-        let fd = real.withPlatformString { open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        return try readAttribute(opened: fd, real)
-    }
-
-    /// The attribute `openat` gave (a descriptor, or -1 with errno set), read whole and closed.
-    fileprivate static func readAttribute(opened fd: Int32, _ real: @autoclosure () -> FilePath) throws(Dom0Error) -> [UInt8]? {
-        guard fd >= 0 else {
-            let error = Errno(rawValue: errno)
-            if error == .noSuchFileOrDirectory || error == .notDirectory || error == .operationNotSupportedByDevice { return nil }
-            throw .system("cannot read", at: real().string, error)
-        }
-        defer { close(fd) }
-        // Read into the stack, kept at its length: most attributes are a few bytes, not a page.
-        return try withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { buffer throws(Dom0Error) in
-            let read = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            guard read >= 0 else { throw .system("cannot read", at: real().string, Errno(rawValue: errno)) }
-            return [UInt8](buffer[..<read])
-        }
-    }
-
     /// A directory `HostRoot.withDirectory` opened: its entries read relative to it.
     public struct OpenDirectory {
-        let descriptor: Int32
+        @usableFromInline let descriptor: Int32
         let root: FilePath
-        let hostPath: FilePath
+        let directory: FilePath
+        let entry: String?
+
+        @usableFromInline
+        init(descriptor: Int32, root: FilePath, directory: FilePath, entry: String?) {
+            self.descriptor = descriptor
+            self.root = root
+            self.directory = directory
+            self.entry = entry
+        }
 
         /// Where it is on this machine (the host path under the root), for errors; only made when
         /// one is, since a listing opens thousands.
-        public var path: FilePath { root == "/" ? hostPath : FilePath(root.string + hostPath.string) }
-
-        /// An attribute's value, or nil when it does not exist; a link is not followed.
-        public func readAttribute(_ name: String) throws(Dom0Error) -> [UInt8]? {
-            let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            return try FileSystem.readAttribute(opened: fd, path.appending(name))
+        public var path: FilePath {
+            let hostPath = entry.map { directory.appending($0) } ?? directory
+            return root == "/" ? hostPath : FilePath(root.string + hostPath.string)
         }
 
-        /// The last component of an entry's link target ("pciback" for `driver`), or nil when the
-        /// entry is missing or not a link.
-        public func linkName(_ name: String) throws(Dom0Error) -> String? {
-            try withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(PATH_MAX)) { buffer throws(Dom0Error) -> String? in
-                let count = readlinkat(descriptor, name, buffer.baseAddress!, buffer.count)
+        /// Runs `body` with an attribute's value, or gives nil when it does not exist; a link is not
+        /// followed. Names are the kernel's, spelled in the code (a C string with no copy made). The kernel returns a sysfs attribute whole in one read of a page (unlike
+        /// /proc's seq_files): one read into the stack serves, with nothing allocated.
+        @inlinable
+        public func withAttribute<T>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+            let fd = name.withUTF8Buffer { openat(descriptor, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+            guard fd >= 0 else {
+                let error = Errno(rawValue: errno)
+                if error == .noSuchFileOrDirectory || error == .notDirectory || error == .operationNotSupportedByDevice { return nil }
+                throw .system("cannot read", at: path.appending("\(name)").string, error)
+            }
+            defer { close(fd) }
+            return try withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { buffer throws(Dom0Error) in
+                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                guard count >= 0 else { throw .system("cannot read", at: path.appending("\(name)").string, Errno(rawValue: errno)) }
+                return try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            }
+        }
+
+        /// An attribute's value, or nil when it does not exist; a link is not followed.
+        public func readAttribute(_ name: StaticString) throws(Dom0Error) -> [UInt8]? {
+            try withAttribute(name) { [UInt8]($0) }
+        }
+
+        /// Runs `body` with the last component of an entry's link target ("pciback" for `driver`),
+        /// or gives nil when the entry is missing or not a link.
+        @inlinable
+        public func withLinkName<T>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) -> T) throws(Dom0Error) -> T? {
+            try withUnsafeTemporaryAllocation(byteCount: Int(PATH_MAX), alignment: 1) { buffer throws(Dom0Error) -> T? in
+                let count = name.withUTF8Buffer {
+                    readlinkat(descriptor, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
+                               buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+                }
                 guard count >= 0 else {
                     let error = Errno(rawValue: errno)
                     if error == .noSuchFileOrDirectory || error == .notDirectory || error == .invalidArgument { return nil }
-                    throw .system("cannot read link", at: path.appending(name).string, error)
+                    throw .system("cannot read link", at: path.appending("\(name)").string, error)
                 }
-                var target = UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)[...]
+                var target = UnsafeRawBufferPointer(rebasing: buffer[..<count])[...]
                 while target.last == UInt8(ascii: "/") { target = target.dropLast() }
-                let name = target.lastIndex(of: UInt8(ascii: "/")).map { target[($0 + 1)...] } ?? target
-                return name.isEmpty ? nil : String(decoding: name, as: UTF8.self)
+                let last = target.lastIndex(of: UInt8(ascii: "/")).map { target[($0 + 1)...] } ?? target
+                return last.isEmpty ? nil : body(UnsafeRawBufferPointer(rebasing: last))
             }
+        }
+
+        /// The last component of an entry's link target, or nil when it is missing or not a link.
+        public func linkName(_ name: StaticString) throws(Dom0Error) -> String? {
+            try withLinkName(name) { String(decoding: $0, as: UTF8.self) }
         }
     }
 

@@ -17,6 +17,9 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// The machine's own root.
     public static let system = HostRoot(checkedPath: "/", kernelLookups: true)
 
+    /// The machine's own root, for tests: with `kernelLookups: false` as on a kernel without openat2.
+    static func system(kernelLookups: Bool) -> HostRoot { HostRoot(checkedPath: "/", kernelLookups: kernelLookups) }
+
     private init(checkedPath: FilePath, kernelLookups: Bool) {
         path = checkedPath
         anchor = Anchor(kernelLookups ? checkedPath : nil)
@@ -179,35 +182,78 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// that fails rather than take any step out of the root. A path it will not follow that way —
     /// an absolute link, a /proc magic link, a link climbing above the root — or any other
     /// failure is walked as `resolve` walks it, which starts an absolute link again at the root
-    /// and refuses the rest: one answer either way. `directories` is `resolve`'s cache, for a
-    /// run of opens through the same directories on a kernel without openat2.
+    /// and refuses the rest: one answer either way. Without openat2 (XenServer 8's 4.19) a tree's
+    /// paths are walked, and `/`'s opened as they are. `directories` is `resolve`'s cache, for a
+    /// run of opens through the same directories of a tree on a kernel without openat2.
+    @inlinable
     public func withOpened<T>(_ hostPath: FilePath, _ flags: Int32, directories: inout Set<FilePath>,
                               _ body: (FileDescriptor) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
-        try Self.check(hostPath)
-        var descriptor: Int32 = -1
-        if anchor.descriptor >= 0 {
-            descriptor = hostPath.withPlatformString { path in
-                var relative = path
-                while relative.pointee == CChar(UInt8(ascii: "/")) { relative += 1 }
-                return relative.pointee == 0 ? dom0kit_open_beneath(anchor.descriptor, ".", flags | O_CLOEXEC)
-                                             : dom0kit_open_beneath(anchor.descriptor, relative, flags | O_CLOEXEC)
-            }
-            if descriptor < 0, errno == ENOENT || errno == ENOTDIR { return nil }
-        }
-        if descriptor < 0 {
-            let real = try resolve(hostPath, followFinalLink: flags & O_NOFOLLOW == 0, directories: &directories)
-            descriptor = real.withPlatformString { Glibc.open($0, flags | O_CLOEXEC) }
-            guard descriptor >= 0 else {
-                let error = Errno(rawValue: errno)
-                if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
-                throw .system("cannot open", at: real.string, error)
-            }
-        }
+        guard let descriptor = try open(hostPath, entry: nil, flags, directories: &directories) else { return nil }
         defer { close(descriptor) }
         return try body(FileDescriptor(rawValue: descriptor))
     }
 
+    /// What the `with…` scopes open (generic and inlined, so that a caller's result type costs
+    /// no lookup of type metadata per call): a descriptor the caller closes, or nil when nothing
+    /// is there. `entry`, when given, is a name listed in `hostPath`.
+    @usableFromInline
+    func open(_ hostPath: FilePath, entry: String?, _ flags: Int32, directories: inout Set<FilePath>) throws(Dom0Error) -> Int32? {
+        try Self.check(hostPath)
+        if let entry, entry.isEmpty || entry == "." || entry == ".." || entry.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
+            throw Dom0Error(.usage, "'\(entry)' is not the name of an entry", at: hostPath.string)
+        }
+        // The kernel's lookup: kept beneath the root (openat2), or without openat2 on the machine's
+        // own root, the kernel's open as it is: nothing leads outside `/` (a link climbing above
+        // it stays at it, as for every process).
+        let openedAsIs = anchor.descriptor < 0 && isSystem
+        if anchor.descriptor >= 0 || openedAsIs {
+            let descriptor = Self.withPath(hostPath, entry, belowRoot: !openedAsIs) { path in
+                openedAsIs ? Glibc.open(path, flags | O_CLOEXEC) : dom0kit_open_beneath(anchor.descriptor, path, flags | O_CLOEXEC)
+            }
+            if descriptor >= 0 { return descriptor }
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            if openedAsIs { throw .system("cannot open", at: (entry.map { hostPath.appending($0) } ?? hostPath).string, error) }
+        }
+        // What openat2 would not follow beneath the root, or a kernel without it: the walk.
+        let real = try resolve(entry.map { hostPath.appending($0) } ?? hostPath, followFinalLink: flags & O_NOFOLLOW == 0,
+                               directories: &directories)
+        let descriptor = real.withPlatformString { Glibc.open($0, flags | O_CLOEXEC) }
+        guard descriptor >= 0 else {
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            throw .system("cannot open", at: real.string, error)
+        }
+        return descriptor
+    }
+
+    /// Runs `body` with a checked host path, `entry` appended, as a C string built in the stack (a
+    /// listing opens thousands): below the root ("etc/x"; "." for the root itself) or, when not
+    /// `belowRoot`, as it is ("/etc/x").
+    private static func withPath<T>(_ hostPath: FilePath, _ entry: String?, belowRoot: Bool,
+                                    _ body: (UnsafePointer<CChar>) -> T) -> T {
+        hostPath.withPlatformString { path in
+            var start = path
+            if belowRoot {
+                while start.pointee == CChar(UInt8(ascii: "/")) { start += 1 }
+            }
+            guard var entry else { return start.pointee == 0 ? ".".withCString(body) : body(start) }
+            let length = strlen(start)
+            return entry.withUTF8 { name in
+                withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + name.count + 2) { buffer in
+                    var at = 0
+                    for index in 0..<length { buffer[at] = start[index]; at += 1 }
+                    if length > 0, start[length - 1] != CChar(UInt8(ascii: "/")) { buffer[at] = CChar(UInt8(ascii: "/")); at += 1 }
+                    for byte in name { buffer[at] = CChar(bitPattern: byte); at += 1 }
+                    buffer[at] = 0
+                    return body(buffer.baseAddress!)
+                }
+            }
+        }
+    }
+
     /// The same, for one path.
+    @inlinable
     public func withOpened<T>(_ hostPath: FilePath, _ flags: Int32,
                               _ body: (FileDescriptor) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
         var directories: Set<FilePath> = []
@@ -217,12 +263,26 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     /// Runs `body` with a host directory opened (O_PATH: named, not read), so that several of its
     /// entries are read with one lookup each rather than a walk of the whole path each; nil when
     /// the directory is not there.
+    @inlinable
     public func withDirectory<T>(_ hostPath: FilePath, directories: inout Set<FilePath>,
                                  _ body: (FileSystem.OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
-        try withOpened(hostPath, dom0kit_o_path | O_DIRECTORY, directories: &directories) { descriptor throws(Dom0Error) in
-            try body(FileSystem.OpenDirectory(descriptor: descriptor.rawValue, root: path, hostPath: hostPath))
-        }
+        guard let descriptor = try open(hostPath, entry: nil, Self.directoryFlags, directories: &directories) else { return nil }
+        defer { close(descriptor) }
+        return try body(FileSystem.OpenDirectory(descriptor: descriptor, root: path, directory: hostPath, entry: nil))
     }
+
+    /// The same for the entry `name` of the host directory `hostPath` (a name as listed there,
+    /// not a path): each function of /sys/bus/pci/devices, say, without a path made for each.
+    @inlinable
+    public func withDirectory<T>(entry name: String, of hostPath: FilePath, directories: inout Set<FilePath>,
+                                 _ body: (FileSystem.OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        guard let descriptor = try open(hostPath, entry: name, Self.directoryFlags, directories: &directories) else { return nil }
+        defer { close(descriptor) }
+        return try body(FileSystem.OpenDirectory(descriptor: descriptor, root: path, directory: hostPath, entry: name))
+    }
+
+    /// A directory opened to be named, not read (O_PATH).
+    @usableFromInline static let directoryFlags = dom0kit_o_path | O_DIRECTORY
 
     /// The content of a host file, or nil when it does not exist.
     public func read(_ hostPath: FilePath) throws(Dom0Error) -> [UInt8]? {

@@ -21,8 +21,14 @@ public struct BDF: Sendable, Hashable, Comparable, CustomStringConvertible, Coda
 
     /// Parses `dddd:bb:dd.f` or `bb:dd.f` (domain 0000), hex in either case; nil when malformed.
     public init?(_ text: some StringProtocol) {
-        // Byte by byte against the pattern: a bus listing parses thousands.
         guard let parsed = text.utf8.withContiguousStorageIfAvailable(Self.parse) ?? Self.parse(Array(text.utf8)) else { return nil }
+        self = parsed
+    }
+
+    /// The same from UTF-8 bytes (a link's target as read), byte by byte against the pattern: a
+    /// bus listing parses thousands.
+    public init?(utf8 bytes: some Collection<UInt8>) {
+        guard let parsed = Self.parse(bytes) else { return nil }
         self = parsed
     }
 

@@ -110,11 +110,11 @@ public enum BindRules {
             let content = raw.prefix { $0 != UInt8(ascii: "#") }
             let words = content.split { $0 == UInt8(ascii: " ") || (0x09...0x0d).contains($0) }.map { String(decoding: $0, as: UTF8.self) }
             guard !words.isEmpty else { continue }
-            let line = String(decoding: content, as: UTF8.self)
             let location = "\(file):\(index + 1)"
             func bad(_ why: String) -> Dom0Error {
-                Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: location, why: why,
-                          fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
+                let line = String(decoding: content, as: UTF8.self)
+                return Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: location, why: why,
+                                 fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
             }
             guard let driver = words.last.flatMap(PassthroughDriver.init(rawValue:)) else {
                 throw bad("the last word must be one of " + PassthroughDriver.allCases.map(\.rawValue).joined(separator: ", "))

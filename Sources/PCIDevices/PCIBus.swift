@@ -1,4 +1,5 @@
 import Dom0Core
+import Glibc
 import SystemPackage
 
 /// A PCI function as sysfs shows it.
@@ -38,8 +39,10 @@ public struct PCIBus: Sendable {
         // Where each function is walked in user space (no openat2), the /sys directories the
         // links lead through are looked at once per listing, not once per function.
         var directories: Set<FilePath> = []
-        for name in try FileSystem.entries(directory, sorted: false) {
-            guard let bdf = BDF(name), let device = try device(bdf, directories: &directories) else { continue }
+        let names = try FileSystem.entries(directory, sorted: false)
+        devices.reserveCapacity(names.count)
+        for name in names {
+            guard let bdf = BDF(name), let device = try device(bdf, named: name, directories: &directories) else { continue }
             devices.append(device)
         }
         return devices.sorted { $0.bdf < $1.bdf }
@@ -55,31 +58,48 @@ public struct PCIBus: Sendable {
     /// One function, or nil when it is not (or no longer) there.
     public func device(_ bdf: BDF) throws(Dom0Error) -> PCIDevice? {
         var directories: Set<FilePath> = []
-        return try device(bdf, directories: &directories)
+        return try device(bdf, named: bdf.description, directories: &directories)
     }
 
-    /// A function, read from its directory. Ids and class come from `uevent`, the kernel's
-    /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
-    /// device. The driver, group and PF are links.
-    /// The directory is opened once and its four entries read relative to it (health reads every
-    /// function of the bus: 4,096 of them on a host with SR-IOV).
-    private func device(_ bdf: BDF, directories: inout Set<FilePath>) throws(Dom0Error) -> PCIDevice? {
-        try root.withDirectory(Self.directory(of: bdf), directories: &directories) { function throws(Dom0Error) -> PCIDevice? in
-            guard let uevent = try function.readAttribute("uevent"), let identity = Self.identity(fromUevent: uevent) else { return nil }
+    /// A function, read from its directory (`name` in /sys/bus/pci/devices). Ids and class come
+    /// from `uevent`, the kernel's record of the device as enumerated: one read, and unlike
+    /// `config` it wakes no suspended device. The driver, group and PF are links.
+    /// The directory is opened once and its four entries read relative to it, into the stack
+    /// (health reads every function of the bus: 4,096 of them on a host with SR-IOV).
+    private func device(_ bdf: BDF, named name: String, directories: inout Set<FilePath>) throws(Dom0Error) -> PCIDevice? {
+        try root.withDirectory(entry: name, of: Self.devices, directories: &directories) { function throws(Dom0Error) -> PCIDevice? in
+            guard let identity = try function.withAttribute("uevent", { Self.identity(fromUevent: $0) }) ?? nil else { return nil }
             return PCIDevice(
                 bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
                 subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
                 driver: try function.linkName("driver"),
-                iommuGroup: try function.linkName("iommu_group").flatMap { Int($0) },
-                physicalFunction: try function.linkName("physfn").flatMap { BDF($0) })
+                iommuGroup: try function.withLinkName("iommu_group", Self.decimal) ?? nil,
+                physicalFunction: try function.withLinkName("physfn") { BDF(utf8: $0) } ?? nil)
         } ?? nil
+    }
+
+    /// A group number as its link names it; nil unless all decimal digits (at most nine).
+    private static func decimal(_ digits: UnsafeRawBufferPointer) -> Int? {
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        var value = 0
+        for digit in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+            value = value * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     /// Ids and class from a function's `uevent` (`PCI_ID=8086:100E`, `PCI_SUBSYS_ID=`, `PCI_CLASS=20000`);
     /// nil without a well-formed PCI_ID.
     static func identity(fromUevent uevent: [UInt8])
         -> (vendor: UInt16, device: UInt16, subsystemVendor: UInt16, subsystemDevice: UInt16, classCode: UInt32)? {
-        uevent.withUnsafeBufferPointer { uevent in
+        uevent.withUnsafeBytes { identity(fromUevent: $0) }
+    }
+
+    /// The same, on the bytes as read.
+    static func identity(fromUevent bytes: UnsafeRawBufferPointer)
+        -> (vendor: UInt16, device: UInt16, subsystemVendor: UInt16, subsystemDevice: UInt16, classCode: UInt32)? {
+        bytes.withMemoryRebound(to: UInt8.self) { uevent in
             var ids: (UInt16, UInt16)?, subsystem: (UInt16, UInt16)?, classCode: UInt32 = 0
             var rest = uevent[...]
             while !rest.isEmpty {
@@ -103,8 +123,10 @@ public struct PCIBus: Sendable {
 
     /// The value of a `KEY=value` line of uevent, when the line has that key.
     private static func value(_ line: Bytes, _ key: StaticString) -> Bytes? {
-        let prefix = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        return line.starts(with: prefix) ? line.dropFirst(prefix.count) : nil
+        let count = key.utf8CodeUnitCount
+        guard line.count >= count, let start = line.base.baseAddress?.advanced(by: line.startIndex),
+              memcmp(start, key.utf8Start, count) == 0 else { return nil }
+        return line.dropFirst(count)
     }
 
     /// "8086:10D3" → (0x8086, 0x10d3).
@@ -170,7 +192,7 @@ public struct PCIBus: Sendable {
     /// The members of a group (already read) that keep it from being viable for `bdf`.
     public static func offenders(among members: [PCIDevice], besides bdf: BDF, companions: Set<BDF> = []) -> [String] {
         members.compactMap { member in
-            guard member.bdf != bdf, !companions.contains(member.bdf), let driver = member.driver,
+            guard member.bdf != bdf, companions.isEmpty || !companions.contains(member.bdf), let driver = member.driver,
                   !passthroughDrivers.contains(driver), !member.isBridge else { return nil }
             return "\(member.bdf) (\(driver))"
         }

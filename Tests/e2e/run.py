@@ -335,6 +335,9 @@ def dom0kit_tree(binary, work, sysroot_for_libs):
     tools = subprocess.run([str(binary), "--list-tools"], capture_output=True, text=True, check=True).stdout.split()
     for tool in tools:
         (tree / "usr/bin" / tool).symlink_to("dom0kit")
+    # To run a tool as on a kernel without openat2 (XenServer 8's 4.19), on the guest's real one.
+    subprocess.run(["cc", "-static", "-O2", "-o", str(tree / "usr/bin/without-openat2"),
+                    str(REPOSITORY / "benchmarks/yardsticks/without-openat2.c")], check=True)
     return tree
 
 

@@ -22,10 +22,7 @@ func address(_ index: Int) -> BDF {
     return BDF(domain: UInt16(index / 4096), bus: UInt8(bus), device: UInt8(device), function: UInt8(function))!
 }
 
-func milliseconds(_ duration: Duration) -> String {
-    let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    return String(Int(ms * 100) / 100) + "." + String(Int(ms * 100) % 100 / 10) + String(Int(ms * 100) % 10) + " ms"
-}
+func milliseconds(_ duration: Duration) -> String { duration.inMilliseconds.fixed(2) + " ms" }
 
 /// The fake kernel, timed: what it spends reacting to writes is the kernel's time, not the agent's.
 final class TimedKernel: SysfsWriter {

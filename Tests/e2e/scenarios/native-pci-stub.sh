@@ -1,4 +1,4 @@
-# e2e-summary: native kernel: a NIC bound to pci-stub, --dry-run changes nothing, restore gives it back
+# e2e-summary: native kernel: a NIC bound to pci-stub, --dry-run changes nothing, restore gives it back; the same without openat2 (as on 4.19)
 # e2e-kernel: native
 # e2e-qemu: -device e1000,addr=0x3 -device e1000,addr=0x4
 . /e2e/lib.sh
@@ -27,3 +27,13 @@ expect_exit "restore exits 0" 0 pciback-agent restore $nic
 expect_output "restore says where it went" "$nic: now on e1000"
 expect_driver "the NIC is back on e1000" $nic e1000
 check "driver_override is cleared" "" [ "$(cat /sys/bus/pci/devices/$nic/driver_override)" = "(null)" ]
+
+# As on a kernel without openat2 (XenServer 8's 4.19), on this real one: / is opened as it is.
+expect_exit "without openat2, once binds" 0 without-openat2 pciback-agent once
+expect_output "without openat2, once reports the bind" "1 hidden, 1 bound, 0 pending"
+expect_driver "without openat2, the NIC is on pci-stub" $nic pci-stub
+with=$(pciback-agent health 2>&1)
+without=$(without-openat2 pciback-agent health 2>&1)
+check "health says the same with and without openat2" "$(printf '%s\n' "$with" | wc -l) lines" [ "$with" = "$without" ]
+expect_exit "without openat2, restore exits 0" 0 without-openat2 pciback-agent restore $nic
+expect_driver "without openat2, the NIC is back on e1000" $nic e1000
