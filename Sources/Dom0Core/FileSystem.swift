@@ -101,8 +101,7 @@ public enum FileSystem {
                 throw .system("cannot read", at: path.appending("\(name)").string, error)
             }
             defer { close(fd) }
-            return try withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { buffer throws(Dom0Error) in
-                let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            return try FileSystem.filling({ pread(fd, $0.baseAddress, $0.count, 0) }) { count, buffer throws(Dom0Error) in
                 guard count >= 0 else { throw .system("cannot read", at: path.appending("\(name)").string, Errno(rawValue: errno)) }
                 return try body(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             }
@@ -117,11 +116,12 @@ public enum FileSystem {
         /// or gives nil when the entry is missing or not a link.
         @inlinable
         public func withLinkName<T>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) -> T) throws(Dom0Error) -> T? {
-            try withUnsafeTemporaryAllocation(byteCount: Int(PATH_MAX), alignment: 1) { buffer throws(Dom0Error) -> T? in
-                let count = name.withUTF8Buffer {
+            try FileSystem.filling({ buffer in
+                name.withUTF8Buffer {
                     readlinkat(descriptor, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self),
                                buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
                 }
+            }) { count, buffer throws(Dom0Error) -> T? in
                 guard count >= 0 else {
                     let error = Errno(rawValue: errno)
                     if error == .noSuchFileOrDirectory || error == .notDirectory || error == .invalidArgument { return nil }
@@ -137,6 +137,22 @@ public enum FileSystem {
         /// The last component of an entry's link target, or nil when it is missing or not a link.
         public func linkName(_ name: StaticString) throws(Dom0Error) -> String? {
             try withLinkName(name) { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Runs `body` on what `fill` put in a buffer (its count, or -1 with errno set): 1 KiB in the
+    /// stack, since sysfs values and link targets are short, and only when that comes back full a
+    /// page on the heap, filled again. (A larger buffer in the stack is not promised: Swift may
+    /// put it on the heap, and did, for every read of a bus of 4,096 functions.)
+    @inlinable
+    static func filling<T>(_ fill: (UnsafeMutableRawBufferPointer) -> Int,
+                           _ body: (Int, UnsafeMutableRawBufferPointer) throws(Dom0Error) -> T) throws(Dom0Error) -> T {
+        try withUnsafeTemporaryAllocation(byteCount: 1024, alignment: 1) { small throws(Dom0Error) in
+            let count = fill(small)
+            guard count == small.count else { return try body(count, small) }
+            let page = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(PATH_MAX), alignment: 1)
+            defer { page.deallocate() }
+            return try body(fill(page), page)
         }
     }
 
