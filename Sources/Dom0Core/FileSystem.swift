@@ -90,8 +90,9 @@ public enum FileSystem {
         }
 
         /// Runs `body` with an attribute's value, or gives nil when it does not exist; a link is not
-        /// followed. Names are the kernel's, spelled in the code (a C string with no copy made). The kernel returns a sysfs attribute whole in one read of a page (unlike
-        /// /proc's seq_files): one read into the stack serves, with nothing allocated.
+        /// followed. Names are the kernel's, spelled in the code (C strings, no copy made). The
+        /// kernel returns a sysfs attribute whole in one read of up to a page (unlike /proc's
+        /// seq_files): one read into the stack serves, nothing allocated.
         @inlinable
         public func withAttribute<T>(_ name: StaticString, _ body: (UnsafeRawBufferPointer) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
             let fd = name.withUTF8Buffer { openat(descriptor, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }

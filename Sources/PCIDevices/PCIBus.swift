@@ -175,9 +175,6 @@ public struct PCIBus: Sendable {
         return try FileSystem.entries(root.resolve(path)).compactMap { BDF($0) }.sorted()
     }
 
-    /// The drivers a passthrough device's group companions may be on (besides none, or being a bridge).
-    public static let passthroughDrivers: Set<String> = ["vfio-pci", "pciback", "pci-stub"]
-
     /// What keeps a device's IOMMU group from being viable for passthrough: each other member still
     /// on a dom0 driver and not a bridge, as "BDF (driver)". `companions` are going along with it.
     public func groupOffenders(of device: PCIDevice, companions: Set<BDF> = []) throws(Dom0Error) -> [String] {
@@ -189,11 +186,12 @@ public struct PCIBus: Sendable {
         return Self.offenders(among: members, besides: device.bdf, companions: companions)
     }
 
-    /// The members of a group (already read) that keep it from being viable for `bdf`.
+    /// The members of a group (already read) that keep it from being viable for `bdf`: those on a
+    /// driver that is not a passthrough one (none, or being a bridge, is fine).
     public static func offenders(among members: [PCIDevice], besides bdf: BDF, companions: Set<BDF> = []) -> [String] {
         members.compactMap { member in
-            guard member.bdf != bdf, companions.isEmpty || !companions.contains(member.bdf), let driver = member.driver,
-                  !passthroughDrivers.contains(driver), !member.isBridge else { return nil }
+            guard member.bdf != bdf, let driver = member.driver, PassthroughDriver(rawValue: driver) == nil, !member.isBridge,
+                  !companions.contains(member.bdf) else { return nil }
             return "\(member.bdf) (\(driver))"
         }
     }
