@@ -102,13 +102,16 @@ public enum BindRules {
 
     /// Lines of `MATCH DRIVER`: a PCI address (with * wildcards), `id vvvv:dddd[:svvv:sddd]`,
     /// `class cccc`, or `vfs-of BDF`; `#` starts a comment.
-    /// Read byte by byte, blanks being ASCII's (a CRLF line ends in one): a host hides a thousand
-    /// functions by address, and health reads the file on every run.
+    /// Read byte by byte (a CRLF line ends in a blank): a host hides a thousand functions by
+    /// address, and health reads the file on every run.
     public static func parse(_ text: String, file: String) throws(Dom0Error) -> [BindRule] {
         var rules: [BindRule] = []
         for (index, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let content = raw.prefix { $0 != UInt8(ascii: "#") }
-            let words = content.split { $0 == UInt8(ascii: " ") || (0x09...0x0d).contains($0) }.map { String(decoding: $0, as: UTF8.self) }
+            // A line pasted from a wiki page may hold a no-break space: blanks are Unicode's then.
+            let words = content.allSatisfy({ $0 < 0x80 })
+                ? content.split { $0 == UInt8(ascii: " ") || (0x09...0x0d).contains($0) }.map { String(decoding: $0, as: UTF8.self) }
+                : String(decoding: content, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
             guard !words.isEmpty else { continue }
             let location = "\(file):\(index + 1)"
             func bad(_ why: String) -> Dom0Error {

@@ -217,13 +217,13 @@ struct BinderTests {
         #expect(error.why?.contains(why) == true, "\(error)")
     }
 
-    @Test func rulesWrittenWithCRLFAndTabsAreReadLineByLine() throws {
+    @Test func rulesWrittenWithCRLFTabsOrNoBreakSpacesAreReadLineByLine() throws {
         let rules = try BindRules.parse("# made on Windows\r\n0000:04:00.0\tpciback\r\n\r\nclass 0200  pci-stub # NICs\r\n", file: "test")
         #expect(rules.map(\.description) == ["0000:04:00.0 pciback", "class 0200 pci-stub"])
         #expect(rules.map(\.source) == ["test:2", "test:4"])
-        // A blank the file cannot mean as one (a no-break space) leaves the line unreadable, named.
-        let error = try #require(throws: Dom0Error.self) { try BindRules.parse("0000:04:00.0\u{A0}pciback\n", file: "test") }
-        #expect(error.location == "test:1")
+        // A line pasted from a wiki page, a no-break space between its words, reads the same.
+        let pasted = try BindRules.parse("0000:04:00.0\u{A0}pciback\nclass\u{2003}0200 pci-stub\n", file: "test")
+        #expect(pasted.map(\.description) == ["0000:04:00.0 pciback", "class 0200 pci-stub"])
     }
 
     @Test func theFirstMatchingRuleDecidesWhateverItsKind() throws {
