@@ -48,22 +48,31 @@ echo "3. health, 4096 functions in 256 IOMMU groups:"
 floor="$work/pci-walk" without="$work/without-openat2"
 cc -O2 -o "$floor" benchmarks/yardsticks/pci-walk.c
 cc -O2 -o "$without" benchmarks/yardsticks/without-openat2.c
-# milliseconds of dom0kit-bench's "health on N functions: X ms ..." line
-health_ms() { sed -n 's/^health on [0-9]* functions: \([0-9.]*\) ms.*/\1/p'; }
-floor_root=$("$floor" "$tree")
-ours_root=$("$bench" health "$tree" | tee /dev/stderr | health_ms)
+# pair.sh ROOT [WRAPPER...]: health in process (dom0kit-bench, the best of its 20 passes) and the
+# floor (the best of its 20) on ROOT, alternated over three rounds so that neither is measured
+# in a quieter moment than the other; prints the best of each. A WRAPPER runs both (the seccomp
+# filter costs every system call something: the floor runs under it too). No awk: under the
+# mounted tree, /etc/alternatives is gone.
+cat > "$work/pair.sh" <<'PAIR'
+root=$1; shift; ours=; theirs=
+for round in 1 2 3; do
+  o=$("$@" "$BENCH" health "$root" | sed -n 's/^health on [0-9]* functions: \([0-9.]*\) ms.*/\1/p')
+  t=$("$@" "$FLOOR" "$root")
+  ours=$(printf '%s\n%s\n' "$ours" "$o" | grep . | sort -g | head -1)
+  theirs=$(printf '%s\n%s\n' "$theirs" "$t" | grep . | sort -g | head -1)
+done
+echo "$ours $theirs"
+PAIR
+export BENCH=$bench FLOOR=$floor
+read -r ours_root floor_root < <(sh "$work/pair.sh" "$tree")
 row "health in process, --root" "$ours_root" "C floor" "$floor_root" ms ours/theirs "<= 1.1"
-# The seccomp filter costs every system call something: the floor runs under it too.
-ours_walked=$("$without" "$bench" health "$tree" | tee /dev/stderr | health_ms)
-floor_walked=$("$without" "$floor" "$tree")
+read -r ours_walked floor_walked < <(sh "$work/pair.sh" "$tree" "$without")
 row "health in process, --root, no openat2 (walked)" "$ours_walked" "C floor" "$floor_walked" ms ours/theirs "-"
 # On /: the tree mounted over /sys, /etc and /proc/cmdline in a private mount namespace; the
 # floor reads the same mounted tree in the same namespace.
 read -r ours_system floor_system ours_system_old floor_system_old < <(unshare -m sh -c '
   mount --bind "$1/sys" /sys && mount --bind "$1/etc" /etc && mount --bind "$1/proc/cmdline" /proc/cmdline &&
-  ms() { sed -n "s/^health on [0-9]* functions: \([0-9.]*\) ms.*/\1/p"; } &&
-  echo "$("$2" health / | ms) $("$3" /) $("$4" "$2" health / | ms) $("$4" "$3" /)"' \
-  sh "$tree" "$bench" "$floor" "$without")
+  echo "$(sh "$2" /) $(sh "$2" / "$3")"' sh "$tree" "$work/pair.sh" "$without")
 row "health in process, on /" "$ours_system" "C floor" "$floor_system" ms ours/theirs "<= 1.1"
 row "health in process, on /, no openat2 (4.19)" "$ours_system_old" "C floor" "$floor_system_old" ms ours/theirs "<= 1.1"
 # A command against a command: the floor run once as its own process, timed the same way in the
