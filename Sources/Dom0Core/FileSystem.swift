@@ -139,6 +139,18 @@ public enum FileSystem {
         public func linkName(_ name: StaticString) throws(Dom0Error) -> String? {
             try withLinkName(name) { String(decoding: $0, as: UTF8.self) }
         }
+
+        /// Whether the directory has an entry of that name (a link is not followed).
+        public func hasEntry(_ name: StaticString) throws(Dom0Error) -> Bool {
+            var status = stat()
+            let result = name.withUTF8Buffer {
+                fstatat(descriptor, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &status, AT_SYMLINK_NOFOLLOW)
+            }
+            guard result != 0 else { return true }
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return false }
+            throw .system("cannot look at", at: path.appending("\(name)").string, error)
+        }
     }
 
     /// Runs `body` on what `fill` put in a buffer (its count, or -1 with errno set): 1 KiB in the

@@ -13,7 +13,8 @@ public protocol SysfsWriter: Sendable {
     func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration
 
     /// The same, one of a run of writes: `directories` are the real directories earlier writes of
-    /// the run resolved (HostRoot.resolve), so each is looked at once per run.
+    /// the run walked (where the kernel cannot keep the lookup beneath the root), so each is
+    /// looked at once per run.
     @discardableResult
     func write(_ value: String, to attribute: FilePath, in root: HostRoot, directories: inout Set<FilePath>) throws(Dom0Error) -> Duration
 }
@@ -26,31 +27,47 @@ extension SysfsWriter {
     }
 }
 
-/// The real kernel: open the attribute (it must exist), write the value once, report errno.
+/// The real kernel: open the attribute (it must exist) the way every host path is opened
+/// (`HostRoot`: beneath the root), write the value once, report errno.
 public struct KernelSysfs: SysfsWriter {
     /// Creates the writer.
     public init() {}
 
     @discardableResult
     public func write(_ value: String, to attribute: FilePath, in root: HostRoot) throws(Dom0Error) -> Duration {
-        try Self.writeAttribute(value, to: root.resolve(attribute), hostPath: attribute)
+        var directories: Set<FilePath> = []
+        return try write(value, to: attribute, in: root, directories: &directories)
     }
 
+    /// `O_TRUNC` is harmless on sysfs and makes a plain file in a fake tree hold exactly the last value.
     @discardableResult
     public func write(_ value: String, to attribute: FilePath, in root: HostRoot, directories: inout Set<FilePath>)
         throws(Dom0Error) -> Duration {
-        try Self.writeAttribute(value, to: root.resolve(attribute, directories: &directories), hostPath: attribute)
+        let descriptor: Int32?
+        do {
+            descriptor = try root.open(attribute, entry: nil, O_WRONLY | O_TRUNC, directories: &directories)
+        } catch {
+            // The open's errno, told as the write it stopped ("cannot write "1" to …: permission denied").
+            throw error.errno.map { Self.attributeError(value, attribute, $0) } ?? error
+        }
+        guard let descriptor else { throw Self.attributeError(value, attribute, .noSuchFileOrDirectory) }
+        defer { close(descriptor) }
+        return try Self.write(value, to: descriptor, hostPath: attribute)
     }
 
-    /// Opens an existing attribute without creating it, writes `value` in one call, closes it.
-    ///
-    /// `O_TRUNC` is harmless on sysfs and makes a plain file in a fake tree hold exactly the last value.
-    /// Returns how long the write call took: the kernel's reaction to it.
+    /// Opens an existing attribute at a real path (a fake tree's simulated kernel), without
+    /// creating it, and writes `value` as `write(_:to:in:)` does.
     @discardableResult
     public static func writeAttribute(_ value: String, to real: FilePath, hostPath: FilePath) throws(Dom0Error) -> Duration {
         let fd = real.withPlatformString { open($0, O_WRONLY | O_TRUNC | O_CLOEXEC) }
         guard fd >= 0 else { throw attributeError(value, hostPath, Errno(rawValue: errno)) }
         defer { close(fd) }
+        return try write(value, to: fd, hostPath: hostPath)
+    }
+
+    /// Writes `value` in one call to an opened attribute; returns how long the call took: the
+    /// kernel's reaction to it.
+    private static func write(_ value: String, to fd: Int32, hostPath: FilePath) throws(Dom0Error) -> Duration {
         let bytes = Array(value.utf8)
         let clock = ContinuousClock(), start = clock.now
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

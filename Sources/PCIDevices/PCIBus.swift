@@ -153,19 +153,20 @@ public struct PCIBus: Sendable {
         return value
     }
 
-    /// A function's host directory, /sys/bus/pci/devices/BDF.
-    static func directory(of bdf: BDF) -> FilePath {
-        FilePath("/sys/bus/pci/devices/" + bdf.description)
+    /// Runs `body` with a function's directory opened, or gives nil when it is not there.
+    private func withFunction<T>(_ bdf: BDF, _ body: (FileSystem.OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        var directories: Set<FilePath> = []
+        return try root.withDirectory(entry: bdf.description, of: Self.devices, directories: &directories, body)
     }
 
     /// Whether a function is there (cheaper than reading it whole).
     public func isPresent(_ bdf: BDF) throws(Dom0Error) -> Bool {
-        try root.exists(Self.directory(of: bdf))
+        try withFunction(bdf) { _ in } != nil
     }
 
     /// The driver a function is bound to (one readlink, for waiting on a probe).
     public func driver(of bdf: BDF) throws(Dom0Error) -> String? {
-        try Self.linkName(root.resolve(Self.directory(of: bdf).appending("driver"), followFinalLink: false))
+        try withFunction(bdf) { function throws(Dom0Error) in try function.linkName("driver") } ?? nil
     }
 
     /// The functions of an IOMMU group.
@@ -208,11 +209,6 @@ public struct PCIBus: Sendable {
 
     /// Whether the kernel has `driver_override` for a function (3.16 and later).
     public func hasDriverOverride(_ bdf: BDF) throws(Dom0Error) -> Bool {
-        try root.exists(Self.directory(of: bdf).appending("driver_override"))
-    }
-
-    /// The last component of a link's target (a real path), or nil when there is no link.
-    static func linkName(_ link: FilePath) throws(Dom0Error) -> String? {
-        try FileSystem.linkTarget(link)?.lastComponent?.string
+        try withFunction(bdf) { function throws(Dom0Error) in try function.hasEntry("driver_override") } ?? false
     }
 }
