@@ -332,7 +332,7 @@ public struct HostSpec: Sendable, Equatable {
             let parsed: [BindRule]
             do { parsed = try BindRules.parse(text, file: item.file) } catch { throw item.error(error.why ?? error.what, fix: error.fix) }
             guard var rule = parsed.first else { throw item.error("an empty rule", fix: "as 0000:04:00.0 pciback") }
-            rule.source = "\(item.file):\(item.node.line)"
+            rule.line = item.node.line
             rules.append(rule)
         }
         return Devices(rules: rules)

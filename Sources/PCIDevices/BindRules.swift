@@ -28,15 +28,21 @@ public struct BindRule: Sendable, Equatable, Encodable, CustomStringConvertible 
 
     public var match: Match
     public var driver: PassthroughDriver
-    /// Where it came from ("/etc/dom0kit/pciback.conf:3", "/proc/cmdline").
-    public var source: String
+    /// The file it came from ("/etc/dom0kit/pciback.conf", "/proc/cmdline") and its line there, if
+    /// it has lines (kept apart, and joined only when shown: a host hides a thousand functions).
+    public var file: String
+    public var line: Int?
 
     /// A rule binding what `match` matches to `driver`.
-    public init(match: Match, driver: PassthroughDriver, source: String) {
+    public init(match: Match, driver: PassthroughDriver, file: String, line: Int? = nil) {
         self.match = match
         self.driver = driver
-        self.source = source
+        self.file = file
+        self.line = line
     }
+
+    /// Where it came from: "/etc/dom0kit/pciback.conf:3", "/proc/cmdline".
+    public var source: String { line.map { "\(file):\($0)" } ?? file }
 
     public func matches(_ device: PCIDevice) -> Bool {
         switch match {
@@ -90,7 +96,7 @@ public enum BindRules {
         var rules: [BindRule] = []
         for token in BootArguments(parsing: cmdline).values(of: HideList.key) {
             let list = try HideList(parsing: String(token.dropFirst(HideList.key.count + 1)))
-            rules += list.slots.map { BindRule(match: .slot($0), driver: .pciback, source: "/proc/cmdline") }
+            rules += list.slots.map { BindRule(match: .slot($0), driver: .pciback, file: "/proc/cmdline") }
         }
         return rules
     }
@@ -102,50 +108,97 @@ public enum BindRules {
 
     /// Lines of `MATCH DRIVER`: a PCI address (with * wildcards), `id vvvv:dddd[:svvv:sddd]`,
     /// `class cccc`, or `vfs-of BDF`; `#` starts a comment.
-    /// Read byte by byte (a CRLF line ends in a blank): a host hides a thousand functions by
-    /// address, and health reads the file on every run.
+    /// Read by bytes, no String per word (a host hides a thousand functions by address, and health
+    /// reads the file on every run); words are split on Unicode's blanks, so a CRLF line ends in a
+    /// blank and a rule pasted from a wiki page with a no-break space reads as typed.
     public static func parse(_ text: String, file: String) throws(Dom0Error) -> [BindRule] {
         var rules: [BindRule] = []
         for (index, raw) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let content = raw.prefix { $0 != UInt8(ascii: "#") }
-            // A line pasted from a wiki page may hold a no-break space: blanks are Unicode's then.
-            let words = content.allSatisfy({ $0 < 0x80 })
-                ? content.split { $0 == UInt8(ascii: " ") || (0x09...0x0d).contains($0) }.map { String(decoding: $0, as: UTF8.self) }
-                : String(decoding: content, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
-            guard !words.isEmpty else { continue }
-            let location = "\(file):\(index + 1)"
+            let words = Words(content)
+            guard words.count > 0 else { continue }
             func bad(_ why: String) -> Dom0Error {
                 let line = String(decoding: content, as: UTF8.self)
-                return Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: location, why: why,
+                return Dom0Error(.usage, "bad rule \(line.trimmingWhitespace.quotedForDisplay)", at: "\(file):\(index + 1)", why: why,
                                  fix: "write ADDRESS DRIVER, id VENDOR:DEVICE DRIVER, class CODE DRIVER or vfs-of ADDRESS DRIVER")
             }
-            guard let driver = words.last.flatMap(PassthroughDriver.init(rawValue:)) else {
-                throw bad("the last word must be one of " + PassthroughDriver.allCases.map(\.rawValue).joined(separator: ", "))
+            guard words.count <= 3, let driver = PassthroughDriver(rawValue: String(decoding: words.last, as: UTF8.self)) else {
+                throw bad(words.count > 3 ? "unexpected words"
+                          : "the last word must be one of " + PassthroughDriver.allCases.map(\.rawValue).joined(separator: ", "))
             }
+            let first = words.first, second = String(decoding: words.second, as: UTF8.self)
             let match: BindRule.Match
-            switch (words.first, words.count) {
-            case ("id", 3):
-                let ids = words[1].split(separator: ":").map { UInt16($0, radix: 16) }
-                guard [2, 4].contains(ids.count), ids.allSatisfy({ $0 != nil }), words[1].split(separator: ":").allSatisfy({ $0.count == 4 })
-                else { throw bad("ids are vvvv:dddd or vvvv:dddd:svvv:sddd in hex") }
+            switch words.count {
+            case 3 where first.elementsEqual("id".utf8):
+                let fields = second.split(separator: ":", omittingEmptySubsequences: false)
+                let ids = fields.map { $0.count == 4 ? UInt16($0, radix: 16) : nil }
+                guard [2, 4].contains(ids.count), ids.allSatisfy({ $0 != nil }) else { throw bad("ids are vvvv:dddd or vvvv:dddd:svvv:sddd in hex") }
                 let values = ids.compactMap { $0 }
                 match = .ids(vendor: values[0], device: values[1], subsystemVendor: values.count == 4 ? values[2] : nil,
                              subsystemDevice: values.count == 4 ? values[3] : nil)
-            case ("class", 3):
-                guard words[1].count == 4, let code = UInt16(words[1], radix: 16) else { throw bad("a class is four hex digits, as 0300") }
+            case 3 where first.elementsEqual("class".utf8):
+                guard second.utf8.count == 4, let code = UInt16(second, radix: 16) else { throw bad("a class is four hex digits, as 0300") }
                 match = .classCode(code)
-            case ("vfs-of", 3):
-                guard let pf = BDF(words[1]) else { throw bad("vfs-of takes a PCI address") }
+            case 3 where first.elementsEqual("vfs-of".utf8):
+                guard let pf = BDF(second) else { throw bad("vfs-of takes a PCI address") }
                 match = .virtualFunctionsOf(pf)
-            case (_, 2):
-                guard let pattern = PCISlotPattern(words[0]) else { throw bad("'\(words[0])' is not a PCI address") }
+            case 2:
+                let address = String(decoding: first, as: UTF8.self)
+                guard let pattern = PCISlotPattern(address) else { throw bad("'\(address)' is not a PCI address") }
                 match = .slot(pattern)
             default:
                 throw bad("unexpected words")
             }
-            rules.append(BindRule(match: match, driver: driver, source: location))
+            rules.append(BindRule(match: match, driver: driver, file: file, line: index + 1))
         }
         return rules
+    }
+
+    /// A rule line's words, split on Unicode's blanks (an ASCII byte is its own scalar, anything
+    /// else is decoded): how many, and the first, second and last (a rule has at most three).
+    private struct Words {
+        typealias Bytes = Substring.UTF8View
+        private let line: Bytes
+        private(set) var count = 0
+        private var ranges: (first: Range<Bytes.Index>, second: Range<Bytes.Index>, last: Range<Bytes.Index>)
+
+        init(_ line: Bytes) {
+            self.line = line
+            let none = line.endIndex..<line.endIndex
+            ranges = (none, none, none)
+            var start: Bytes.Index?, at = line.startIndex
+            while at < line.endIndex {
+                let (blank, next) = Self.blank(line, at)
+                if blank, let begun = start { add(begun..<at); start = nil }
+                if !blank, start == nil { start = at }
+                at = next
+            }
+            if let begun = start { add(begun..<line.endIndex) }
+        }
+
+        private mutating func add(_ range: Range<Bytes.Index>) {
+            count += 1
+            if count == 1 { ranges.first = range }
+            if count == 2 { ranges.second = range }
+            ranges.last = range
+        }
+
+        var first: Bytes { line[ranges.first] }
+        var second: Bytes { line[ranges.second] }
+        var last: Bytes { line[ranges.last] }
+
+        /// Whether the scalar at `index` is a blank, and where the next one starts.
+        private static func blank(_ line: Bytes, _ index: Bytes.Index) -> (Bool, Bytes.Index) {
+            let byte = line[index]
+            if byte < 0x80 { return (byte == UInt8(ascii: " ") || (0x09...0x0d).contains(byte), line.index(after: index)) }
+            var decoder = Unicode.UTF8.ForwardParser()
+            var bytes = line[index...].makeIterator()
+            guard case .valid(let encoded) = decoder.parseScalar(from: &bytes) else {
+                return (false, line.index(after: index))
+            }
+            let scalar = Unicode.UTF8.decode(encoded)
+            return (scalar.properties.isWhitespace, line.index(index, offsetBy: encoded.count))
+        }
     }
 }
 

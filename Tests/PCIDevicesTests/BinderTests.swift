@@ -210,6 +210,12 @@ struct BinderTests {
         ("class 3 pciback\n", "a class is four hex digits"),
         ("vfs-of nowhere vfio-pci\n", "vfs-of takes a PCI address"),
         ("0000.04:00.0 pciback\n", "is not a PCI address"),
+        ("id 8086::10fb pciback\n", "ids are vvvv:dddd"),
+        ("id 8086:10fb:0:0 pciback\n", "ids are vvvv:dddd"),
+        ("0000:04:00.0 0000:04:00.1 pciback extra\n", "unexpected words"),
+        ("0000:04:00.0 \u{FF}pciback\n", "the last word must be one of"),
+        ("pciback\n", "unexpected words"),
+        ("class 0200 0300 pci-stub\n", "unexpected words"),
     ])
     func badRulesNameFileAndLine(text: String, why: String) throws {
         let error = try #require(throws: Dom0Error.self) { try BindRules.parse("# rules\n" + text, file: "/etc/dom0kit/pciback.conf") }
@@ -224,6 +230,10 @@ struct BinderTests {
         // A line pasted from a wiki page, a no-break space between its words, reads the same.
         let pasted = try BindRules.parse("0000:04:00.0\u{A0}pciback\nclass\u{2003}0200 pci-stub\n", file: "test")
         #expect(pasted.map(\.description) == ["0000:04:00.0 pciback", "class 0200 pci-stub"])
+        #expect(pasted.map(\.source) == ["test:1", "test:2"])
+        // Text that is not a blank stays part of its word: a zero-width joiner, an accented letter.
+        #expect(throws: Dom0Error.self) { try BindRules.parse("0000:04:00.0\u{200D}pciback\n", file: "test") }
+        #expect(throws: Dom0Error.self) { try BindRules.parse("0000:04:00.0 pcibäck\n", file: "test") }
     }
 
     @Test func theFirstMatchingRuleDecidesWhateverItsKind() throws {
