@@ -189,7 +189,7 @@ public struct PCIBus: Sendable {
 
     /// The members of a group (already read) that keep it from being viable for `bdf`: those on a
     /// driver that is not a passthrough one (none, or being a bridge, is fine).
-    public static func offenders(among members: [PCIDevice], besides bdf: BDF, companions: Set<BDF> = []) -> [String] {
+    public static func offenders(among members: [PCIDevice], besides bdf: BDF?, companions: Set<BDF> = []) -> [String] {
         members.compactMap { member in
             guard member.bdf != bdf, let driver = member.driver, PassthroughDriver(rawValue: driver) == nil, !member.isBridge,
                   !companions.contains(member.bdf) else { return nil }

@@ -10,8 +10,6 @@ struct HiddenDevicesCheck: HealthCheck {
         guard !rules.isEmpty else { return [CheckResult("hidden devices", .pass, "none hidden")] }
         let devices = try PCIBus(root: context.root).all()
         let present = Set(devices.map(\.bdf))
-        let groups = Dictionary(grouping: devices.filter { $0.iommuGroup != nil }) { $0.iommuGroup ?? 0 }
-        var directMapped: [Int: Bool] = [:]
         var results: [CheckResult] = []
         var missing: Set<BDF> = []
         for rule in rules.rules {
@@ -27,6 +25,7 @@ struct HiddenDevicesCheck: HealthCheck {
         let targets = devices.compactMap { device in rules.target(for: device).map { (device: device, driver: $0.driver) } }
         // Advise what pciback-agent would do: the same refusals, so the advice is never a command it refuses.
         let refused = try Binder(root: context.root).refusals(targets)
+        let groups = try groupFacts(of: targets, on: devices, context.root)
         for (device, driver) in targets {
             let what = "hidden device \(device.bdf)"
             guard device.driver == driver.rawValue else {
@@ -38,29 +37,47 @@ struct HiddenDevicesCheck: HealthCheck {
             if device.classCode >> 8 == 0x0c03 {
                 results.append(CheckResult(what, .warn, "a USB controller: its ports and what is plugged in go with it"))
             }
-            guard let group = device.iommuGroup else { continue }
-            let offenders = PCIBus.offenders(among: groups[group] ?? [], besides: device.bdf)
-            if !offenders.isEmpty {
+            guard let group = device.iommuGroup, let facts = groups[group] else { continue }
+            if !facts.offenders.isEmpty {
                 results.append(CheckResult(what, driver == .vfioPCI ? .fail : .warn,
-                                           "IOMMU group \(group) shared with " + offenders.joined(separator: ", ")))
+                                           "IOMMU group \(group) shared with " + facts.offenders.joined(separator: ", ")))
             }
-            let direct: Bool
-            if let known = directMapped[group] {
-                direct = known
-            } else {
-                direct = try hasDirectRegion(group, context.root)
-                directMapped[group] = direct
-            }
-            if direct {
+            if facts.directMapped {
                 results.append(CheckResult(what, .warn, "RMRR (a direct-mapped reserved region): passthrough may fail or be unsafe"))
             }
         }
         return results
     }
 
-    /// Whether a group has an RMRR (a `direct` reserved region).
+    /// What health says of each group a hidden device on its driver is in, found once per group: the
+    /// members on a dom0 driver (the device, on a passthrough one, is never among them) and whether
+    /// the group has a direct-mapped region.
+    private func groupFacts(of targets: [(device: PCIDevice, driver: PassthroughDriver)], on devices: [PCIDevice],
+                            _ root: HostRoot) throws(Dom0Error) -> [Int: (offenders: [String], directMapped: Bool)] {
+        var members: [Int: [PCIDevice]] = [:]
+        for (device, driver) in targets where device.driver == driver.rawValue {
+            if let group = device.iommuGroup { members[group] = [] }
+        }
+        guard !members.isEmpty else { return [:] }
+        for device in devices {
+            if let group = device.iommuGroup, members[group] != nil { members[group]?.append(device) }
+        }
+        var facts: [Int: (offenders: [String], directMapped: Bool)] = [:]
+        for (group, members) in members {
+            facts[group] = (PCIBus.offenders(among: members, besides: nil), try hasDirectRegion(group, root))
+        }
+        return facts
+    }
+
+    /// Whether a group has an RMRR (a `direct` reserved region): a sysfs attribute, read in the stack.
     private func hasDirectRegion(_ group: Int, _ root: HostRoot) throws(Dom0Error) -> Bool {
-        let regions = try root.readText(FilePath("/sys/kernel/iommu_groups/\(group)/reserved_regions")) ?? ""
-        return regions.split(separator: "\n").contains { $0.hasSuffix(" direct") }
+        var directories: Set<FilePath> = []
+        let direct = try root.withDirectory(entry: String(group), of: "/sys/kernel/iommu_groups", directories: &directories) {
+            group throws(Dom0Error) in
+            try group.withAttribute("reserved_regions") { regions in
+                regions.split(separator: UInt8(ascii: "\n")).contains { $0.count >= 7 && $0.suffix(7).elementsEqual(" direct".utf8) }
+            }
+        }
+        return (direct ?? nil) ?? false
     }
 }
