@@ -37,3 +37,15 @@ static inline int dom0kit_open_beneath(int directory, const char *path, int flag
     };
     return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
 }
+
+// Opens `path` relative to `directory` as openat(2) does, except that a /proc magic link fails
+// with ELOOP instead of being followed (for lookups on the machine's own root: nothing is
+// outside it to keep them beneath). -1 with errno set on failure (ENOSYS before 5.6).
+static inline int dom0kit_open_no_magiclinks(int directory, const char *path, int flags) {
+    struct dom0kit_open_how how = {
+        .flags = (uint64_t)(unsigned)flags,
+        .mode = 0,
+        .resolve = dom0kit_resolve_no_magiclinks,
+    };
+    return (int)syscall(SYS_openat2, directory, path, &how, sizeof how);
+}

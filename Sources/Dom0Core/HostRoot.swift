@@ -199,9 +199,19 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline
     func open(_ hostPath: FilePath, entry: String?, _ flags: Int32, directories: inout Set<FilePath>) throws(Dom0Error) -> Int32? {
         try Self.check(hostPath)
-        if let entry, entry.isEmpty || entry == "." || entry == ".." || entry.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
+        return try open(checked: hostPath, entry: entry, flags, directories: &directories)
+    }
+
+    /// Refuses an entry name that is not one name ("", ".", "..", one holding "/" or NUL).
+    static func check(entry: String, of hostPath: FilePath) throws(Dom0Error) {
+        if entry.isEmpty || entry == "." || entry == ".." || entry.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
             throw Dom0Error(.usage, "'\(entry)' is not the name of an entry", at: hostPath.string)
         }
+    }
+
+    /// `open`, for a host path already checked (a listing's, once for all its entries).
+    func open(checked hostPath: FilePath, entry: String?, _ flags: Int32, directories: inout Set<FilePath>) throws(Dom0Error) -> Int32? {
+        if let entry { try Self.check(entry: entry, of: hostPath) }
         // The kernel's lookup: kept beneath the root (openat2), or without openat2 on the machine's
         // own root, the kernel's open as it is: nothing leads outside `/` (a link climbing above
         // it stays at it, as for every process).
@@ -279,6 +289,67 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         guard let descriptor = try open(hostPath, entry: name, Self.directoryFlags, directories: &directories) else { return nil }
         defer { close(descriptor) }
         return try body(FileSystem.OpenDirectory(descriptor: descriptor, root: path, directory: hostPath, entry: name))
+    }
+
+    /// Runs `body` with a host directory opened to be listed and to have its entries opened by
+    /// their listed names (each function of /sys/bus/pci/devices): the path is checked and looked
+    /// up once, each entry is one lookup. nil when the directory is not there.
+    public func withListing<T>(_ hostPath: FilePath, _ body: (inout Listing) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+        var walked: Set<FilePath> = []
+        guard let descriptor = try open(hostPath, entry: nil, O_RDONLY | O_DIRECTORY, directories: &walked) else { return nil }
+        defer { close(descriptor) }
+        var listing = Listing(root: self, directory: hostPath, descriptor: descriptor,
+                              names: try FileSystem.entries(descriptor, named: hostPath), walked: walked)
+        return try body(&listing)
+    }
+
+    /// A host directory opened by `withListing`: its entries' names, and each entry opened by name.
+    public struct Listing {
+        @usableFromInline let root: HostRoot
+        @usableFromInline let directory: FilePath
+        let descriptor: Int32
+        /// The names of the entries, without "." and "..", in the kernel's order.
+        public let names: [String]
+        /// Directories walked for the entries, on a tree without openat2 (`resolve`'s cache).
+        var walked: Set<FilePath>
+        private let isSystem: Bool
+
+        init(root: HostRoot, directory: FilePath, descriptor: Int32, names: [String], walked: Set<FilePath>) {
+            self.root = root
+            self.directory = directory
+            self.descriptor = descriptor
+            self.names = names
+            self.walked = walked
+            isSystem = root.isSystem
+        }
+
+        /// Runs `body` with the entry `name` opened as a directory, as `HostRoot.withDirectory(entry:of:)`
+        /// opens it; nil when it is not there or not a directory.
+        @inlinable
+        public mutating func withDirectory<T>(entry name: String, _ body: (FileSystem.OpenDirectory) throws(Dom0Error) -> T) throws(Dom0Error) -> T? {
+            guard let descriptor = try open(name, HostRoot.directoryFlags) else { return nil }
+            defer { close(descriptor) }
+            return try body(FileSystem.OpenDirectory(descriptor: descriptor, root: root.path, directory: directory, entry: name))
+        }
+
+        /// An entry opened (a descriptor the caller closes), or nil when it is not there. On `/` it
+        /// is looked up from the listed directory, one name: nothing leads outside `/` to keep it
+        /// beneath (a /proc magic link is still refused where the kernel has openat2, and then
+        /// walked, as `HostRoot.open` walks it). Under a tree, as `HostRoot.open` opens it.
+        @usableFromInline
+        mutating func open(_ name: String, _ flags: Int32) throws(Dom0Error) -> Int32? {
+            guard isSystem else { return try root.open(checked: directory, entry: name, flags, directories: &walked) }
+            try HostRoot.check(entry: name, of: directory)
+            let kernel = root.usesKernelLookups
+            let descriptor = name.withCString { name in
+                kernel ? dom0kit_open_no_magiclinks(self.descriptor, name, flags | O_CLOEXEC) : openat(self.descriptor, name, flags | O_CLOEXEC)
+            }
+            if descriptor >= 0 { return descriptor }
+            let error = Errno(rawValue: errno)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            if kernel { return try root.open(checked: directory, entry: name, flags, directories: &walked) }
+            throw .system("cannot open", at: directory.appending(name).string, error)
+        }
     }
 
     /// A directory opened to be named, not read (O_PATH).

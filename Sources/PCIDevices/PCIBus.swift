@@ -31,51 +31,45 @@ public struct PCIBus: Sendable {
 
     public init(root: HostRoot) { self.root = root }
 
-    /// Every function, in address order.
+    /// Every function, in address order: the directory listed once and each function opened by
+    /// the name the listing gave.
     public func all() throws(Dom0Error) -> [PCIDevice] {
-        let directory = try root.resolve(Self.devices)
-        guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
-        var devices: [PCIDevice] = []
-        // Where each function is walked in user space (no openat2), the /sys directories the
-        // links lead through are looked at once per listing, not once per function.
-        var directories: Set<FilePath> = []
-        let names = try FileSystem.entries(directory, sorted: false)
-        devices.reserveCapacity(names.count)
-        for name in names {
-            guard let bdf = BDF(name), let device = try device(bdf, named: name, directories: &directories) else { continue }
-            devices.append(device)
+        let devices = try root.withListing(Self.devices) { listing throws(Dom0Error) in
+            var devices: [PCIDevice] = []
+            devices.reserveCapacity(listing.names.count)
+            for name in listing.names {
+                guard let bdf = BDF(name),
+                      let device = try listing.withDirectory(entry: name, { function throws(Dom0Error) in try Self.device(bdf, in: function) }) ?? nil
+                else { continue }
+                devices.append(device)
+            }
+            return devices
         }
-        return devices.sorted { $0.bdf < $1.bdf }
+        return (devices ?? []).sorted { $0.bdf < $1.bdf }
     }
 
     /// The address of every function, in order, without reading the functions.
     public func addresses() throws(Dom0Error) -> [BDF] {
-        let directory = try root.resolve(Self.devices)
-        guard try FileSystem.status(directory, followSymlinks: true)?.isDirectory == true else { return [] }
-        return try FileSystem.entries(directory).compactMap { BDF($0) }.sorted()
+        try (root.withListing(Self.devices) { $0.names.compactMap { BDF($0) } } ?? []).sorted()
     }
 
     /// One function, or nil when it is not (or no longer) there.
     public func device(_ bdf: BDF) throws(Dom0Error) -> PCIDevice? {
-        var directories: Set<FilePath> = []
-        return try device(bdf, named: bdf.description, directories: &directories)
+        try withFunction(bdf) { function throws(Dom0Error) in try Self.device(bdf, in: function) } ?? nil
     }
 
-    /// A function, read from its directory (`name` in /sys/bus/pci/devices). Ids and class come
-    /// from `uevent`, the kernel's record of the device as enumerated: one read, and unlike
-    /// `config` it wakes no suspended device. The driver, group and PF are links.
-    /// The directory is opened once and its four entries read relative to it, into the stack
-    /// (health reads every function of the bus: 4,096 of them on a host with SR-IOV).
-    private func device(_ bdf: BDF, named name: String, directories: inout Set<FilePath>) throws(Dom0Error) -> PCIDevice? {
-        try root.withDirectory(entry: name, of: Self.devices, directories: &directories) { function throws(Dom0Error) -> PCIDevice? in
-            guard let identity = try function.withAttribute("uevent", { Self.identity(fromUevent: $0) }) ?? nil else { return nil }
-            return PCIDevice(
-                bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
-                subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
-                driver: try function.linkName("driver"),
-                iommuGroup: try function.withLinkName("iommu_group", Self.decimal) ?? nil,
-                physicalFunction: try function.withLinkName("physfn") { BDF(utf8: $0) } ?? nil)
-        } ?? nil
+    /// A function, read from its opened directory. Ids and class come from `uevent`, the kernel's
+    /// record of the device as enumerated: one read, and unlike `config` it wakes no suspended
+    /// device. The driver, group and PF are links. Read into the stack (health reads every
+    /// function of the bus: 4,096 of them on a host with SR-IOV).
+    private static func device(_ bdf: BDF, in function: FileSystem.OpenDirectory) throws(Dom0Error) -> PCIDevice? {
+        guard let identity = try function.withAttribute("uevent", { Self.identity(fromUevent: $0) }) ?? nil else { return nil }
+        return PCIDevice(
+            bdf: bdf, vendor: identity.vendor, device: identity.device, subsystemVendor: identity.subsystemVendor,
+            subsystemDevice: identity.subsystemDevice, classCode: identity.classCode,
+            driver: try function.linkName("driver"),
+            iommuGroup: try function.withLinkName("iommu_group", Self.decimal) ?? nil,
+            physicalFunction: try function.withLinkName("physfn") { BDF(utf8: $0) } ?? nil)
     }
 
     /// A group number as its link names it; nil unless all decimal digits (at most nine).
@@ -171,9 +165,7 @@ public struct PCIBus: Sendable {
 
     /// The functions of an IOMMU group.
     public func group(_ number: Int) throws(Dom0Error) -> [BDF] {
-        let path = FilePath("/sys/kernel/iommu_groups/\(number)/devices")
-        guard try root.exists(path) else { return [] }
-        return try FileSystem.entries(root.resolve(path)).compactMap { BDF($0) }.sorted()
+        try (root.withListing(FilePath("/sys/kernel/iommu_groups/\(number)/devices")) { $0.names.compactMap { BDF($0) } } ?? []).sorted()
     }
 
     /// What keeps a device's IOMMU group from being viable for passthrough: each other member still
