@@ -282,10 +282,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         }
     }
 
-    /// pciback.conf: every rule renders to a line that parses to the same rule.
+    /// pciback.conf: every rule renders to a line that parses to the same rule, and names the line
+    /// it was read from.
     static func pcibackRules(_ bytes: [UInt8]) throws(InvariantBroken) {
-        guard let rules = try? BindRules.parse(String(decoding: bytes, as: UTF8.self), file: "pciback.conf") else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let rules = try? BindRules.parse(text, file: "pciback.conf") else { return }
+        // Each rule names its own line: that line alone reads as the same rule, and lines only go on.
+        let lines = text.utf8.split(separator: 10, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        try require(zip(rules, rules.dropFirst()).allSatisfy { ($0.line ?? 0) < ($1.line ?? 0) }, "rule lines in order")
         for rule in rules {
+            guard let line = rule.line, line >= 1, line <= lines.count else { throw InvariantBroken(description: "rule at line \(rule.line ?? 0)") }
+            let alone = try? BindRules.parse(lines[line - 1], file: "line")
+            try require(alone?.count == 1 && alone?.first?.match == rule.match && alone?.first?.driver == rule.driver,
+                        "line \(line) alone: \(rule.description)")
             let again = try? BindRules.parse(rule.description, file: "rendered")
             try require(again?.count == 1 && again?.first?.match == rule.match && again?.first?.driver == rule.driver,
                         "rule render → parse: \(rule.description)")
