@@ -272,17 +272,16 @@ public struct BootEditor: Sendable {
         return report
     }
 
-    /// grub-script-check must accept the new file before it replaces the old one.
+    /// grub-script-check must accept the new file before it replaces the old one. It reads the
+    /// candidate on its standard input (as it reads a file: the same verdicts, the same line
+    /// numbers): nothing is written anywhere before the check.
     private func checkScript(_ content: [UInt8], path: FilePath, warnings: inout [String]) async throws(Dom0Error) {
         guard CommandRunner.locate("grub-script-check") != nil else {
             warnings.append("grub-script-check is not installed, so the new \(path) was not syntax-checked "
                             + "(\(ToolPackages.installHint(for: "grub-script-check")))")
             return
         }
-        let scratch = try FileSystem.makeScratchDirectory(prefix: "dom0kit-grub")
-        defer { try? FileSystem.removeTree(scratch) }
-        try AtomicWriter.write(content, to: "/grub.cfg", in: HostRoot(scratch))
-        let result = try await runner.run(["grub-script-check", scratch.appending("grub.cfg").string], effect: .readOnly)
+        let result = try await runner.run(["grub-script-check"], effect: .readOnly, input: content)
         guard result.succeeded else {
             // Its words are quoted as its own, without the console prompt GRUB's code prints.
             let said = (result.stdout + result.stderr).split(separator: "\n").map { $0.trimmingWhitespace }

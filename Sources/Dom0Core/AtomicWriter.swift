@@ -72,7 +72,7 @@ public enum AtomicWriter {
     /// no process PID): a killed write is cleaned up by the next write of the same file.
     private static func removeLeftoverTemporaries(of name: String, in directory: FilePath) {
         let prefix = ".\(name).dom0kit-"
-        for entry in (try? FileSystem.entries(directory)) ?? [] where entry.hasPrefix(prefix) {
+        for entry in (try? FileSystem.entries(directory, sorted: false)) ?? [] where entry.hasPrefix(prefix) {
             let owner = entry.dropFirst(prefix.count).prefix { $0 != "-" }
             if let pid = pid_t(owner), FileSystem.isGone(pid) { try? FileSystem.remove(directory.appending(entry)) }
         }

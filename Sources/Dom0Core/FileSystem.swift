@@ -333,7 +333,7 @@ public enum FileSystem {
     /// removed the next time a directory of that prefix is made.
     public static func makeScratchDirectory(prefix: String) throws(Dom0Error) -> FilePath {
         let base = FilePath(getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp")
-        for name in (try? entries(base)) ?? [] where name.hasPrefix(prefix + "-") {
+        for name in (try? entries(base, sorted: false)) ?? [] where name.hasPrefix(prefix + "-") {
             let owner = name.dropFirst(prefix.count + 1).prefix { $0 != "." }
             if let pid = pid_t(owner), isGone(pid) { try? removeTree(base.appending(name)) }
         }

@@ -43,6 +43,27 @@ struct XenCmdlineEndToEndTests {
         #expect(try text.contains("dom0_mem=2048M"))
     }
 
+    /// The candidate is checked on grub-script-check's standard input: a set writes nothing
+    /// outside the host root (no scratch copy: it works with no temporary directory at all), and
+    /// a candidate it rejects is named by its line as from a file.
+    @Test func theCandidateIsCheckedWithoutACopyOnDisk() async throws {
+        let scratch = try TemporaryDirectory()
+        let missing = scratch.appending("no-such-directory").string
+        let runner = CommandRunner(environment: ["TMPDIR": missing, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+        let set = try await runner.run([BuiltProducts.executable("xen-cmdline").string, "--root", test.root.path.string,
+                                        "--set-xen", "dom0_mem=2048M"])
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(try text.contains("dom0_mem=2048M"))
+
+        try test.host.write(grub, original + "if [ x ]; then\n")
+        let rejected = try await runner.run([BuiltProducts.executable("xen-cmdline").string, "--root", test.root.path.string,
+                                             "--set-xen", "dom0_mem=4096M"])
+        #expect(rejected.status == 2, "\(rejected.stderr)")
+        #expect(rejected.stderr.contains("Syntax error at line"), "\(rejected.stderr)")
+        #expect(try text == original + "if [ x ]; then\n")
+        #expect(try FileSystem.entries(scratch.path).isEmpty)
+    }
+
     /// A host without a boot configuration is the host's failure (1), not a usage error (64): the command was right.
     @Test(arguments: [
         (["xen-cmdline", "--get-dom0", "console"], "no boot configuration found"),
