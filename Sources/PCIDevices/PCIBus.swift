@@ -179,8 +179,9 @@ public struct PCIBus: Sendable {
         return Self.offenders(among: members, besides: device.bdf, companions: companions)
     }
 
-    /// The members of a group (already read) that keep it from being viable for `bdf`: those on a
-    /// driver that is not a passthrough one (none, or being a bridge, is fine).
+    /// The members of a group (already read) that keep it from being viable for `bdf` (nil: for any
+    /// member on a passthrough driver): those on a driver that is not a passthrough one (none, or
+    /// being a bridge, is fine).
     public static func offenders(among members: [PCIDevice], besides bdf: BDF?, companions: Set<BDF> = []) -> [String] {
         members.compactMap { member in
             guard member.bdf != bdf, let driver = member.driver, PassthroughDriver(rawValue: driver) == nil, !member.isBridge,
