@@ -51,6 +51,8 @@ public struct HealthContext: Sendable {
 
 /// One health check: one small type, one file; adding a check is adding one.
 public protocol HealthCheck: Sendable {
+    /// What it checks, as a report line names it ("hidden devices"): the line that says it could not run.
+    var subject: String { get }
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult]
 }
 
@@ -71,7 +73,7 @@ public enum HealthChecks {
             do {
                 results += try await check.run(context)
             } catch {
-                results.append(CheckResult(String(describing: type(of: check)), .fail, error.description))
+                results.append(CheckResult(check.subject, .fail, error.description))
             }
         }
         return HealthReport(results: results)

@@ -249,6 +249,19 @@ struct HealthTests {
         #expect(report.statuses(of: "hidden device 0000:00:14.0") == [.pass, .warn], "a USB controller is warned about")
     }
 
+    /// A check that cannot run at all says so under what it checks, never its type's name
+    /// (found trying health on a malformed pciback.conf: "Checking HiddenDevicesCheck").
+    @Test func aCheckThatCannotRunIsNamedByWhatItChecks() async throws {
+        let host = try HealthHost()
+        try host.demo.host.write("/etc/dom0kit/pciback.conf", "0000:04:00.0 pciback\nid 8086::10fb pciback\n")
+        let report = await host.check()
+        #expect(report.statuses(of: "hidden devices") == [.fail])
+        let hint = try #require(report.results.first { $0.what == "hidden devices" }?.hint)
+        #expect(hint.contains("/etc/dom0kit/pciback.conf:2"), "\(hint)")
+        #expect(!report.results.contains { $0.what.hasSuffix("Check") })
+        #expect(Set(HealthChecks.all.map(\.subject)).count == HealthChecks.all.count, "each check its own subject")
+    }
+
     @Test func aDeviceHiddenByTheConfigAndTheCommandLineIsOneLine() async throws {
         let host = try HealthHost()
         try host.demo.host.write("/etc/dom0kit/pciback.conf", "0000:04:00.0 pciback\n0000:09:00.0 pciback\n")

@@ -93,7 +93,7 @@ func health(_ directory: FilePath) async throws {
         for check in HealthChecks.all {
             var lap = Duration.seconds(3600)
             for _ in 0..<20 { lap = min(lap, await clock.measure { _ = await HealthChecks.run(context, checks: [check]) }) }
-            print("  \(type(of: check)): \(milliseconds(lap))")
+            print("  \(check.subject): \(milliseconds(lap))")
         }
     }
     print("health on \(functions) functions: \(milliseconds(best)) for \(report?.results.count ?? 0) lines "

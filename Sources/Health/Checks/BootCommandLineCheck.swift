@@ -3,6 +3,8 @@ import Dom0Core
 
 /// Configured boot arguments against the running ones: is a reboot pending?
 struct BootCommandLineCheck: HealthCheck {
+    let subject = "boot command line"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "boot command line"
         let status: BootStatus

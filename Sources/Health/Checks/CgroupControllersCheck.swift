@@ -7,6 +7,8 @@ import SystemPackage
 /// IOWeight= — FAIL when missing, since the setting then does nothing; natively also the six QEMU's
 /// guests are confined with, WARN when missing, as virt-host-validate has them.
 struct CgroupControllersCheck: HealthCheck {
+    let subject = "cgroup controllers"
+
     static let guestControllers = ["cpu", "cpuacct", "cpuset", "memory", "devices", "blkio"]
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {

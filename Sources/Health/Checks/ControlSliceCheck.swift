@@ -6,6 +6,8 @@ import SystemPackage
 /// what is installed — the slice unit's weight and the members control-slice's record lists, as
 /// `control-slice apply` or a host spec wrote them — and the config file's only before any apply.
 struct ControlSliceCheck: HealthCheck {
+    let subject = "control.slice"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         var config = try SliceConfig.load(from: context.root) ?? SliceConfig()
         guard let unit = try Self.installedUnit(config.name, in: context.root) else {

@@ -6,6 +6,8 @@ import SystemPackage
 /// weight is raised: in the root cgroup they weigh the default 100 against the slice's 1000, so
 /// under load the guests' emulated disks and NICs starve (xen-api#6150).
 struct DeviceModelCheck: HealthCheck {
+    let subject = "device models"
+
     static let defaultWeight = 100
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {

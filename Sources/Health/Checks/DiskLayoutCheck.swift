@@ -4,6 +4,8 @@ import SystemPackage
 
 /// The dom0 disk's layout: xs8, legacy (an upgrade would convert it), or unknown.
 struct DiskLayoutCheck: HealthCheck {
+    let subject = "dom0 disk layout"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "dom0 disk layout"
         switch try await Self.layout(context) {

@@ -4,6 +4,8 @@ import Dom0Core
 /// dom0's access to each device of the hide lists, in XAPI's words, and the entries XAPI cannot
 /// read: one such entry makes XAPI's dom0-access calls fail for every device of the host.
 struct Dom0AccessCheck: HealthCheck {
+    let subject = "dom0 access to hidden devices"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         guard let status = try? await BootStatus.read(BootEditor(root: context.root), xen: context.xen) else { return [] }
         var results = status.devices.map { device in

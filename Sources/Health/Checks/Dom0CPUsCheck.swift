@@ -5,6 +5,8 @@ import Dom0Core
 /// (dom0_max_vcpus, dom0_vcpus_pin, dom0_nodes). Silent about what is not configured; "cannot
 /// tell" without xl's answers.
 struct Dom0CPUsCheck: HealthCheck {
+    let subject = "dom0 vCPUs"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         guard try context.isXenDom0,
               let configured = try? await BootEditor(root: context.root).configured(.xen) else { return [] }

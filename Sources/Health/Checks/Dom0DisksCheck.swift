@@ -7,6 +7,8 @@ import SystemPackage
 /// logging. On the XS8 layout `/var/log` is its own partition so that logs cannot fill `/`: a host
 /// of that layout whose logs are on `/` is told.
 struct Dom0DisksCheck: HealthCheck {
+    let subject = "dom0 disks"
+
     static let warnAt = 80, failAt = 90
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {

@@ -5,6 +5,8 @@ import Dom0Core
 /// ballooning, its amount against XCP-ng's guidance for the host's RAM, and xl's autoballoon
 /// against a fixed dom0_mem, which Xen's documentation says to turn off.
 struct Dom0MemoryCheck: HealthCheck {
+    let subject = "dom0 memory"
+
     /// XCP-ng's guidance: at least 2 GiB; 4 GiB for hosts up to 64 GiB of RAM, 8 GiB from 128 GiB.
     static func guidance(hostMiB: UInt64) -> UInt64 { hostMiB >= 128 << 10 ? 8 << 10 : 4 << 10 }
     static let least: UInt64 = 2 << 10

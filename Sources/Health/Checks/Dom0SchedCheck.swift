@@ -4,6 +4,8 @@ import Dom0Core
 /// Domain-0's weight (and cap) in Xen's running scheduler against /etc/dom0kit/dom0-sched.conf;
 /// silent when nothing is configured.
 struct Dom0SchedCheck: HealthCheck {
+    let subject = "Domain-0 weight"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "Domain-0 weight"
         let wanted: Dom0Sched

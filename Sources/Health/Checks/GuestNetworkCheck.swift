@@ -4,6 +4,8 @@ import Dom0Core
 /// the emulated NICs of Xen's HVM guests) and, natively, /dev/vhost-net, which moves virtio
 /// networking into the kernel. virt-host-validate's levels: tun FAIL, vhost-net WARN.
 struct GuestNetworkCheck: HealthCheck {
+    let subject = "/dev/net/tun"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let xen = try context.isXenDom0
         var results: [CheckResult] = []

@@ -5,6 +5,8 @@ import SystemPackage
 /// Each hidden device: present, on its target driver, its IOMMU group viable; USB controllers
 /// and RMRR-constrained groups warned about. The bus is read once: hosts have thousands of functions.
 struct HiddenDevicesCheck: HealthCheck {
+    let subject = "hidden devices"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let rules = try BindRules.load(context.root)
         guard !rules.isEmpty else { return [CheckResult("hidden devices", .pass, "none hidden")] }

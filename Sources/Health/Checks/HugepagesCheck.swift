@@ -6,6 +6,8 @@ import Dom0Core
 /// WARN (the early unit did not run). A Xen dom0 with the file FAILs: its PV kernel has no
 /// hugetlbfs.
 struct HugepagesCheck: HealthCheck {
+    let subject = "hugepages"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         guard let wanted = try Hugepages.load(context.root) else { return [] }
         if try context.isXenDom0 {

@@ -8,6 +8,8 @@ import SystemPackage
 /// asked, through `xl dmesg` and `xl info`'s virt_caps. Natively: /sys/class/iommu and IOMMU
 /// groups, with the argument this host's vendor needs when the firmware has one the kernel left off.
 struct IOMMUCheck: HealthCheck {
+    let subject = "IOMMU"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let xen = try context.isXenDom0
         let table = try Self.firmwareTable(context.root, xen: xen)

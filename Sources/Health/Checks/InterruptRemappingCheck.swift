@@ -3,6 +3,8 @@ import Dom0Core
 /// Interrupt remapping, which safe passthrough of MSIs needs: Xen's dmesg under Xen, the IR-
 /// interrupt chips of /proc/interrupts natively.
 struct InterruptRemappingCheck: HealthCheck {
+    let subject = "interrupt remapping"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "interrupt remapping"
         if try context.isXenDom0 {

@@ -3,6 +3,8 @@ import SuppPack
 
 /// Installed packs' requirements, still met by what is installed now.
 struct PackRequirementsCheck: HealthCheck {
+    let subject = "pack requirements"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let installed = try PackRecords.all(context.root)
         let product = try HostProduct.read(context.root, override: nil)

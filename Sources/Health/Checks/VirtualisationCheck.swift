@@ -8,6 +8,8 @@ import SystemPackage
 /// flags from dom0 and has no /dev/kvm, Xen says it: `hvm` in xl info's virt_caps. Without it Xen
 /// still runs PV guests at full speed (QEMU would emulate every instruction), so WARN, not FAIL.
 struct VirtualisationCheck: HealthCheck {
+    let subject = "hardware virtualisation"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let what = "hardware virtualisation"
         if try context.isXenDom0 {

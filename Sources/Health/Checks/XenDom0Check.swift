@@ -2,6 +2,8 @@ import Dom0Core
 
 /// Running as Xen's control domain: /proc/xen/capabilities has control_d, or XENFEAT_dom0 (bit 11).
 struct XenDom0Check: HealthCheck {
+    let subject = "running as Xen dom0"
+
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         if try context.isXenDom0 { return [CheckResult("running as Xen dom0", .pass)] }
         if try context.root.readText("/sys/hypervisor/type")?.trimmingWhitespace == "xen" {
