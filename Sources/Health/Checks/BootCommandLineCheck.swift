@@ -6,7 +6,7 @@ struct BootCommandLineCheck: HealthCheck {
     let subject = "boot command line"
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "boot command line"
+        let what = subject
         let status: BootStatus
         do { status = try await BootStatus.read(BootEditor(root: context.root), xen: context.xen) } catch {
             return [.cannotTell(what, error.what)]

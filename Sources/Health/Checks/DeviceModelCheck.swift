@@ -11,7 +11,7 @@ struct DeviceModelCheck: HealthCheck {
     static let defaultWeight = 100
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "device models"
+        let what = subject
         let name = (try SliceConfig.load(from: context.root) ?? SliceConfig()).name
         guard let unit = try ControlSliceCheck.installedUnit(name, in: context.root),
               let weight = try ControlSliceCheck.weight(of: unit, in: context.root), weight > Self.defaultWeight else { return [] }

@@ -7,7 +7,7 @@ struct DiskLayoutCheck: HealthCheck {
     let subject = "dom0 disk layout"
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "dom0 disk layout"
+        let what = subject
         switch try await Self.layout(context) {
         case .unknown(let why): return [.cannotTell(what, why)]
         case .found(let disk, "xs8"): return [CheckResult(what, .pass, "xs8 on \(disk)")]

@@ -25,7 +25,7 @@ struct Dom0CPUsCheck: HealthCheck {
 
         var results: [CheckResult] = []
         if let value = configured.value(of: BootKnob.dom0MaxVCPUs) {
-            let what = "dom0 vCPUs"
+            let what = subject
             if let wanted = try? Dom0VCPUs(parsing: value) {
                 if let count = xen.dom0VCPUs?.count {
                     results.append(wanted.allows(count)

@@ -7,7 +7,7 @@ struct Dom0SchedCheck: HealthCheck {
     let subject = "Domain-0 weight"
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "Domain-0 weight"
+        let what = subject
         let wanted: Dom0Sched
         do {
             guard let configured = try Dom0Sched.load(context.root) else { return [] }

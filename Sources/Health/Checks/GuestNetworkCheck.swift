@@ -10,9 +10,9 @@ struct GuestNetworkCheck: HealthCheck {
         let xen = try context.isXenDom0
         var results: [CheckResult] = []
         if try context.root.exists("/dev/net/tun") {
-            results.append(CheckResult("/dev/net/tun", .pass))
+            results.append(CheckResult(subject, .pass))
         } else {
-            results.append(CheckResult("/dev/net/tun", xen ? .warn : .fail,
+            results.append(CheckResult(subject, xen ? .warn : .fail,
                                        "missing: modprobe tun; " + (xen ? "HVM guests' emulated NICs need it" : "QEMU's guests have no network without it")))
         }
         if !xen {

@@ -9,7 +9,7 @@ struct HiddenDevicesCheck: HealthCheck {
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         let rules = try BindRules.load(context.root)
-        guard !rules.isEmpty else { return [CheckResult("hidden devices", .pass, "none hidden")] }
+        guard !rules.isEmpty else { return [CheckResult(subject, .pass, "none hidden")] }
         let devices = try PCIBus(root: context.root).all()
         let present = Set(devices.map(\.bdf))
         var results: [CheckResult] = []

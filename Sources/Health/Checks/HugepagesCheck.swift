@@ -11,7 +11,7 @@ struct HugepagesCheck: HealthCheck {
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
         guard let wanted = try Hugepages.load(context.root) else { return [] }
         if try context.isXenDom0 {
-            return [CheckResult("hugepages", .fail, "configured in \(Hugepages.path), but a Xen PV dom0 has no hugetlbfs: remove the file")]
+            return [CheckResult(subject, .fail, "configured in \(Hugepages.path), but a Xen PV dom0 has no hugetlbfs: remove the file")]
         }
         let setter = HugepagesSetter(root: context.root)
         let size = wanted.size
@@ -26,7 +26,7 @@ struct HugepagesCheck: HealthCheck {
             }
         case .total(let pages):
             guard let reserved = try setter.reservedInPool(size) else {
-                return [CheckResult("hugepages", .fail, "this kernel has no \(size.rawValue) pool (\(HugepagesSetter.poolAttribute(size)))")]
+                return [CheckResult(subject, .fail, "this kernel has no \(size.rawValue) pool (\(HugepagesSetter.poolAttribute(size)))")]
             }
             return [verdict("hugepages", .init(node: nil, requested: pages, reserved: reserved), size)]
         }

@@ -29,7 +29,7 @@ struct IOMMUCheck: HealthCheck {
     }
 
     private func enabledByXen(_ facts: XenFacts) -> CheckResult {
-        let what = "IOMMU"
+        let what = subject
         if let dmesg = facts.dmesg {
             if dmesg.contains("I/O virtualisation enabled") { return CheckResult(what, .pass, "Xen: I/O virtualisation enabled") }
             if dmesg.contains("I/O virtualisation disabled") {
@@ -44,7 +44,7 @@ struct IOMMUCheck: HealthCheck {
     }
 
     private func enabledByLinux(_ root: HostRoot, table: FirmwareTable?) throws(Dom0Error) -> CheckResult {
-        let what = "IOMMU"
+        let what = subject
         let groups = try entries(root, "/sys/kernel/iommu_groups")
         let units = try entries(root, "/sys/class/iommu")
         if !groups.isEmpty || !units.isEmpty { return CheckResult(what, .pass, "\(groups.count) IOMMU groups") }

@@ -6,7 +6,7 @@ struct InterruptRemappingCheck: HealthCheck {
     let subject = "interrupt remapping"
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "interrupt remapping"
+        let what = subject
         if try context.isXenDom0 {
             guard let dmesg = context.xen.dmesg?.lowercased() else {
                 return [.cannotTell(what, "only Xen's log says: \(context.xen.unavailable ?? "xl dmesg gave nothing")")]

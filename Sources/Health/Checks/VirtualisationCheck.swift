@@ -11,7 +11,7 @@ struct VirtualisationCheck: HealthCheck {
     let subject = "hardware virtualisation"
 
     func run(_ context: HealthContext) async throws(Dom0Error) -> [CheckResult] {
-        let what = "hardware virtualisation"
+        let what = subject
         if try context.isXenDom0 {
             guard let caps = context.xen.infoField("virt_caps") else {
                 return [.cannotTell(what, context.xen.unavailable ?? "xl info has no virt_caps")]
