@@ -112,8 +112,8 @@ public enum HostFacts {
     /// The host's NUMA nodes (/sys/devices/system/node/nodeN); nil when sysfs does not say.
     public static func numaNodes(_ root: HostRoot) throws(Dom0Error) -> [UInt32]? {
         let directory: FilePath = "/sys/devices/system/node"
-        guard try root.exists(directory) else { return nil }
-        let nodes = try FileSystem.entries(root.resolve(directory)).compactMap { name in
+        guard let names = try root.entries(directory) else { return nil }
+        let nodes = names.compactMap { name in
             name.hasPrefix("node") ? UInt32.parseDigits(name.dropFirst(4)) : nil
         }
         return nodes.isEmpty ? nil : nodes.sorted()
@@ -130,9 +130,7 @@ public enum HostFacts {
     /// The release of the kernel the host boots: the newest /boot/vmlinuz-<release>, as Debian's
     /// GRUB orders them; on the running system without one, the running kernel's.
     public static func bootKernelRelease(_ root: HostRoot) throws(Dom0Error) -> String? {
-        let releases = try root.exists("/boot")
-            ? try FileSystem.entries(root.resolve("/boot")).filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
-            : []
+        let releases = (try root.entries("/boot") ?? []).filter { $0.hasPrefix("vmlinuz-") }.map { String($0.dropFirst("vmlinuz-".count)) }
         if let newest = releases.max(by: { kernelVersion($0).lexicographicallyPrecedes(kernelVersion($1)) }) { return newest }
         return root.isSystem ? try root.readText("/proc/sys/kernel/osrelease")?.trimmingWhitespace : nil
     }

@@ -58,9 +58,8 @@ public struct SliceStatus: Sendable, TextReport {
 
     /// The cgroup path of every process: the v2 entry, or v1's systemd hierarchy.
     static func processCgroups(_ root: HostRoot) throws(Dom0Error) -> [String] {
-        guard try root.exists("/proc") else { return [] }
         var paths: [String] = []
-        for entry in try FileSystem.entries(root.resolve("/proc")) where entry.allSatisfy(\.isNumber) {
+        for entry in try root.entries("/proc") ?? [] where entry.allSatisfy(\.isNumber) {
             guard let text = try? root.readText(FilePath("/proc/\(entry)/cgroup")) else { continue }
             for line in text.split(separator: "\n") {
                 let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)

@@ -15,14 +15,12 @@ public enum DiskUsage {
         // The disk and its partitions, by device number, with the partition number (nil: the whole disk).
         var members: [String: Int?] = ["\(major):\(minor)": nil]
         var holderDirectories: [(FilePath, Int?)] = [(sysfs.appending("holders"), nil)]
-        if try root.exists(sysfs) {
-            for name in try FileSystem.entries(root.resolve(sysfs)) {
-                let entry = sysfs.appending(name)
-                guard let number = try root.readText(entry.appending("partition")).flatMap({ Int($0.trimmingTrailingWhitespace) }),
-                      let dev = try root.readText(entry.appending("dev"))?.trimmingTrailingWhitespace else { continue }
-                members[dev] = number
-                holderDirectories.append((entry.appending("holders"), number))
-            }
+        for name in try root.entries(sysfs) ?? [] {
+            let entry = sysfs.appending(name)
+            guard let number = try root.readText(entry.appending("partition")).flatMap({ Int($0.trimmingTrailingWhitespace) }),
+                  let dev = try root.readText(entry.appending("dev"))?.trimmingTrailingWhitespace else { continue }
+            members[dev] = number
+            holderDirectories.append((entry.appending("holders"), number))
         }
         func what(_ number: Int?) -> String { number.map { "partition \($0)" } ?? "the disk" }
 
@@ -39,8 +37,8 @@ public enum DiskUsage {
             let (swapMajor, swapMinor) = deviceNumbers(swap.st_rdev)
             if let number = members["\(swapMajor):\(swapMinor)"] { reasons.append("\(what(number)) is an active swap (\(path))") }
         }
-        for (directory, number) in holderDirectories where try root.exists(directory) {
-            for holder in try FileSystem.entries(root.resolve(directory)) {
+        for (directory, number) in holderDirectories {
+            for holder in try root.entries(directory) ?? [] {
                 let kind = holder.hasPrefix("md") ? "md RAID" : holder.hasPrefix("dm-") ? "device mapper (LVM, crypt)" : "another device"
                 reasons.append("\(what(number)) is held by \(holder), a \(kind) device")
             }

@@ -303,6 +303,12 @@ public struct HostRoot: Sendable, Hashable, CustomStringConvertible {
         return try body(&listing)
     }
 
+    /// The names in a host directory, without "." and ".."; in order unless `sorted` is false (for
+    /// a caller that orders them its own way); nil when it is not there or not a directory.
+    public func entries(_ hostPath: FilePath, sorted: Bool = true) throws(Dom0Error) -> [String]? {
+        try withListing(hostPath) { sorted ? $0.names.sorted() : $0.names }
+    }
+
     /// A host directory opened by `withListing`: its entries' names, and each entry opened by name.
     public struct Listing {
         @usableFromInline let root: HostRoot

@@ -55,7 +55,7 @@ public struct DeviceGuard: Sendable {
             let interface = String(fields[0])
             var interfaces = [interface]
             let members = FilePath("/sys/class/net/\(interface)/brif")
-            if try root.exists(members) { interfaces += try FileSystem.entries(root.resolve(members)) }
+            interfaces += try root.entries(members) ?? []
             for name in interfaces {
                 let device = FilePath("/sys/class/net/\(name)/device")
                 guard try root.exists(device) else { continue }

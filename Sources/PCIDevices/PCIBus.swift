@@ -50,7 +50,7 @@ public struct PCIBus: Sendable {
 
     /// The address of every function, in order, without reading the functions.
     public func addresses() throws(Dom0Error) -> [BDF] {
-        try (root.withListing(Self.devices) { $0.names.compactMap { BDF($0) } } ?? []).sorted()
+        try (root.entries(Self.devices, sorted: false) ?? []).compactMap { BDF($0) }.sorted()
     }
 
     /// One function, or nil when it is not (or no longer) there.
@@ -165,7 +165,7 @@ public struct PCIBus: Sendable {
 
     /// The functions of an IOMMU group.
     public func group(_ number: Int) throws(Dom0Error) -> [BDF] {
-        try (root.withListing(FilePath("/sys/kernel/iommu_groups/\(number)/devices")) { $0.names.compactMap { BDF($0) } } ?? []).sorted()
+        try (root.entries(FilePath("/sys/kernel/iommu_groups/\(number)/devices"), sorted: false) ?? []).compactMap { BDF($0) }.sorted()
     }
 
     /// What keeps a device's IOMMU group from being viable for passthrough: each other member still

@@ -17,7 +17,7 @@ struct DeviceModelCheck: HealthCheck {
               let weight = try ControlSliceCheck.weight(of: unit, in: context.root), weight > Self.defaultWeight else { return [] }
         var running = 0
         var outside: [String] = []
-        for pid in try entries(context.root, "/proc") where pid.allSatisfy(\.isNumber) {
+        for pid in try context.root.entries("/proc") ?? [] where pid.allSatisfy(\.isNumber) {
             guard let comm = try? context.root.readText(FilePath("/proc/\(pid)/comm"))?.trimmingWhitespace,
                   comm.hasPrefix("qemu-dm") || comm.hasPrefix("qemu-system-"),
                   let cgroups = try? context.root.readText(FilePath("/proc/\(pid)/cgroup")) else { continue }  // gone meanwhile

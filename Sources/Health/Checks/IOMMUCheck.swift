@@ -45,8 +45,8 @@ struct IOMMUCheck: HealthCheck {
 
     private func enabledByLinux(_ root: HostRoot, table: FirmwareTable?) throws(Dom0Error) -> CheckResult {
         let what = subject
-        let groups = try entries(root, "/sys/kernel/iommu_groups")
-        let units = try entries(root, "/sys/class/iommu")
+        let groups = try root.entries("/sys/kernel/iommu_groups") ?? []
+        let units = try root.entries("/sys/class/iommu") ?? []
         if !groups.isEmpty || !units.isEmpty { return CheckResult(what, .pass, "\(groups.count) IOMMU groups") }
         guard let table else { return CheckResult(what, .fail, "no IOMMU: no groups, no DMAR or IVRS table") }
         let running = BootArguments(parsing: try root.readText("/proc/cmdline") ?? "")
@@ -57,10 +57,4 @@ struct IOMMUCheck: HealthCheck {
             ? CheckResult(what, .fail, "the firmware has DMAR but Linux did not enable it; add intel_iommu=on (host-prepare boot iommu --native)")
             : CheckResult(what, .fail, "the firmware has IVRS but Linux enabled no AMD-Vi, which is on by default: its boot log says why")
     }
-}
-
-/// The names in a host directory, none when it is missing.
-func entries(_ root: HostRoot, _ path: FilePath) throws(Dom0Error) -> [String] {
-    guard try root.exists(path) else { return [] }
-    return try FileSystem.entries(root.resolve(path))
 }
